@@ -1,0 +1,35 @@
+// Configuration from the environment, read once at start-up. Every knob is listed here.
+import path from 'node:path';
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** Set: a real Postgres through postgres.js. Unset: embedded PGlite in `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  /** A site manager's bearer token for automation (kept as a bootstrap by the identity issue). */
+  adminToken: string | undefined;
+  /** Largest request body accepted, in bytes (a batch of 1000 full events fits). */
+  maxBodyBytes: number;
+}
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  return {
+    port: intFromEnv(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: path.resolve(env.VIGIL_DATA_DIR || './data'),
+    adminToken: env.VIGIL_ADMIN_TOKEN || undefined,
+    maxBodyBytes: intFromEnv(env, 'VIGIL_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+  };
+}

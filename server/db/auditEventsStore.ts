@@ -1,0 +1,212 @@
+// The one module that reads and writes the audit_events table.
+import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
+import type { PgColumn } from 'drizzle-orm/pg-core';
+import type { DiffEntry } from '../../shared/event.js';
+import type { FieldFilter, FilterField } from '../../shared/query.js';
+import { queryRows, type Database } from './database.js';
+import { auditEvents, type AuditEventRow } from './schema.js';
+
+/** A row ready to insert: everything resolved (id, times) by the service. */
+export interface NewAuditEventRow {
+  id: string;
+  time: string;
+  recordedAt: string;
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  resourceTarget: string;
+  actorId: string | null;
+  actorUsername: string | null;
+  actorEmail: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  statusCode: number | null;
+  requestId: string | null;
+  diff: Record<string, DiffEntry>;
+  metadata: Record<string, unknown>;
+}
+
+export interface InsertedEvent {
+  id: string;
+  seq: number;
+  /** True when an event with this id was already stored (idempotent replay). */
+  duplicate: boolean;
+}
+
+/** A filter with relative times already resolved against the server's clock. */
+export interface EventQuery {
+  fields: Partial<Record<FilterField, FieldFilter>>;
+  from?: Date;
+  to?: Date;
+}
+
+export interface Position {
+  time: Date;
+  seq: number;
+}
+
+// Writers take this lock for the length of their transaction, so `seq` order is commit
+// order: a reader resuming "after seq N" can never miss a row committed later with a
+// smaller seq.
+const WRITE_LOCK_KEY = 7_162_021_002;
+
+/**
+ * Inserts events in one transaction, all or nothing. Events whose id is already stored
+ * (or repeated within the batch) are not inserted again; their stored seq is returned.
+ */
+export async function insertEvents(db: Database, rows: NewAuditEventRow[]): Promise<InsertedEvent[]> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
+    const ids = rows.map((r) => r.id);
+    const existing = await queryRows<{ id: string; seq: string | number }>(
+      tx as unknown as Database,
+      sql`select id, seq from audit_events
+          where id in (select value::uuid from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`,
+    );
+    const seqById = new Map(existing.map((r) => [r.id, Number(r.seq)]));
+    const fresh: NewAuditEventRow[] = [];
+    const seen = new Set<string>(seqById.keys());
+    for (const row of rows) {
+      if (seen.has(row.id)) continue;
+      seen.add(row.id);
+      fresh.push(row);
+    }
+    if (fresh.length > 0) {
+      // One statement with one JSON parameter: far faster than a VALUES list of
+      // 17 x 1000 parameters, and the same SQL on postgres.js and PGlite.
+      const payload = JSON.stringify(
+        fresh.map((r, ord) => ({
+          ord,
+          id: r.id,
+          time: r.time,
+          recorded_at: r.recordedAt,
+          action: r.action,
+          resource_type: r.resourceType,
+          resource_id: r.resourceId,
+          resource_target: r.resourceTarget,
+          actor_id: r.actorId,
+          actor_username: r.actorUsername,
+          actor_email: r.actorEmail,
+          ip: r.ip,
+          user_agent: r.userAgent,
+          status_code: r.statusCode,
+          request_id: r.requestId,
+          diff: r.diff,
+          metadata: r.metadata,
+        })),
+      );
+      const inserted = await queryRows<{ id: string; seq: string | number }>(
+        tx as unknown as Database,
+        sql`insert into audit_events (id, time, recorded_at, action, resource_type, resource_id, resource_target,
+              actor_id, actor_username, actor_email, ip, user_agent, status_code, request_id, diff, metadata)
+            select id, time, recorded_at, action, resource_type, resource_id, resource_target,
+              actor_id, actor_username, actor_email, ip, user_agent, status_code, request_id, diff, metadata
+            from jsonb_to_recordset(${payload}::jsonb) as x(ord int, id uuid, time timestamptz, recorded_at timestamptz,
+              action text, resource_type text, resource_id text, resource_target text, actor_id text,
+              actor_username text, actor_email text, ip inet, user_agent text, status_code int, request_id text,
+              diff jsonb, metadata jsonb)
+            order by ord
+            returning id, seq`,
+      );
+      for (const r of inserted) seqById.set(r.id, Number(r.seq));
+    }
+    const freshIds = new Set(fresh.map((r) => r.id));
+    const reported = new Set<string>();
+    return rows.map((r) => {
+      const duplicate = !freshIds.has(r.id) || reported.has(r.id);
+      reported.add(r.id);
+      return { id: r.id, seq: seqById.get(r.id)!, duplicate };
+    });
+  });
+}
+
+/** Text columns matched case-insensitively, through their lower() indexes. */
+const FIELD_COLUMNS: Record<FilterField, { column: PgColumn; caseInsensitive: boolean }> = {
+  action: { column: auditEvents.action, caseInsensitive: false },
+  resource_type: { column: auditEvents.resourceType, caseInsensitive: false },
+  resource_id: { column: auditEvents.resourceId, caseInsensitive: true },
+  resource_target: { column: auditEvents.resourceTarget, caseInsensitive: true },
+  username: { column: auditEvents.actorUsername, caseInsensitive: true },
+  email: { column: auditEvents.actorEmail, caseInsensitive: true },
+  request_id: { column: auditEvents.requestId, caseInsensitive: true },
+};
+
+function valueList(values: string[]): SQL {
+  return sql.join(
+    values.map((v) => sql`${v}`),
+    sql`, `,
+  );
+}
+
+/** The WHERE conditions of a query; values arrive lowercased from the parser. */
+function conditionsOf(query: EventQuery): SQL[] {
+  const conditions: SQL[] = [];
+  for (const [field, filter] of Object.entries(query.fields) as [FilterField, FieldFilter][]) {
+    const { column, caseInsensitive } = FIELD_COLUMNS[field];
+    const target = caseInsensitive ? sql`lower(${column})` : sql`${column}`;
+    if (filter.include?.length) conditions.push(sql`${target} in (${valueList(filter.include)})`);
+    // Negation drops only events whose field equals a value; events without it stay.
+    if (filter.exclude?.length) {
+      conditions.push(sql`(${column} is null or ${target} not in (${valueList(filter.exclude)}))`);
+    }
+  }
+  if (query.from) conditions.push(sql`${auditEvents.time} >= ${query.from.toISOString()}::timestamptz`);
+  if (query.to) conditions.push(sql`${auditEvents.time} <= ${query.to.toISOString()}::timestamptz`);
+  return conditions;
+}
+
+/** Newest first, strictly after `after` in that order (keyset: same cost at any depth). */
+export async function selectEventsPage(
+  db: Database,
+  query: EventQuery,
+  after: Position | undefined,
+  limit: number,
+): Promise<AuditEventRow[]> {
+  const conditions = conditionsOf(query);
+  if (after) {
+    conditions.push(
+      sql`(${auditEvents.time}, ${auditEvents.seq}) < (${after.time.toISOString()}::timestamptz, ${after.seq}::bigint)`,
+    );
+  }
+  return db
+    .select()
+    .from(auditEvents)
+    .where(and(...conditions))
+    .orderBy(desc(auditEvents.time), desc(auditEvents.seq))
+    .limit(limit);
+}
+
+/** How many events match, counting no further than `cap` (never a full count). */
+export async function countEventsCapped(db: Database, query: EventQuery, cap: number): Promise<number> {
+  const conditions = conditionsOf(query);
+  const where = conditions.length ? sql`where ${and(...conditions)}` : sql``;
+  const [row] = await queryRows<{ n: number | string }>(
+    db,
+    sql`select count(*)::int as n from (select 1 from audit_events ${where} limit ${cap}) capped`,
+  );
+  return Number(row?.n ?? 0);
+}
+
+export async function selectEventById(db: Database, id: string): Promise<AuditEventRow | undefined> {
+  const [row] = await db.select().from(auditEvents).where(eq(auditEvents.id, id)).limit(1);
+  return row;
+}
+
+export interface StatsRow {
+  bucket: number;
+  action: string;
+  n: number;
+}
+
+/** Counts per action per bucket of `bucketMs`, buckets numbered from the epoch. */
+export async function selectEventStats(db: Database, query: EventQuery, bucketMs: number): Promise<StatsRow[]> {
+  const conditions = conditionsOf(query);
+  const where = conditions.length ? sql`where ${and(...conditions)}` : sql``;
+  const rows = await queryRows<{ bucket: string | number; action: string; n: string | number }>(
+    db,
+    sql`select floor(extract(epoch from time) * 1000 / ${bucketMs}::bigint)::bigint as bucket, action, count(*)::int as n
+        from audit_events ${where}
+        group by 1, 2 order by 1, 2`,
+  );
+  return rows.map((r) => ({ bucket: Number(r.bucket), action: r.action, n: Number(r.n) }));
+}

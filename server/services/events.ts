@@ -1,0 +1,207 @@
+// The logic of recording and finding audit events. Routers validate input and call
+// these; the audit_events table is touched only through auditEventsStore.
+import { randomUUID } from 'node:crypto';
+import { TRPCError } from '@trpc/server';
+import { decodeCursor, encodeCursor } from '../../shared/cursor.js';
+import type { AuditEvent, DiffEntry, ParsedEventInput } from '../../shared/event.js';
+import { formatQueryError, parseAuditQuery, type AuditFilter } from '../../shared/query.js';
+import type { Database } from '../db/database.js';
+import {
+  countEventsCapped,
+  insertEvents,
+  selectEventById,
+  selectEventsPage,
+  selectEventStats,
+  type EventQuery,
+  type InsertedEvent,
+  type NewAuditEventRow,
+} from '../db/auditEventsStore.js';
+import type { AuditEventRow } from '../db/schema.js';
+
+/** Counts stop here: "10,000+" is all a person needs, and it stays fast at any size. */
+export const COUNT_CAP = 10_000;
+
+export interface Caller {
+  /** Used for `username:me`; absent for service tokens. */
+  username?: string;
+}
+
+export type Clock = () => Date;
+const systemClock: Clock = () => new Date();
+
+/** Secrets are never stored: a diff entry flagged secret keeps only the flag. */
+function maskDiff(diff: Record<string, DiffEntry> | undefined): Record<string, DiffEntry> {
+  const masked: Record<string, DiffEntry> = {};
+  for (const [field, entry] of Object.entries(diff ?? {})) {
+    masked[field] = entry.secret ? { secret: true } : entry;
+  }
+  return masked;
+}
+
+function toRow(input: ParsedEventInput, recordedAt: Date): NewAuditEventRow {
+  return {
+    id: input.id ?? randomUUID(),
+    time: input.time ? new Date(input.time).toISOString() : recordedAt.toISOString(),
+    recordedAt: recordedAt.toISOString(),
+    action: input.action,
+    resourceType: input.resourceType,
+    resourceId: input.resourceId ?? null,
+    resourceTarget: input.resourceTarget,
+    actorId: input.actor?.id ?? null,
+    actorUsername: input.actor?.username ?? null,
+    actorEmail: input.actor?.email ?? null,
+    ip: input.ip ?? null,
+    userAgent: input.userAgent ?? null,
+    statusCode: input.statusCode ?? null,
+    requestId: input.requestId ?? null,
+    diff: maskDiff(input.diff),
+    metadata: input.metadata ?? {},
+  };
+}
+
+/** Records validated events in one transaction; replayed ids are stored once. */
+export async function recordEvents(
+  db: Database,
+  inputs: ParsedEventInput[],
+  clock: Clock = systemClock,
+): Promise<InsertedEvent[]> {
+  const recordedAt = clock();
+  return insertEvents(
+    db,
+    inputs.map((input) => toRow(input, recordedAt)),
+  );
+}
+
+export function toAuditEvent(row: AuditEventRow): AuditEvent {
+  return {
+    id: row.id,
+    seq: row.seq,
+    time: row.time.toISOString(),
+    recordedAt: row.recordedAt.toISOString(),
+    action: row.action as AuditEvent['action'],
+    resourceType: row.resourceType as AuditEvent['resourceType'],
+    resourceId: row.resourceId,
+    resourceTarget: row.resourceTarget,
+    actor: row.actorUsername === null ? null : { id: row.actorId, username: row.actorUsername, email: row.actorEmail },
+    ip: row.ip,
+    userAgent: row.userAgent,
+    statusCode: row.statusCode,
+    requestId: row.requestId,
+    diff: row.diff,
+    metadata: row.metadata,
+  };
+}
+
+/** Parses `q` for a caller, or throws BAD_REQUEST naming the bad term. */
+export function parseQueryFor(q: string | undefined, caller: Caller): AuditFilter {
+  const parsed = parseAuditQuery(q ?? '', caller.username === undefined ? {} : { me: caller.username });
+  if (!parsed.ok) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `q: ${formatQueryError(parsed.error)}`, cause: parsed.error });
+  }
+  const me = parsed.filter.fields.username;
+  if (caller.username === undefined && [...(me?.include ?? []), ...(me?.exclude ?? [])].includes('me')) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'q: username:me needs a caller signed in as a user' });
+  }
+  return parsed.filter;
+}
+
+/** Resolves `since:` against the server's clock; the later of since and date_from wins. */
+export function resolveFilter(filter: AuditFilter, now: Date): EventQuery {
+  const lowerBounds = [
+    filter.from === undefined ? undefined : Date.parse(filter.from),
+    filter.sinceMs === undefined ? undefined : now.getTime() - filter.sinceMs,
+  ].filter((v): v is number => v !== undefined);
+  return {
+    fields: filter.fields,
+    ...(lowerBounds.length ? { from: new Date(Math.max(...lowerBounds)) } : {}),
+    ...(filter.to === undefined ? {} : { to: new Date(filter.to) }),
+  };
+}
+
+export interface ListEventsInput {
+  q?: string | undefined;
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
+export interface EventPage {
+  items: AuditEvent[];
+  nextCursor: string | null;
+  count: { value: number; capped: boolean };
+}
+
+export async function listEvents(
+  db: Database,
+  input: ListEventsInput,
+  caller: Caller,
+  clock: Clock = systemClock,
+): Promise<EventPage> {
+  const query = resolveFilter(parseQueryFor(input.q, caller), clock());
+  let after;
+  if (input.cursor !== undefined) {
+    const position = decodeCursor(input.cursor);
+    if (!position) throw new TRPCError({ code: 'BAD_REQUEST', message: 'cursor: malformed; pass back a nextCursor unchanged' });
+    after = { time: new Date(position.time), seq: position.seq };
+  }
+  const limit = input.limit ?? 50;
+  const [rows, counted] = await Promise.all([
+    selectEventsPage(db, query, after, limit + 1),
+    countEventsCapped(db, query, COUNT_CAP + 1),
+  ]);
+  const items = rows.slice(0, limit).map(toAuditEvent);
+  const last = items.at(-1);
+  return {
+    items,
+    nextCursor: rows.length > limit && last ? encodeCursor({ time: last.time, seq: last.seq }) : null,
+    count: { value: Math.min(counted, COUNT_CAP), capped: counted > COUNT_CAP },
+  };
+}
+
+export async function getEvent(db: Database, id: string): Promise<AuditEvent> {
+  const row = await selectEventById(db, id);
+  if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: `id: no event ${id}` });
+  return toAuditEvent(row);
+}
+
+/** Bucket sizes the timeline may use; the smallest that fits the requested count wins. */
+const BUCKET_LADDER_MS = [60_000, 300_000, 900_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000, 604_800_000];
+const DEFAULT_STATS_RANGE_MS = 86_400_000;
+
+export interface EventStats {
+  from: string;
+  to: string;
+  bucketMs: number;
+  buckets: { start: string; total: number; counts: Record<string, number> }[];
+}
+
+/**
+ * Counts per action per time bucket for a query (the timeline and sparklines).
+ * The range is the query's own (date_from/since .. date_to), else the last 24 hours.
+ */
+export async function eventStats(
+  db: Database,
+  input: { q?: string | undefined; buckets?: number | undefined },
+  caller: Caller,
+  clock: Clock = systemClock,
+): Promise<EventStats> {
+  const now = clock();
+  const query = resolveFilter(parseQueryFor(input.q, caller), now);
+  const to = query.to ?? now;
+  const from = query.from ?? new Date(to.getTime() - DEFAULT_STATS_RANGE_MS);
+  const wanted = input.buckets ?? 60;
+  const span = Math.max(1, to.getTime() - from.getTime());
+  const bucketMs = BUCKET_LADDER_MS.find((size) => span / size <= wanted) ?? BUCKET_LADDER_MS.at(-1)!;
+  const rows = await selectEventStats(db, { ...query, from, to }, bucketMs);
+
+  const first = Math.floor(from.getTime() / bucketMs);
+  const last = Math.floor(to.getTime() / bucketMs);
+  const buckets: EventStats['buckets'] = [];
+  for (let b = first; b <= last; b++) buckets.push({ start: new Date(b * bucketMs).toISOString(), total: 0, counts: {} });
+  for (const row of rows) {
+    const bucket = buckets[row.bucket - first];
+    if (!bucket) continue;
+    bucket.total += row.n;
+    bucket.counts[row.action] = (bucket.counts[row.action] ?? 0) + row.n;
+  }
+  return { from: from.toISOString(), to: to.toISOString(), bucketMs, buckets };
+}

@@ -1,0 +1,55 @@
+// tRPC initialisation, error shaping and the procedure kinds every router builds on.
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { Context } from './context.js';
+
+interface SchemaIssue {
+  path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>;
+  message: string;
+}
+
+function issuePath(issue: SchemaIssue): string {
+  const parts = (issue.path ?? []).map((p) => (typeof p === 'object' ? p.key : p));
+  return parts.reduce<string>(
+    (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)),
+    '',
+  );
+}
+
+/** Validation issues of a zod (or any standard-schema) failure, if that is what `cause` is. */
+function schemaIssues(cause: unknown): SchemaIssue[] | null {
+  const issues = (cause as { issues?: unknown } | undefined)?.issues;
+  return Array.isArray(issues) ? (issues as SchemaIssue[]) : null;
+}
+
+const t = initTRPC.context<Context>().create({
+  // Stack traces never reach clients.
+  isDev: false,
+  errorFormatter({ shape, error }) {
+    const issues = error.code === 'BAD_REQUEST' ? schemaIssues(error.cause) : null;
+    if (issues) {
+      const named = issues.map((i) => ({ path: issuePath(i) || '(input)', message: i.message }));
+      return {
+        ...shape,
+        message: named.map((i) => `${i.path}: ${i.message}`).join('; '),
+        data: { ...shape.data, issues: named },
+      };
+    }
+    if (error.code === 'INTERNAL_SERVER_ERROR') {
+      // The real cause goes to the log, not to the client.
+      return { ...shape, message: 'internal server error' };
+    }
+    return shape;
+  },
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const middleware = t.middleware;
+
+export const publicProcedure = t.procedure;
+
+/** Any valid credentials. */
+export const authedProcedure = t.procedure.use(({ ctx, next }) => {
+  if (!ctx.caller) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'a valid bearer token is required' });
+  return next({ ctx: { ...ctx, caller: ctx.caller } });
+});

@@ -1,0 +1,106 @@
+// The event as internal apps send it, and as Vigil lists it. This is a contract:
+// fields may be added, never renamed.
+import { z } from 'zod';
+import { AUDIT_ACTIONS, RESOURCE_TYPES } from './vocabulary.js';
+
+/** Limits on what one event may carry; generous for real events, firm against abuse. */
+export const EVENT_LIMITS = {
+  textField: 512,
+  userAgent: 1024,
+  diffFields: 200,
+  /** Serialized JSON size of `metadata`. */
+  metadataBytes: 8 * 1024,
+  /** Serialized JSON size of `diff`. */
+  diffBytes: 64 * 1024,
+  batchSize: 1000,
+} as const;
+
+const text = (max: number = EVENT_LIMITS.textField) => z.string().trim().min(1).max(max);
+
+function jsonBytes(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value)).length;
+}
+
+/** One changed field: the old and new values, or only `secret: true` for secrets. */
+export const diffEntrySchema = z
+  .object({
+    old: z.unknown().optional(),
+    new: z.unknown().optional(),
+    secret: z.boolean().optional(),
+  })
+  .strict();
+
+export const actorSchema = z
+  .object({
+    id: text(256).optional(),
+    username: text(256),
+    email: z.email().max(320).optional(),
+  })
+  .strict();
+
+export const eventInputSchema = z
+  .object({
+    /** A client-supplied id is an idempotency key: the same id is stored once. */
+    id: z.uuid().optional(),
+    /** When it happened (ISO 8601 with a zone); the server's clock when absent. */
+    time: z.iso.datetime({ offset: true }).optional(),
+    action: z.enum(AUDIT_ACTIONS, {
+      error: (issue) => `unknown action ${JSON.stringify(issue.input)}; valid actions: ${AUDIT_ACTIONS.join(', ')}`,
+    }),
+    resourceType: z.enum(RESOURCE_TYPES, {
+      error: (issue) =>
+        `unknown resource type ${JSON.stringify(issue.input)}; valid resource types: ${RESOURCE_TYPES.join(', ')}`,
+    }),
+    resourceId: text(256).optional(),
+    resourceTarget: text(),
+    /** Absent means the system acted (auto_off, auto_start). */
+    actor: actorSchema.optional(),
+    ip: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' }).optional(),
+    userAgent: z.string().max(EVENT_LIMITS.userAgent).optional(),
+    statusCode: z.number().int().min(100).max(599).optional(),
+    requestId: text(256).optional(),
+    diff: z
+      .record(z.string().min(1).max(128), diffEntrySchema)
+      .refine((d) => Object.keys(d).length <= EVENT_LIMITS.diffFields, {
+        message: `at most ${EVENT_LIMITS.diffFields} fields`,
+      })
+      .refine((d) => jsonBytes(d) <= EVENT_LIMITS.diffBytes, {
+        message: `larger than ${EVENT_LIMITS.diffBytes} bytes of JSON`,
+      })
+      .optional(),
+    metadata: z
+      .record(z.string(), z.unknown())
+      .refine((m) => jsonBytes(m) <= EVENT_LIMITS.metadataBytes, {
+        message: `larger than ${EVENT_LIMITS.metadataBytes} bytes of JSON`,
+      })
+      .optional(),
+  })
+  .strict();
+
+export type EventInput = z.input<typeof eventInputSchema>;
+export type ParsedEventInput = z.output<typeof eventInputSchema>;
+export type DiffEntry = z.output<typeof diffEntrySchema>;
+
+export const eventBatchSchema = z
+  .array(eventInputSchema)
+  .min(1, 'a batch needs at least one event')
+  .max(EVENT_LIMITS.batchSize, `a batch holds at most ${EVENT_LIMITS.batchSize} events`);
+
+/** An event as Vigil stores and lists it. Times are ISO strings; absent values are null. */
+export interface AuditEvent {
+  id: string;
+  seq: number;
+  time: string;
+  recordedAt: string;
+  action: (typeof AUDIT_ACTIONS)[number];
+  resourceType: (typeof RESOURCE_TYPES)[number];
+  resourceId: string | null;
+  resourceTarget: string;
+  actor: { id: string | null; username: string; email: string | null } | null;
+  ip: string | null;
+  userAgent: string | null;
+  statusCode: number | null;
+  requestId: string | null;
+  diff: Record<string, DiffEntry>;
+  metadata: Record<string, unknown>;
+}

@@ -1,0 +1,270 @@
+// parseAuditQuery: Coder's audit search syntax (coderd/searchquery/search.go, AuditLogs)
+// plus Vigil's additions: several values per key, negation and relative times.
+// One parser serves the server and the extension's search box, so it is pure: no clock,
+// no database. `since:` is resolved by the server against its own clock.
+import { AUDIT_ACTIONS, RESOURCE_TYPES, isAuditAction, isResourceType } from './vocabulary.js';
+
+/** Fields a term can match, by their query key. */
+export const FILTER_FIELDS = [
+  'action',
+  'resource_type',
+  'resource_id',
+  'resource_target',
+  'username',
+  'email',
+  'request_id',
+] as const;
+export type FilterField = (typeof FILTER_FIELDS)[number];
+
+/** Every key the language knows, with what it means (the search box completes these). */
+export const QUERY_KEYS = {
+  action: 'what was done, e.g. action:delete or action:cordon,delete',
+  resource_type: 'the kind of resource, e.g. resource_type:workspace (a bare word means this)',
+  resource_id: 'the stable id of the resource',
+  resource_target: 'the friendly name of the resource, e.g. resource_target:dev@coder.com',
+  username: 'who did it; username:me is you',
+  email: "the actor's email",
+  request_id: 'events of one request',
+  date_from: 'from the start of this UTC day, YYYY-MM-DD',
+  date_to: 'through the end of this UTC day, YYYY-MM-DD',
+  since: 'relative time back from now: 15m, 24h, 7d',
+} as const satisfies Record<FilterField | 'date_from' | 'date_to' | 'since', string>;
+export type QueryKey = keyof typeof QUERY_KEYS;
+
+export const QUERY_LIMITS = { length: 2000, valuesPerKey: 100, valueLength: 512, sinceDays: 3650 } as const;
+
+export interface FieldFilter {
+  /** Matches when the field equals one of these (case-insensitive). */
+  include?: string[];
+  /** Drops events whose field equals one of these; events without the field stay. */
+  exclude?: string[];
+}
+
+export interface AuditFilter {
+  fields: Partial<Record<FilterField, FieldFilter>>;
+  /** Inclusive lower bound, ISO instant (from date_from). */
+  from?: string;
+  /** Inclusive upper bound, ISO instant (from date_to: 23:59:59.999 of its UTC day). */
+  to?: string;
+  /** Relative lower bound in milliseconds back from the server's clock. */
+  sinceMs?: number;
+}
+
+export interface QueryError {
+  /** The offending term as the user typed it (or the whole query). */
+  term: string;
+  message: string;
+  /** Where the term sits in the query, for underlining. */
+  start: number;
+  end: number;
+}
+
+export type ParseResult = { ok: true; filter: AuditFilter } | { ok: false; error: QueryError };
+
+export interface ParseOptions {
+  /** The caller's username, substituted for `username:me`. */
+  me?: string;
+}
+
+interface Token {
+  raw: string;
+  start: number;
+  end: number;
+  negated: boolean;
+  /** Text before the first unquoted colon, or null for a bare word. */
+  key: string | null;
+  /** Values, split on unquoted commas; quoted text is never split. */
+  values: string[];
+}
+
+class QuerySyntaxError extends Error {
+  constructor(
+    readonly token: Pick<Token, 'raw' | 'start' | 'end'>,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const SINCE_UNITS_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Splits on spaces, keeping double-quoted text together (Coder's rule). */
+function tokenize(query: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < query.length) {
+    while (i < query.length && /\s/.test(query[i]!)) i++;
+    if (i >= query.length) break;
+    const start = i;
+    let key: string | null = null;
+    const values: string[] = [];
+    let current = '';
+    let sawQuote = false;
+    let negated = false;
+    if (query[i] === '-' && i + 1 < query.length && !/\s/.test(query[i + 1]!)) {
+      negated = true;
+      i++;
+    }
+    while (i < query.length && !/\s/.test(query[i]!)) {
+      const ch = query[i]!;
+      if (ch === '"') {
+        const close = query.indexOf('"', i + 1);
+        if (close < 0) {
+          throw new QuerySyntaxError(
+            { raw: query.slice(start), start, end: query.length },
+            'has an unclosed double quote',
+          );
+        }
+        current += query.slice(i + 1, close);
+        sawQuote = true;
+        i = close + 1;
+      } else if (ch === ':' && key === null) {
+        if (sawQuote) {
+          throw new QuerySyntaxError(spanOf(query, start), 'has a quoted key; only values may be quoted');
+        }
+        key = current;
+        current = '';
+        i++;
+      } else if (ch === ':') {
+        throw new QuerySyntaxError(spanOf(query, start), "has more than one ':'; quote a value that contains ':'");
+      } else if (ch === ',' && key !== null) {
+        values.push(current);
+        current = '';
+        sawQuote = false;
+        i++;
+      } else {
+        current += ch;
+        i++;
+      }
+    }
+    values.push(current);
+    tokens.push({ raw: query.slice(start, i), start, end: i, negated, key, values });
+  }
+  return tokens;
+}
+
+function spanOf(query: string, start: number): Pick<Token, 'raw' | 'start' | 'end'> {
+  let end = start;
+  let quoted = false;
+  while (end < query.length && (quoted || !/\s/.test(query[end]!))) {
+    if (query[end] === '"') quoted = !quoted;
+    end++;
+  }
+  return { raw: query.slice(start, end), start, end };
+}
+
+function parseUtcDay(token: Token, value: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
+  const d = new Date(ms);
+  if (!m || Number.isNaN(ms) || d.getUTCDate() !== Number(m[3]) || d.getUTCMonth() !== Number(m[2]) - 1) {
+    throw new QuerySyntaxError(token, `has an invalid date ${JSON.stringify(value)}; use YYYY-MM-DD`);
+  }
+  return ms;
+}
+
+function parseSince(token: Token, value: string): number {
+  const m = /^(\d{1,6})([mhd])$/.exec(value);
+  if (!m) throw new QuerySyntaxError(token, `has an invalid duration ${JSON.stringify(value)}; use e.g. 15m, 24h or 7d`);
+  const amount = Number(m[1]);
+  const ms = amount * SINCE_UNITS_MS[m[2] as keyof typeof SINCE_UNITS_MS];
+  if (amount === 0 || ms > QUERY_LIMITS.sinceDays * SINCE_UNITS_MS.d) {
+    throw new QuerySyntaxError(token, `needs a duration between 1m and ${QUERY_LIMITS.sinceDays}d`);
+  }
+  return ms;
+}
+
+function validateValues(token: Token, field: FilterField, values: string[], options: ParseOptions): string[] {
+  return values.map((value) => {
+    if (field === 'action' && !isAuditAction(value)) {
+      throw new QuerySyntaxError(token, `has an unknown action ${JSON.stringify(value)}; valid actions: ${AUDIT_ACTIONS.join(', ')}`);
+    }
+    if (field === 'resource_type' && !isResourceType(value)) {
+      throw new QuerySyntaxError(
+        token,
+        `has an unknown resource type ${JSON.stringify(value)}; valid resource types: ${RESOURCE_TYPES.join(', ')}`,
+      );
+    }
+    if (field === 'username' && value === 'me' && options.me !== undefined) return options.me.toLowerCase();
+    return value;
+  });
+}
+
+function isFilterField(key: string): key is FilterField {
+  return (FILTER_FIELDS as readonly string[]).includes(key);
+}
+
+function applyToken(filter: AuditFilter, token: Token, options: ParseOptions): void {
+  const key = token.key ?? 'resource_type';
+  if (!Object.hasOwn(QUERY_KEYS, key)) {
+    throw new QuerySyntaxError(token, `has an unknown key ${JSON.stringify(key)}; valid keys: ${Object.keys(QUERY_KEYS).join(', ')}`);
+  }
+  const values = token.values;
+  if (values.some((v) => v.trim() === '')) {
+    throw new QuerySyntaxError(token, token.values.length > 1 ? 'has an empty value between commas' : 'has no value');
+  }
+  if (values.length > QUERY_LIMITS.valuesPerKey) {
+    throw new QuerySyntaxError(token, `has more than ${QUERY_LIMITS.valuesPerKey} values`);
+  }
+  if (values.some((v) => v.length > QUERY_LIMITS.valueLength)) {
+    throw new QuerySyntaxError(token, `has a value longer than ${QUERY_LIMITS.valueLength} characters`);
+  }
+
+  if (isFilterField(key)) {
+    const checked = validateValues(token, key, values, options);
+    const current = (filter.fields[key] ??= {});
+    if (token.negated) {
+      current.exclude = [...new Set([...(current.exclude ?? []), ...checked])];
+    } else {
+      if (current.include) {
+        throw new QuerySyntaxError(token, `repeats ${key}; give several values as ${key}:a,b`);
+      }
+      current.include = [...new Set(checked)];
+    }
+    return;
+  }
+
+  // date_from, date_to, since: one value, no negation.
+  if (token.negated) throw new QuerySyntaxError(token, `cannot negate ${key}`);
+  if (values.length > 1) throw new QuerySyntaxError(token, `takes one value`);
+  const value = values[0]!;
+  const already = key === 'since' ? filter.sinceMs : key === 'date_from' ? filter.from : filter.to;
+  if (already !== undefined) throw new QuerySyntaxError(token, `repeats ${key}`);
+  if (key === 'since') {
+    filter.sinceMs = parseSince(token, value);
+  } else if (key === 'date_from') {
+    filter.from = new Date(parseUtcDay(token, value)).toISOString();
+  } else {
+    filter.to = new Date(parseUtcDay(token, value) + SINCE_UNITS_MS.d - 1).toISOString();
+  }
+  if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to) {
+    throw new QuerySyntaxError(token, 'makes date_to earlier than date_from');
+  }
+}
+
+/**
+ * Parses an audit search query into a filter, or returns an error naming the bad term.
+ * The query is case-insensitive (lowercased first, as Coder does).
+ */
+export function parseAuditQuery(query: string, options: ParseOptions = {}): ParseResult {
+  const filter: AuditFilter = { fields: {} };
+  if (query.length > QUERY_LIMITS.length) {
+    return {
+      ok: false,
+      error: { term: query.slice(0, 40), message: `is longer than ${QUERY_LIMITS.length} characters`, start: 0, end: query.length },
+    };
+  }
+  try {
+    for (const token of tokenize(query.toLowerCase())) applyToken(filter, token, options);
+  } catch (error) {
+    if (!(error instanceof QuerySyntaxError)) throw error;
+    const { raw, start, end } = error.token;
+    return { ok: false, error: { term: query.slice(start, end) || raw, message: error.message, start, end } };
+  }
+  return { ok: true, filter };
+}
+
+/** The one-line form of a parse error, as the server and the search box show it. */
+export function formatQueryError(error: QueryError): string {
+  return `term ${JSON.stringify(error.term)} ${error.message}`;
+}

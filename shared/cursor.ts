@@ -26,7 +26,12 @@ export function decodeCursor(cursor: string): CursorPosition | null {
     if (!Array.isArray(value) || value.length !== 2) return null;
     const [time, seq] = value as unknown[];
     if (typeof time !== 'string' || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return null;
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(time) || Number.isNaN(Date.parse(time))) return null;
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(time)) return null;
+    // Round trip, not Date.parse alone: V8 parses 2026-02-30 or 24:00 by rolling over.
+    const parsed = new Date(time);
+    if (Number.isNaN(parsed.getTime()) || parsed.toISOString() !== time) return null;
+    // Only what encodeCursor makes: no other JSON spacing, number spelling or base64 bits.
+    if (encodeCursor({ time, seq }) !== cursor) return null;
     return { time, seq };
   } catch {
     return null;

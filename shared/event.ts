@@ -18,7 +18,13 @@ export const EVENT_LIMITS = {
 const text = (max: number = EVENT_LIMITS.textField) => z.string().trim().min(1).max(max);
 
 function jsonBytes(value: unknown): number {
-  return new TextEncoder().encode(JSON.stringify(value)).length;
+  try {
+    return new TextEncoder().encode(JSON.stringify(value)).length;
+  } catch {
+    // Nested too deeply for JSON.stringify (a small body can hold 10,000 levels): over any
+    // limit, so safeParse reports an issue instead of throwing a RangeError.
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 /** One changed field: the old and new values, or only `secret: true` for secrets. */

@@ -138,7 +138,16 @@ function tokenize(query: string): Token[] {
       }
     }
     values.push(current);
-    tokens.push({ raw: query.slice(start, i), start, end: i, negated, key, values });
+    // Lowercase each part, not the whole query: lowercasing can change a string's length
+    // (e.g. 'İ' becomes two code units), which would shift every later term's position.
+    tokens.push({
+      raw: query.slice(start, i),
+      start,
+      end: i,
+      negated,
+      key: key === null ? null : key.toLowerCase(),
+      values: values.map((v) => v.toLowerCase()),
+    });
   }
   return tokens;
 }
@@ -155,8 +164,9 @@ function spanOf(query: string, start: number): Pick<Token, 'raw' | 'start' | 'en
 
 function parseUtcDay(token: Token, value: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
-  const d = new Date(ms);
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999.
+  const d = new Date(0);
+  const ms = m ? d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
   if (!m || Number.isNaN(ms) || d.getUTCDate() !== Number(m[3]) || d.getUTCMonth() !== Number(m[2]) - 1) {
     throw new QuerySyntaxError(token, `has an invalid date ${JSON.stringify(value)}; use YYYY-MM-DD`);
   }
@@ -215,6 +225,10 @@ function applyToken(filter: AuditFilter, token: Token, options: ParseOptions): v
     const current = (filter.fields[key] ??= {});
     if (token.negated) {
       current.exclude = [...new Set([...(current.exclude ?? []), ...checked])];
+      // Negated terms merge, so the per-key limit applies to the merged list too.
+      if (current.exclude.length > QUERY_LIMITS.valuesPerKey) {
+        throw new QuerySyntaxError(token, `has more than ${QUERY_LIMITS.valuesPerKey} values for -${key}`);
+      }
     } else {
       if (current.include) {
         throw new QuerySyntaxError(token, `repeats ${key}; give several values as ${key}:a,b`);
@@ -255,7 +269,7 @@ export function parseAuditQuery(query: string, options: ParseOptions = {}): Pars
     };
   }
   try {
-    for (const token of tokenize(query.toLowerCase())) applyToken(filter, token, options);
+    for (const token of tokenize(query)) applyToken(filter, token, options);
   } catch (error) {
     if (!(error instanceof QuerySyntaxError)) throw error;
     const { raw, start, end } = error.token;

@@ -9,8 +9,10 @@ const instant = (name: string) => timestamp(name, { withTimezone: true, precisio
 
 /**
  * One row per audit event, append-only. Every list filter has a btree ending in
- * (time DESC, seq DESC) so "newest 50 matching" is an index walk at any table size;
- * text filters are case-insensitive, hence the lower() expressions.
+ * (time, seq) so "newest 50 matching" is a backward index walk at any table size; text
+ * filters are case-insensitive, hence the lower() expressions. The indexes are plain
+ * ascending on purpose: drizzle's `.desc()` means DESC NULLS LAST, which cannot serve
+ * `ORDER BY time DESC` (NULLS FIRST) in either direction.
  */
 export const auditEvents = pgTable(
   'audit_events',
@@ -34,14 +36,14 @@ export const auditEvents = pgTable(
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
   },
   (t) => [
-    index('audit_events_time_idx').on(t.time.desc(), t.seq.desc()),
-    index('audit_events_action_time_idx').on(t.action, t.time.desc(), t.seq.desc()),
-    index('audit_events_resource_type_time_idx').on(t.resourceType, t.time.desc(), t.seq.desc()),
-    index('audit_events_resource_target_time_idx').on(sql`lower(${t.resourceTarget})`, t.time.desc(), t.seq.desc()),
-    index('audit_events_resource_id_time_idx').on(sql`lower(${t.resourceId})`, t.time.desc(), t.seq.desc()),
-    index('audit_events_username_time_idx').on(sql`lower(${t.actorUsername})`, t.time.desc(), t.seq.desc()),
-    index('audit_events_email_time_idx').on(sql`lower(${t.actorEmail})`, t.time.desc(), t.seq.desc()),
-    index('audit_events_request_id_time_idx').on(sql`lower(${t.requestId})`, t.time.desc(), t.seq.desc()),
+    index('audit_events_time_idx').on(t.time, t.seq),
+    index('audit_events_action_time_idx').on(t.action, t.time, t.seq),
+    index('audit_events_resource_type_time_idx').on(t.resourceType, t.time, t.seq),
+    index('audit_events_resource_target_time_idx').on(sql`lower(${t.resourceTarget})`, t.time, t.seq),
+    index('audit_events_resource_id_time_idx').on(sql`lower(${t.resourceId})`, t.time, t.seq),
+    index('audit_events_username_time_idx').on(sql`lower(${t.actorUsername})`, t.time, t.seq),
+    index('audit_events_email_time_idx').on(sql`lower(${t.actorEmail})`, t.time, t.seq),
+    index('audit_events_request_id_time_idx').on(sql`lower(${t.requestId})`, t.time, t.seq),
   ],
 );
 

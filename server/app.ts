@@ -3,29 +3,56 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
+import cors from 'cors';
 import express from 'express';
 import { makeCreateContext } from './context.js';
 import { pingDatabase, type Database } from './db/database.js';
 import { logger } from './logger.js';
 import { appRouter } from './routers/_app.js';
-import type { Authenticator } from './services/auth.js';
+import { hashToken } from './services/auth.js';
+import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
 
 export interface AppDeps {
   db: Database;
-  authenticator: Authenticator;
+  /** VIGIL_ADMIN_TOKEN: a site manager's token for automation. */
+  adminToken?: string | undefined;
   maxBodyBytes: number;
+  /** Web origins allowed besides browser extensions (VIGIL_CORS_ORIGINS). */
+  corsOrigins?: string[];
+  /** Express `trust proxy`, so the client ip behind a load balancer is the real one. */
+  trustProxy?: boolean | string | number;
+  loginThrottle?: LoginThrottle;
+}
+
+/** Browser extensions (the Vigil extension's pages and worker) and configured origins. */
+export function isAllowedOrigin(origin: string, configured: readonly string[]): boolean {
+  return /^(chrome-extension|moz-extension):\/\/[a-z0-9-]{1,64}$/.test(origin) || configured.includes(origin);
 }
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
+  const corsOrigins = deps.corsOrigins ?? [];
+  app.use(
+    cors({
+      origin: (origin, done) => done(null, origin === undefined ? false : isAllowedOrigin(origin, corsOrigins)),
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['authorization', 'content-type', 'trpc-accept', 'last-event-id'],
+      maxAge: 600,
+    }),
+  );
 
   // Mounted before any body parser: tRPC reads and limits the body itself.
   app.use(
     '/trpc',
     createExpressMiddleware({
       router: appRouter,
-      createContext: makeCreateContext(deps),
+      createContext: makeCreateContext({
+        db: deps.db,
+        auth: { adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined },
+        loginThrottle: deps.loginThrottle ?? createLoginThrottle(),
+      }),
       maxBodySize: deps.maxBodyBytes,
       onError({ error, path }) {
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'procedure failed');

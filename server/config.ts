@@ -9,8 +9,20 @@ export interface ServerConfig {
   dataDir: string;
   /** A site manager's bearer token for automation (kept as a bootstrap by the identity issue). */
   adminToken: string | undefined;
+  /** The first site manager's password on first start (generated when unset). */
+  adminPassword: string | undefined;
   /** Largest request body accepted, in bytes (a batch of 1000 full events fits). */
   maxBodyBytes: number;
+  /** Web origins allowed by CORS besides browser extensions. */
+  corsOrigins: string[];
+  /** Express `trust proxy` (VIGIL_TRUST_PROXY), for the client ip behind a load balancer. */
+  trustProxy: boolean | string | number | undefined;
+}
+
+function trustProxyFromEnv(raw: string | undefined): ServerConfig['trustProxy'] {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  return /^\d+$/.test(raw) ? Number(raw) : raw;
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -30,6 +42,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: path.resolve(env.VIGIL_DATA_DIR || './data'),
     adminToken: env.VIGIL_ADMIN_TOKEN || undefined,
+    adminPassword: env.VIGIL_ADMIN_PASSWORD || undefined,
     maxBodyBytes: intFromEnv(env, 'VIGIL_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    corsOrigins: (env.VIGIL_CORS_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+    trustProxy: trustProxyFromEnv(env.VIGIL_TRUST_PROXY),
   };
 }

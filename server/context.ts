@@ -1,29 +1,49 @@
-// What every procedure sees: the database, the clock and who is calling.
+// What every procedure sees: the database, the clock, who is calling and from where.
 import type { CreateExpressContextOptions } from '@trpc/server/adapters/express';
 import type { Database } from './db/database.js';
-import { authenticateBearer, type Authenticator } from './services/auth.js';
-import type { Caller, Clock } from './services/events.js';
+import { authenticateToken, bearerToken, type AuthConfig } from './services/auth.js';
+import type { Caller, RequestInfo } from './services/caller.js';
+import type { Clock } from './services/events.js';
+import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
 
 export interface ContextInner {
   db: Database;
   clock: Clock;
   /** null: no valid credentials were presented. */
   caller: Caller | null;
+  request: RequestInfo;
+  loginThrottle: LoginThrottle;
 }
 
 /** The context without HTTP, for tests and in-process callers (createCaller). */
 export function createContextInner(inner: Partial<ContextInner> & Pick<ContextInner, 'db'>): ContextInner {
-  return { clock: () => new Date(), caller: null, ...inner };
+  return {
+    clock: () => new Date(),
+    caller: null,
+    request: { ip: null, userAgent: null },
+    loginThrottle: createLoginThrottle(),
+    ...inner,
+  };
 }
 
 export interface ContextDeps {
   db: Database;
-  authenticator: Authenticator;
+  auth: AuthConfig;
+  loginThrottle: LoginThrottle;
 }
 
 export function makeCreateContext(deps: ContextDeps) {
-  return async ({ req }: Pick<CreateExpressContextOptions, 'req'>): Promise<ContextInner> =>
-    createContextInner({ db: deps.db, caller: await authenticateBearer(deps.authenticator, req.headers.authorization) });
+  return async ({ req }: Pick<CreateExpressContextOptions, 'req'>): Promise<ContextInner> => {
+    const clock = () => new Date();
+    const token = bearerToken(req.headers.authorization);
+    return {
+      db: deps.db,
+      clock,
+      caller: token ? await authenticateToken(deps.db, token, deps.auth, clock()) : null,
+      request: { ip: req.ip ?? req.socket.remoteAddress ?? null, userAgent: req.headers['user-agent'] ?? null },
+      loginThrottle: deps.loginThrottle,
+    };
+  };
 }
 
 export type Context = ContextInner;

@@ -1,27 +1,37 @@
 // `npm start`: open the database (embedded PGlite unless DATABASE_URL is set), apply
-// migrations, serve.
+// migrations, create the first site manager on first start, serve.
 import { listen, createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { logger } from './logger.js';
-import { adminTokenAuthenticator, generateToken } from './services/auth.js';
+import { ensureFirstSiteManager } from './services/auth.js';
 
 const config = loadConfig();
 const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
 
-let adminToken = config.adminToken;
-if (!adminToken) {
-  adminToken = generateToken();
-  // Printed once, to the console only (not the JSON log), so it can be copied.
-  console.log(`\nNo VIGIL_ADMIN_TOKEN set; this run's administrator token is:\n\n  ${adminToken}\n`);
-}
-
-const app = createApp({ db: database.db, authenticator: adminTokenAuthenticator(adminToken), maxBodyBytes: config.maxBodyBytes });
+const app = createApp({
+  db: database.db,
+  adminToken: config.adminToken,
+  maxBodyBytes: config.maxBodyBytes,
+  corsOrigins: config.corsOrigins,
+  trustProxy: config.trustProxy,
+});
 const running = await listen(app, config.port, config.host);
 logger.info(
   { url: running.url, database: database.kind, dataDir: database.kind === 'pglite' ? config.dataDir : undefined },
   'vigil listening',
 );
+
+const first = await ensureFirstSiteManager(database.db, { password: config.adminPassword });
+if (first.created) {
+  // Printed once, to the console only (never to the JSON log), so it can be copied.
+  const password = first.generatedPassword ?? '(the value of VIGIL_ADMIN_PASSWORD)';
+  console.log(
+    `\nFirst start: created the site manager "${first.username}".\n` +
+      `  Log in at ${running.url} (extension options page) with username ${first.username} and password ${password}\n` +
+      `  This password is shown only now; change it with: npm run vigil -- user password ${first.username}\n`,
+  );
+}
 
 let stopping = false;
 async function shutdown(signal: string) {

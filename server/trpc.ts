@@ -62,8 +62,49 @@ export const middleware = t.middleware;
 
 export const publicProcedure = t.procedure.use(nameInvalidFields);
 
-/** Any valid credentials. */
+function unauthorized(): never {
+  throw new TRPCError({ code: 'UNAUTHORIZED', message: 'a valid bearer token is required' });
+}
+
+function forbidden(what: string): never {
+  throw new TRPCError({ code: 'FORBIDDEN', message: `only ${what} may do this` });
+}
+
+/** Any valid credentials: a user of any role, or a service token. */
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.caller) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'a valid bearer token is required' });
+  if (!ctx.caller) unauthorized();
   return next({ ctx: { ...ctx, caller: ctx.caller } });
+});
+
+/** Site managers and auditors (the people Coder lets read the audit log). */
+export const auditorProcedure = authedProcedure.use(({ ctx, next }) => {
+  const { caller } = ctx;
+  if (caller.kind !== 'user' || (caller.role !== 'site_manager' && caller.role !== 'auditor')) {
+    forbidden('site managers and auditors');
+  }
+  return next({ ctx: { ...ctx, caller } });
+});
+
+/** Reading events: site managers, auditors, and service tokens with `events:read`. */
+export const eventReaderProcedure = authedProcedure.use(({ ctx, next }) => {
+  const { caller } = ctx;
+  const allowed =
+    caller.kind === 'user' ? caller.role === 'site_manager' || caller.role === 'auditor' : caller.scopes.includes('events:read');
+  if (!allowed) forbidden('site managers, auditors and service tokens with events:read');
+  return next();
+});
+
+/** Recording events: service tokens with `events:write`, and site managers. */
+export const ingestProcedure = authedProcedure.use(({ ctx, next }) => {
+  const { caller } = ctx;
+  const allowed = caller.kind === 'user' ? caller.role === 'site_manager' : caller.scopes.includes('events:write');
+  if (!allowed) forbidden('service tokens with events:write and site managers');
+  return next();
+});
+
+/** Everything else that changes Vigil itself: site managers only. */
+export const siteManagerProcedure = authedProcedure.use(({ ctx, next }) => {
+  const { caller } = ctx;
+  if (caller.kind !== 'user' || caller.role !== 'site_manager') forbidden('site managers');
+  return next({ ctx: { ...ctx, caller } });
 });

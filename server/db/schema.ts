@@ -1,8 +1,9 @@
 // The Drizzle schema: the single definition of Vigil's tables. Migrations are generated
 // from it (`npm run db:generate`) and applied at start-up on Postgres and PGlite alike.
 import { sql } from 'drizzle-orm';
-import { bigint, index, inet, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, inet, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { DiffEntry } from '../../shared/event.js';
+import type { Role, TokenScope } from '../../shared/identity.js';
 
 // Millisecond precision so a time round-trips through JavaScript (and a cursor) exactly.
 const instant = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'date' });
@@ -48,3 +49,44 @@ export const auditEvents = pgTable(
 );
 
 export type AuditEventRow = typeof auditEvents.$inferSelect;
+
+/** People who log in. Passwords are scrypt hashes; a disabled user's tokens stop working. */
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey(),
+    username: text('username').notNull(),
+    email: text('email'),
+    role: text('role').$type<Role>().notNull(),
+    passwordHash: text('password_hash').notNull(),
+    disabledAt: instant('disabled_at'),
+    createdAt: instant('created_at').notNull().default(sql`now()`),
+    updatedAt: instant('updated_at').notNull().default(sql`now()`),
+  },
+  (t) => [uniqueIndex('users_username_key').on(sql`lower(${t.username})`)],
+);
+
+/**
+ * Bearer tokens: login sessions of users, and service tokens for internal apps. Only the
+ * SHA-256 of a token is stored (tokens are 256 random bits, so no salt is needed).
+ */
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: uuid('id').primaryKey(),
+    kind: text('kind').$type<'session' | 'service'>().notNull(),
+    tokenHash: text('token_hash').notNull(),
+    /** The user a session belongs to; null for service tokens. */
+    userId: uuid('user_id').references(() => users.id),
+    name: text('name').notNull(),
+    scopes: jsonb('scopes').$type<TokenScope[]>().notNull().default([]),
+    createdAt: instant('created_at').notNull().default(sql`now()`),
+    expiresAt: instant('expires_at'),
+    revokedAt: instant('revoked_at'),
+    lastUsedAt: instant('last_used_at'),
+  },
+  (t) => [uniqueIndex('api_tokens_token_hash_key').on(t.tokenHash), index('api_tokens_user_idx').on(t.userId)],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type ApiTokenRow = typeof apiTokens.$inferSelect;

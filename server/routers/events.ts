@@ -2,22 +2,23 @@
 import { z } from 'zod';
 import { eventBatchSchema, eventInputSchema } from '../../shared/event.js';
 import { QUERY_LIMITS } from '../../shared/query.js';
+import { usernameOf } from '../services/caller.js';
 import { eventStats, getEvent, listEvents, recordEvents } from '../services/events.js';
-import { authedProcedure, router } from '../trpc.js';
+import { eventReaderProcedure, ingestProcedure, router } from '../trpc.js';
 
 const querySchema = z.string().max(QUERY_LIMITS.length).optional();
 
 export const eventsRouter = router({
-  record: authedProcedure.input(eventInputSchema).mutation(async ({ ctx, input }) => {
+  record: ingestProcedure.input(eventInputSchema).mutation(async ({ ctx, input }) => {
     const [stored] = await recordEvents(ctx.db, [input], ctx.clock);
     return stored!;
   }),
 
-  recordBatch: authedProcedure
+  recordBatch: ingestProcedure
     .input(z.object({ events: eventBatchSchema }).strict())
     .mutation(async ({ ctx, input }) => ({ events: await recordEvents(ctx.db, input.events, ctx.clock) })),
 
-  list: authedProcedure
+  list: eventReaderProcedure
     .input(
       z
         .object({
@@ -28,18 +29,18 @@ export const eventsRouter = router({
         .strict()
         .optional(),
     )
-    .query(({ ctx, input }) => listEvents(ctx.db, input ?? {}, ctx.caller, ctx.clock)),
+    .query(({ ctx, input }) => listEvents(ctx.db, input ?? {}, usernameOf(ctx.caller), ctx.clock)),
 
-  get: authedProcedure
+  get: eventReaderProcedure
     .input(z.object({ id: z.uuid() }).strict())
     .query(({ ctx, input }) => getEvent(ctx.db, input.id)),
 
-  stats: authedProcedure
+  stats: eventReaderProcedure
     .input(
       z
         .object({ q: querySchema, buckets: z.number().int().min(1).max(500).optional() })
         .strict()
         .optional(),
     )
-    .query(({ ctx, input }) => eventStats(ctx.db, input ?? {}, ctx.caller, ctx.clock)),
+    .query(({ ctx, input }) => eventStats(ctx.db, input ?? {}, usernameOf(ctx.caller), ctx.clock)),
 });

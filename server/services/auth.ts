@@ -1,32 +1,186 @@
-// Who is calling. For now one credential exists: the administrator token from the
-// environment (VIGIL_ADMIN_TOKEN). It is kept only as a SHA-256 digest and compared in
-// constant time.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Caller } from './events.js';
+// Authentication: bearer tokens, login and logout, and the first site manager.
+// Tokens are 256 random bits shown once; only their SHA-256 is stored. Every login
+// attempt, failed and throttled ones included, is an audit event.
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { TRPCError } from '@trpc/server';
+import type { Role } from '../../shared/identity.js';
+import {
+  insertApiToken,
+  revokeToken,
+  selectTokenByHash,
+  touchToken,
+} from '../db/apiTokensStore.js';
+import type { Database } from '../db/database.js';
+import { countUsers, insertUser, selectUserByUsername } from '../db/usersStore.js';
+import type { Caller, RequestInfo } from './caller.js';
+import { recordEvents, type Clock } from './events.js';
+import type { LoginThrottle } from './loginThrottle.js';
+import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from './passwords.js';
 
-export interface Authenticator {
-  authenticate(token: string): Promise<Caller | null>;
-}
+export const SESSION_TTL_MS = 7 * 86_400_000;
+/** last_used_at is written at most this often per token. */
+const TOUCH_GRANULARITY_MS = 60_000;
 
-export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
 export function generateToken(): string {
   return `vgl_${randomBytes(32).toString('base64url')}`;
 }
 
-export function adminTokenAuthenticator(adminToken: string): Authenticator {
-  const expected = hashToken(adminToken);
-  return {
-    async authenticate(token) {
-      return timingSafeEqual(hashToken(token), expected) ? { username: 'admin' } : null;
-    },
-  };
+export interface AuthConfig {
+  /** VIGIL_ADMIN_TOKEN, kept only as its hash. */
+  adminTokenHash?: string | undefined;
+}
+
+/** The caller a bearer token stands for, or null (unknown, expired, revoked, disabled). */
+export async function authenticateToken(
+  db: Database,
+  token: string,
+  config: AuthConfig,
+  now: Date,
+): Promise<Caller | null> {
+  const tokenHash = hashToken(token);
+  if (config.adminTokenHash && timingSafeEqual(Buffer.from(tokenHash), Buffer.from(config.adminTokenHash))) {
+    return { kind: 'user', userId: null, username: 'admin', email: null, role: 'site_manager', tokenId: null };
+  }
+  const found = await selectTokenByHash(db, tokenHash);
+  if (!found) return null;
+  const { token: row, user } = found;
+  if (row.revokedAt || (row.expiresAt && row.expiresAt <= now)) return null;
+  if (row.kind === 'session' && (!user || user.disabledAt)) return null;
+  await touchToken(db, row.id, now, TOUCH_GRANULARITY_MS);
+  if (row.kind === 'service') return { kind: 'service', tokenId: row.id, name: row.name, scopes: row.scopes };
+  return { kind: 'user', userId: user!.id, username: user!.username, email: user!.email, role: user!.role, tokenId: row.id };
 }
 
 /** Reads `Authorization: Bearer <token>`; anything else is anonymous. */
-export async function authenticateBearer(authenticator: Authenticator, header: string | undefined): Promise<Caller | null> {
+export function bearerToken(header: string | undefined): string | null {
   const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? '');
-  return match ? authenticator.authenticate(match[1]!) : null;
+  return match ? match[1]! : null;
+}
+
+export interface LoginResult {
+  token: string;
+  expiresAt: string;
+  user: { id: string; username: string; email: string | null; role: Role };
+}
+
+type LoginOutcome = 'ok' | 'unknown_user' | 'wrong_password' | 'disabled' | 'throttled';
+
+const STATUS_OF: Record<LoginOutcome, number> = {
+  ok: 200,
+  unknown_user: 401,
+  wrong_password: 401,
+  disabled: 401,
+  throttled: 429,
+};
+
+export async function login(
+  db: Database,
+  input: { username: string; password: string },
+  request: RequestInfo,
+  throttle: LoginThrottle,
+  clock: Clock,
+): Promise<LoginResult> {
+  const ip = request.ip ?? 'unknown';
+  const record = (outcome: LoginOutcome, tx: Database, user?: { id: string; username: string; email: string | null }) =>
+    recordEvents(
+      tx,
+      [
+        {
+          action: 'login',
+          resourceType: 'user',
+          resourceTarget: user?.username ?? input.username,
+          ...(user ? { resourceId: user.id } : {}),
+          actor: user
+            ? { id: user.id, username: user.username, ...(user.email ? { email: user.email } : {}) }
+            : { username: input.username },
+          statusCode: STATUS_OF[outcome],
+          ...(request.ip ? { ip: request.ip } : {}),
+          ...(request.userAgent ? { userAgent: request.userAgent.slice(0, 1024) } : {}),
+          metadata: { outcome },
+        },
+      ],
+      clock,
+    );
+
+  const waitMs = await throttle.retryAfterMs(input.username, ip);
+  if (waitMs > 0) {
+    await record('throttled', db);
+    throw new TRPCError({
+      code: 'TOO_MANY_REQUESTS',
+      message: `too many failed logins; try again in ${Math.ceil(waitMs / 1000)} s`,
+    });
+  }
+
+  const user = await selectUserByUsername(db, input.username);
+  const passwordOk = await verifyPassword(input.password, user?.passwordHash ?? UNKNOWN_USER_HASH);
+  const outcome: LoginOutcome = !user ? 'unknown_user' : !passwordOk ? 'wrong_password' : user.disabledAt ? 'disabled' : 'ok';
+  if (outcome !== 'ok' || !user) {
+    await throttle.recordFailure(input.username, ip);
+    await record(outcome, db, user);
+    // One message for every failure: which part was wrong is for the audit log only.
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'wrong username or password' });
+  }
+
+  await throttle.recordSuccess(input.username, ip);
+  const token = generateToken();
+  const expiresAt = new Date(clock().getTime() + SESSION_TTL_MS);
+  await db.transaction(async (tx) => {
+    await insertApiToken(tx as unknown as Database, {
+      id: randomUUID(),
+      kind: 'session',
+      tokenHash: hashToken(token),
+      userId: user.id,
+      name: `session of ${user.username}`,
+      scopes: [],
+      expiresAt,
+    });
+    await record('ok', tx as unknown as Database, user);
+  });
+  return {
+    token,
+    expiresAt: expiresAt.toISOString(),
+    user: { id: user.id, username: user.username, email: user.email, role: user.role },
+  };
+}
+
+/** Ends the caller's session; other sessions and service tokens are untouched. */
+export async function logout(db: Database, caller: Caller, clock: Clock): Promise<{ loggedOut: boolean }> {
+  if (caller.kind !== 'user' || !caller.tokenId) return { loggedOut: false };
+  return { loggedOut: Boolean(await revokeToken(db, caller.tokenId, clock())) };
+}
+
+/**
+ * On first start (no users at all) creates the site manager `admin`. Answers the
+ * password when one was generated, so the caller can print it once.
+ */
+export async function ensureFirstSiteManager(
+  db: Database,
+  options: { password?: string | undefined },
+): Promise<{ created: false } | { created: true; username: string; generatedPassword?: string }> {
+  if ((await countUsers(db)) > 0) return { created: false };
+  const generated = options.password ? undefined : randomBytes(12).toString('base64url');
+  const password = options.password ?? generated!;
+  const user = await insertUser(db, {
+    id: randomUUID(),
+    username: 'admin',
+    email: null,
+    role: 'site_manager',
+    passwordHash: await hashPassword(password),
+  });
+  if (!user) return { created: false };
+  await recordEvents(db, [
+    {
+      action: 'create',
+      resourceType: 'user',
+      resourceTarget: 'admin',
+      resourceId: user.id,
+      diff: { username: { new: 'admin' }, role: { new: 'site_manager' }, password: { secret: true } },
+      metadata: { reason: 'first start' },
+    },
+  ]);
+  return { created: true, username: 'admin', ...(generated ? { generatedPassword: generated } : {}) };
 }

@@ -21,11 +21,6 @@ import type { AuditEventRow } from '../db/schema.js';
 /** Counts stop here: "10,000+" is all a person needs, and it stays fast at any size. */
 export const COUNT_CAP = 10_000;
 
-export interface Caller {
-  /** Used for `username:me`; absent for service tokens. */
-  username?: string;
-}
-
 export type Clock = () => Date;
 const systemClock: Clock = () => new Date();
 
@@ -92,14 +87,14 @@ export function toAuditEvent(row: AuditEventRow): AuditEvent {
   };
 }
 
-/** Parses `q` for a caller, or throws BAD_REQUEST naming the bad term. */
-export function parseQueryFor(q: string | undefined, caller: Caller): AuditFilter {
-  const parsed = parseAuditQuery(q ?? '', caller.username === undefined ? {} : { me: caller.username });
+/** Parses `q` for a caller (`me`: the username `username:me` stands for), or throws BAD_REQUEST naming the bad term. */
+export function parseQueryFor(q: string | undefined, me: string | undefined): AuditFilter {
+  const parsed = parseAuditQuery(q ?? '', me === undefined ? {} : { me });
   if (!parsed.ok) {
     throw new TRPCError({ code: 'BAD_REQUEST', message: `q: ${formatQueryError(parsed.error)}`, cause: parsed.error });
   }
-  const me = parsed.filter.fields.username;
-  if (caller.username === undefined && [...(me?.include ?? []), ...(me?.exclude ?? [])].includes('me')) {
+  const usernames = parsed.filter.fields.username;
+  if (me === undefined && [...(usernames?.include ?? []), ...(usernames?.exclude ?? [])].includes('me')) {
     throw new TRPCError({ code: 'BAD_REQUEST', message: 'q: username:me needs a caller signed in as a user' });
   }
   return parsed.filter;
@@ -133,10 +128,10 @@ export interface EventPage {
 export async function listEvents(
   db: Database,
   input: ListEventsInput,
-  caller: Caller,
+  me: string | undefined,
   clock: Clock = systemClock,
 ): Promise<EventPage> {
-  const query = resolveFilter(parseQueryFor(input.q, caller), clock());
+  const query = resolveFilter(parseQueryFor(input.q, me), clock());
   let after;
   if (input.cursor !== undefined) {
     const position = decodeCursor(input.cursor);
@@ -181,11 +176,11 @@ export interface EventStats {
 export async function eventStats(
   db: Database,
   input: { q?: string | undefined; buckets?: number | undefined },
-  caller: Caller,
+  me: string | undefined,
   clock: Clock = systemClock,
 ): Promise<EventStats> {
   const now = clock();
-  const query = resolveFilter(parseQueryFor(input.q, caller), now);
+  const query = resolveFilter(parseQueryFor(input.q, me), now);
   const to = query.to ?? now;
   const from = query.from ?? new Date(to.getTime() - DEFAULT_STATS_RANGE_MS);
   const wanted = input.buckets ?? 60;

@@ -17,7 +17,14 @@ describe.each(BACKENDS)('events on %s', (backend) => {
   let now = new Date(T0);
   const callerAs = (username?: string) =>
     createCaller(
-      createContextInner({ db: database.db, clock: () => now, caller: username === undefined ? {} : { username } }),
+      createContextInner({
+        db: database.db,
+        clock: () => now,
+        caller:
+          username === undefined
+            ? { kind: 'service', tokenId: randomUUID(), name: 'ingest', scopes: ['events:write', 'events:read'] }
+            : { kind: 'user', userId: null, username, email: null, role: 'site_manager', tokenId: null },
+      }),
     );
   let api: ReturnType<typeof callerAs>;
 
@@ -378,7 +385,7 @@ describe.each(BACKENDS)('events on %s', (backend) => {
     ])('"%s" uses an index', async (q) => {
       const { resolveFilter, parseQueryFor } = await import('../../server/services/events.js');
       const { selectEventsPagePlanQuery } = await import('../support/plans.js');
-      const query = resolveFilter(parseQueryFor(q, { username: 'alice' }), now);
+      const query = resolveFilter(parseQueryFor(q, 'alice'), now);
       const plan = await database.db.transaction(async (tx) => {
         await tx.execute(sql`set local enable_seqscan = off`);
         return selectEventsPagePlanQuery(tx as never, query);

@@ -1,7 +1,7 @@
 // A real Vigil HTTP server on a free port, over a test database.
 import { createApp, listen } from '../../server/app.js';
 import type { Database } from '../../server/db/database.js';
-import { adminTokenAuthenticator, generateToken } from '../../server/services/auth.js';
+import { generateToken } from '../../server/services/auth.js';
 import { createVigilClient, type VigilClient } from '../../shared/client.js';
 
 export interface TestServer {
@@ -15,7 +15,7 @@ export async function startTestServer(db: Database, options: { maxBodyBytes?: nu
   const token = generateToken();
   const app = createApp({
     db,
-    authenticator: adminTokenAuthenticator(token),
+    adminToken: token,
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
   });
   const running = await listen(app, 0, '127.0.0.1');

@@ -1,0 +1,36 @@
+// Who is calling, as procedures see it once a bearer token has been checked.
+import type { Role, TokenScope } from '../../shared/identity.js';
+
+export type Caller =
+  | {
+      kind: 'user';
+      /** null for the environment's VIGIL_ADMIN_TOKEN, which belongs to no row. */
+      userId: string | null;
+      username: string;
+      email: string | null;
+      role: Role;
+      /** The session token in use (null for VIGIL_ADMIN_TOKEN). */
+      tokenId: string | null;
+    }
+  | { kind: 'service'; tokenId: string; name: string; scopes: TokenScope[] };
+
+/** Where a request came from, recorded on the events it causes. */
+export interface RequestInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** The actor recorded on events a caller causes. */
+export function actorOf(caller: Caller): { id?: string; username: string; email?: string } {
+  if (caller.kind === 'service') return { id: caller.tokenId, username: `service:${caller.name}` };
+  return {
+    ...(caller.userId ? { id: caller.userId } : {}),
+    username: caller.username,
+    ...(caller.email ? { email: caller.email } : {}),
+  };
+}
+
+/** The username `username:me` stands for; service tokens have none. */
+export function usernameOf(caller: Caller | null): string | undefined {
+  return caller?.kind === 'user' ? caller.username : undefined;
+}

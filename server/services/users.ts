@@ -1,0 +1,141 @@
+// Managing users. Each change and its audit event are written in one transaction: a
+// change that cannot be audited does not happen.
+import { randomUUID } from 'node:crypto';
+import { TRPCError } from '@trpc/server';
+import type { DiffEntry } from '../../shared/event.js';
+import type { Role } from '../../shared/identity.js';
+import type { Database } from '../db/database.js';
+import type { UserRow } from '../db/schema.js';
+import { countActiveSiteManagers, insertUser, selectAllUsers, selectUserById, updateUser } from '../db/usersStore.js';
+import { actorOf, type Caller, type RequestInfo } from './caller.js';
+import { recordEvents, type Clock } from './events.js';
+import { hashPassword } from './passwords.js';
+
+export interface PublicUser {
+  id: string;
+  username: string;
+  email: string | null;
+  role: Role;
+  disabled: boolean;
+  createdAt: string;
+}
+
+function toPublicUser(row: UserRow): PublicUser {
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    role: row.role,
+    disabled: row.disabledAt !== null,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+interface AuditContext {
+  db: Database;
+  caller: Caller;
+  request: RequestInfo;
+  clock: Clock;
+}
+
+async function recordUserEvent(
+  tx: Database,
+  ctx: AuditContext,
+  action: 'create' | 'write',
+  user: UserRow,
+  diff: Record<string, DiffEntry>,
+): Promise<void> {
+  await recordEvents(
+    tx,
+    [
+      {
+        action,
+        resourceType: 'user',
+        resourceTarget: user.username,
+        resourceId: user.id,
+        actor: actorOf(ctx.caller),
+        ...(ctx.request.ip ? { ip: ctx.request.ip } : {}),
+        ...(ctx.request.userAgent ? { userAgent: ctx.request.userAgent.slice(0, 1024) } : {}),
+        diff,
+      },
+    ],
+    ctx.clock,
+  );
+}
+
+export async function listUsers(db: Database): Promise<PublicUser[]> {
+  return (await selectAllUsers(db)).map(toPublicUser);
+}
+
+export async function createUser(
+  ctx: AuditContext,
+  input: { username: string; email?: string | undefined; role: Role; password: string },
+): Promise<PublicUser> {
+  const passwordHash = await hashPassword(input.password);
+  return ctx.db.transaction(async (t) => {
+    const tx = t as unknown as Database;
+    const user = await insertUser(tx, {
+      id: randomUUID(),
+      username: input.username,
+      email: input.email ?? null,
+      role: input.role,
+      passwordHash,
+    });
+    if (!user) throw new TRPCError({ code: 'CONFLICT', message: `username: ${input.username} is taken` });
+    await recordUserEvent(tx, ctx, 'create', user, {
+      username: { new: user.username },
+      email: { new: user.email },
+      role: { new: user.role },
+      password: { secret: true },
+    });
+    return toPublicUser(user);
+  });
+}
+
+async function loadUser(db: Database, id: string): Promise<UserRow> {
+  const user = await selectUserById(db, id);
+  if (!user) throw new TRPCError({ code: 'NOT_FOUND', message: `id: no user ${id}` });
+  return user;
+}
+
+/** Refuses a change that would leave no active site manager (nobody could manage Vigil). */
+async function keepASiteManager(tx: Database, user: UserRow): Promise<void> {
+  if (user.role === 'site_manager' && !user.disabledAt && (await countActiveSiteManagers(tx)) <= 1) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `id: ${user.username} is the last active site manager` });
+  }
+}
+
+export async function setUserRole(ctx: AuditContext, input: { id: string; role: Role }): Promise<PublicUser> {
+  return ctx.db.transaction(async (t) => {
+    const tx = t as unknown as Database;
+    const user = await loadUser(tx, input.id);
+    if (user.role === input.role) return toPublicUser(user);
+    if (input.role !== 'site_manager') await keepASiteManager(tx, user);
+    const updated = (await updateUser(tx, user.id, { role: input.role }))!;
+    await recordUserEvent(tx, ctx, 'write', updated, { role: { old: user.role, new: input.role } });
+    return toPublicUser(updated);
+  });
+}
+
+export async function setUserDisabled(ctx: AuditContext, input: { id: string; disabled: boolean }): Promise<PublicUser> {
+  return ctx.db.transaction(async (t) => {
+    const tx = t as unknown as Database;
+    const user = await loadUser(tx, input.id);
+    if ((user.disabledAt !== null) === input.disabled) return toPublicUser(user);
+    if (input.disabled) await keepASiteManager(tx, user);
+    const updated = (await updateUser(tx, user.id, { disabledAt: input.disabled ? ctx.clock() : null }))!;
+    await recordUserEvent(tx, ctx, 'write', updated, { disabled: { old: !input.disabled, new: input.disabled } });
+    return toPublicUser(updated);
+  });
+}
+
+export async function setUserPassword(ctx: AuditContext, input: { id: string; password: string }): Promise<PublicUser> {
+  const passwordHash = await hashPassword(input.password);
+  return ctx.db.transaction(async (t) => {
+    const tx = t as unknown as Database;
+    const user = await loadUser(tx, input.id);
+    const updated = (await updateUser(tx, user.id, { passwordHash }))!;
+    await recordUserEvent(tx, ctx, 'write', updated, { password: { secret: true } });
+    return toPublicUser(updated);
+  });
+}

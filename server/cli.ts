@@ -1,0 +1,130 @@
+// `npm run vigil -- <command>`: administration from a shell, on the server's database.
+//   user add <username> --role site_manager|auditor|member [--email E] [--password P]
+//   user password <username> [--password P]
+//   user list
+//   token create <name> [--scopes events:write,events:read] [--expires-days N]
+//   token list
+//   token revoke <id>
+// Changes are audited like the API's, with the actor `cli:<os user>`.
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ROLES, TOKEN_SCOPES, type Role, type TokenScope } from '../shared/identity.js';
+import { loadConfig } from './config.js';
+import { openDatabase, type Database } from './db/database.js';
+import { selectUserByUsername } from './db/usersStore.js';
+import type { Caller } from './services/caller.js';
+import { PASSWORD_LIMITS } from './services/passwords.js';
+import { createServiceToken, listServiceTokens, revokeServiceToken } from './services/tokens.js';
+import { createUser, listUsers, setUserPassword } from './services/users.js';
+
+export const USAGE = `usage: npm run vigil -- <command>
+  user add <username> --role ${ROLES.join('|')} [--email E] [--password P]
+  user password <username> [--password P]
+  user list
+  token create <name> [--scopes ${TOKEN_SCOPES.join(',')}] [--expires-days N]
+  token list
+  token revoke <id>`;
+
+export class CliError extends Error {}
+
+function generatedPassword(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/** Runs one command against an open database; returns the lines to print. */
+export async function runCli(argv: string[], db: Database): Promise<string[]> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      role: { type: 'string' },
+      email: { type: 'string' },
+      password: { type: 'string' },
+      scopes: { type: 'string' },
+      'expires-days': { type: 'string' },
+    },
+  });
+  const caller: Caller = {
+    kind: 'user',
+    userId: null,
+    username: `cli:${os.userInfo().username}`,
+    email: null,
+    role: 'site_manager',
+    tokenId: null,
+  };
+  const ctx = { db, caller, request: { ip: null, userAgent: 'vigil-cli' }, clock: () => new Date() };
+  const [noun, verb, arg] = positionals;
+
+  if (noun === 'user' && verb === 'add' && arg) {
+    const role = values.role as Role | undefined;
+    if (!role || !ROLES.includes(role)) throw new CliError(`--role must be one of ${ROLES.join(', ')}`);
+    const password = values.password ?? generatedPassword();
+    if (password.length < PASSWORD_LIMITS.min) throw new CliError(`--password needs at least ${PASSWORD_LIMITS.min} characters`);
+    const user = await createUser(ctx, { username: arg, role, password, ...(values.email ? { email: values.email } : {}) });
+    return [
+      `created ${user.role} ${user.username} (${user.id})`,
+      ...(values.password ? [] : [`password (shown once): ${password}`]),
+    ];
+  }
+  if (noun === 'user' && verb === 'password' && arg) {
+    const user = await selectUserByUsername(db, arg);
+    if (!user) throw new CliError(`no user ${arg}`);
+    const password = values.password ?? generatedPassword();
+    if (password.length < PASSWORD_LIMITS.min) throw new CliError(`--password needs at least ${PASSWORD_LIMITS.min} characters`);
+    await setUserPassword(ctx, { id: user.id, password });
+    return [`password of ${user.username} changed`, ...(values.password ? [] : [`password (shown once): ${password}`])];
+  }
+  if (noun === 'user' && verb === 'list') {
+    return (await listUsers(db)).map((u) => `${u.username}\t${u.role}${u.disabled ? '\tdisabled' : ''}\t${u.email ?? ''}`);
+  }
+  if (noun === 'token' && verb === 'create' && arg) {
+    const scopes = (values.scopes ?? 'events:write').split(',').map((s) => s.trim()) as TokenScope[];
+    const unknown = scopes.filter((s) => !TOKEN_SCOPES.includes(s));
+    if (unknown.length) throw new CliError(`unknown scope ${unknown.join(', ')}; valid scopes: ${TOKEN_SCOPES.join(', ')}`);
+    if (!scopes.includes('events:write')) throw new CliError('a service token records events: include events:write');
+    const days = values['expires-days'] === undefined ? undefined : Number(values['expires-days']);
+    if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650)) {
+      throw new CliError('--expires-days must be a whole number from 1 to 3650');
+    }
+    const token = await createServiceToken(ctx, { name: arg, scopes, expiresInDays: days });
+    return [
+      `created service token ${token.name} (${token.id}) scopes ${token.scopes.join(',')}${token.expiresAt ? ` expires ${token.expiresAt}` : ''}`,
+      `token (shown once): ${token.token}`,
+    ];
+  }
+  if (noun === 'token' && verb === 'list') {
+    return (await listServiceTokens(db)).map(
+      (t) => `${t.id}\t${t.name}\t${t.scopes.join(',')}\t${t.revokedAt ? 'revoked' : t.expiresAt ? `expires ${t.expiresAt}` : 'no expiry'}`,
+    );
+  }
+  if (noun === 'token' && verb === 'revoke' && arg) {
+    const token = await revokeServiceToken(ctx, { id: arg });
+    return [`revoked ${token.name} (${token.id})`];
+  }
+  throw new CliError(USAGE);
+}
+
+async function main(): Promise<number> {
+  const config = loadConfig();
+  let database;
+  try {
+    database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  } catch (error) {
+    console.error(`vigil: ${(error as Error).message}`);
+    return 2;
+  }
+  try {
+    for (const line of await runCli(process.argv.slice(2), database.db)) console.log(line);
+    return 0;
+  } catch (error) {
+    const message = error instanceof CliError ? error.message : `${(error as Error).message}`;
+    console.error(`vigil: ${message}`);
+    return 1;
+  } finally {
+    await database.close();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exitCode = await main();

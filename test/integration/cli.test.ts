@@ -1,0 +1,63 @@
+// The administration CLI, in-process and as the real command.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createContextInner } from '../../server/context.js';
+import { CliError, runCli } from '../../server/cli.js';
+import { createCaller } from '../../server/routers/_app.js';
+import { createPglite, type TestDatabase } from '../support/databases.js';
+
+const run = promisify(execFile);
+
+describe('vigil CLI', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createPglite();
+  });
+  afterAll(async () => {
+    await database?.destroy();
+  });
+
+  it('adds a user who can then log in, and audits it', async () => {
+    const out = await runCli(['user', 'add', 'frank', '--role', 'auditor', '--email', 'frank@example.com'], database.db);
+    expect(out[0]).toMatch(/^created auditor frank /);
+    const password = /password \(shown once\): (\S+)/.exec(out[1]!)![1]!;
+    const caller = createCaller(createContextInner({ db: database.db }));
+    const session = await caller.auth.login({ username: 'frank', password });
+    expect(session.user).toMatchObject({ username: 'frank', role: 'auditor' });
+    const admin = createCaller(
+      createContextInner({ db: database.db, caller: { kind: 'user', userId: null, username: 'admin', email: null, role: 'site_manager', tokenId: null } }),
+    );
+    const [created] = (await admin.events.list({ q: 'action:create resource_target:frank' })).items;
+    expect(created!.actor!.username).toMatch(/^cli:/);
+    expect(JSON.stringify(created)).not.toContain(password);
+  });
+
+  it('creates a service token that works, and revokes it', async () => {
+    const out = await runCli(['token', 'create', 'ingest-bot', '--scopes', 'events:write,events:read', '--expires-days', '7'], database.db);
+    const token = /token \(shown once\): (\S+)/.exec(out[1]!)![1]!;
+    const id = /\(([0-9a-f-]{36})\)/.exec(out[0]!)![1]!;
+    const { authenticateToken } = await import('../../server/services/auth.js');
+    expect(await authenticateToken(database.db, token, {}, new Date())).toMatchObject({ kind: 'service', name: 'ingest-bot' });
+    expect((await runCli(['token', 'list'], database.db)).join('\n')).toContain('ingest-bot');
+    await runCli(['token', 'revoke', id], database.db);
+    expect(await authenticateToken(database.db, token, {}, new Date())).toBeNull();
+  });
+
+  it.each([
+    [['user', 'add', 'gina', '--role', 'emperor'], /--role must be one of/],
+    [['user', 'add', 'gina', '--role', 'member', '--password', 'short'], /at least 8 characters/],
+    [['token', 'create', 'x', '--scopes', 'events:read'], /include events:write/],
+    [['token', 'create', 'x', '--expires-days', '0'], /--expires-days/],
+    [['frobnicate'], /usage:/],
+  ])('%j is refused clearly', async (argv, message) => {
+    await expect(runCli(argv, database.db)).rejects.toSatisfy((e: unknown) => e instanceof CliError && message.test((e as Error).message));
+  });
+
+  it('runs as `npm run vigil` and refuses a data directory in use', async () => {
+    const env = { ...process.env, VIGIL_DATA_DIR: database.dataDir!, DATABASE_URL: '' };
+    const failure = await run('npx', ['tsx', 'server/cli.ts', 'user', 'list'], { env }).catch((e: { stderr: string; code: number }) => e);
+    expect((failure as { code: number }).code).toBe(2);
+    expect((failure as { stderr: string }).stderr).toContain('in use by another Vigil process');
+  });
+});

@@ -11,6 +11,7 @@ import { logger } from './logger.js';
 import { appRouter } from './routers/_app.js';
 import { hashToken } from './services/auth.js';
 import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
+import type { Signer } from './services/signingKey.js';
 
 export interface AppDeps {
   db: Database;
@@ -22,6 +23,8 @@ export interface AppDeps {
   /** Express `trust proxy`, so the client ip behind a load balancer is the real one. */
   trustProxy?: boolean | string | number;
   loginThrottle?: LoginThrottle;
+  /** Signs integrity checkpoints (server/services/signingKey.ts). */
+  signer: Signer;
 }
 
 /** Browser extensions (the Vigil extension's pages and worker) and configured origins. */
@@ -52,6 +55,7 @@ export function createApp(deps: AppDeps): express.Express {
         db: deps.db,
         auth: { adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined },
         loginThrottle: deps.loginThrottle ?? createLoginThrottle(),
+        signer: deps.signer,
       }),
       maxBodySize: deps.maxBodyBytes,
       onError({ error, path }) {
@@ -59,6 +63,11 @@ export function createApp(deps: AppDeps): express.Express {
       },
     }),
   );
+
+  // The key that verifies checkpoints, for auditors and offline verification of exports.
+  app.get('/integrity/public-key', (_req, res) => {
+    res.type('application/x-pem-file').set('x-vigil-key-id', deps.signer.keyId).send(deps.signer.publicKeyPem);
+  });
 
   app.get('/healthz', async (_req, res) => {
     try {

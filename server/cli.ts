@@ -5,16 +5,20 @@
 //   token create <name> [--scopes events:write,events:read] [--expires-days N]
 //   token list
 //   token revoke <id>
+//   verify            walk the hash chain and check every signed checkpoint
 // Changes are audited like the API's, with the actor `cli:<os user>`.
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
 import { ROLES, TOKEN_SCOPES, type Role, type TokenScope } from '../shared/identity.js';
 import { loadConfig } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { selectUserByUsername } from './db/usersStore.js';
 import type { Caller } from './services/caller.js';
+import { verifyChain } from './services/integrity.js';
+import { loadSigner, type Signer } from './services/signingKey.js';
 import { PASSWORD_LIMITS } from './services/passwords.js';
 import { createServiceToken, listServiceTokens, revokeServiceToken } from './services/tokens.js';
 import { createUser, listUsers, setUserPassword } from './services/users.js';
@@ -25,7 +29,8 @@ export const USAGE = `usage: npm run vigil -- <command>
   user list
   token create <name> [--scopes ${TOKEN_SCOPES.join(',')}] [--expires-days N]
   token list
-  token revoke <id>`;
+  token revoke <id>
+  verify`;
 
 export class CliError extends Error {}
 
@@ -33,8 +38,15 @@ function generatedPassword(): string {
   return randomBytes(12).toString('base64url');
 }
 
+export interface CliOptions {
+  /** The key whose checkpoints `verify` trusts. */
+  signer?: Signer;
+  /** Show a progress bar on stderr (a terminal). */
+  progress?: boolean;
+}
+
 /** Runs one command against an open database; returns the lines to print. */
-export async function runCli(argv: string[], db: Database): Promise<string[]> {
+export async function runCli(argv: string[], db: Database, options: CliOptions = {}): Promise<string[]> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -103,6 +115,32 @@ export async function runCli(argv: string[], db: Database): Promise<string[]> {
     const token = await revokeServiceToken(ctx, { id: arg });
     return [`revoked ${token.name} (${token.id})`];
   }
+  if (noun === 'verify' && !verb) {
+    if (!options.signer) throw new CliError('verify needs the signing key (VIGIL_SIGNING_KEY or the data directory)');
+    const bar = options.progress
+      ? new cliProgress.SingleBar(
+          { format: 'verifying [{bar}] {percentage}% | {value}/{total} events | {speed} events/s', stream: process.stderr },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
+    const started = performance.now();
+    let barStarted = false;
+    const report = await verifyChain(db, {
+      trusted: [options.signer],
+      onProgress: (checked, total) => {
+        if (!bar) return;
+        if (!barStarted) {
+          bar.start(total, 0, { speed: 0 });
+          barStarted = true;
+        }
+        bar.update(checked, { speed: Math.round(checked / ((performance.now() - started) / 1000)) });
+      },
+    });
+    bar?.stop();
+    const summary = `checked ${report.checked} events (seq ${report.fromSeq + 1}..${report.toSeq ?? report.fromSeq}) and ${report.checkpointsVerified} checkpoints in ${(report.durationMs / 1000).toFixed(1)} s (${report.eventsPerSecond} events/s)`;
+    if (report.ok) return [`ok: ${summary}`];
+    throw new CliError(`FAILED at seq ${report.firstBad!.seq} (${report.firstBad!.problem}): ${report.firstBad!.message}\n${summary}`);
+  }
   throw new CliError(USAGE);
 }
 
@@ -116,7 +154,9 @@ async function main(): Promise<number> {
     return 2;
   }
   try {
-    for (const line of await runCli(process.argv.slice(2), database.db)) console.log(line);
+    const signer = await loadSigner({ pem: config.signingKeyPem, dataDir: config.dataDir });
+    const lines = await runCli(process.argv.slice(2), database.db, { signer, progress: process.stderr.isTTY });
+    for (const line of lines) console.log(line);
     return 0;
   } catch (error) {
     const message = error instanceof CliError ? error.message : `${(error as Error).message}`;

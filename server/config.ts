@@ -17,6 +17,12 @@ export interface ServerConfig {
   corsOrigins: string[];
   /** Express `trust proxy` (VIGIL_TRUST_PROXY), for the client ip behind a load balancer. */
   trustProxy: boolean | string | number | undefined;
+  /** Ed25519 private key (PKCS#8 PEM) signing checkpoints; generated into dataDir when unset. */
+  signingKeyPem: string | undefined;
+  /** Minutes between scheduled checkpoints of the chain head (0: none). */
+  checkpointMinutes: number;
+  /** Events recorded longer ago than this are removed (unset: kept for ever). */
+  retentionDays: number | undefined;
 }
 
 function trustProxyFromEnv(raw: string | undefined): ServerConfig['trustProxy'] {
@@ -49,5 +55,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       .map((o) => o.trim())
       .filter(Boolean),
     trustProxy: trustProxyFromEnv(env.VIGIL_TRUST_PROXY),
+    signingKeyPem: env.VIGIL_SIGNING_KEY || undefined,
+    checkpointMinutes: intFromEnv(env, 'VIGIL_CHECKPOINT_MINUTES', 10, 0, 7 * 24 * 60),
+    retentionDays: env.VIGIL_RETENTION_DAYS ? intFromEnv(env, 'VIGIL_RETENTION_DAYS', 0, 1, 36_500) : undefined,
   };
 }

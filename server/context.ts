@@ -5,6 +5,7 @@ import { authenticateToken, bearerToken, type AuthConfig } from './services/auth
 import type { Caller, RequestInfo } from './services/caller.js';
 import type { Clock } from './services/events.js';
 import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
+import { generateSigner, type Signer } from './services/signingKey.js';
 
 export interface ContextInner {
   db: Database;
@@ -13,6 +14,8 @@ export interface ContextInner {
   caller: Caller | null;
   request: RequestInfo;
   loginThrottle: LoginThrottle;
+  /** Signs integrity checkpoints; its public key verifies them. */
+  signer: Signer;
 }
 
 /** The context without HTTP, for tests and in-process callers (createCaller). */
@@ -22,6 +25,7 @@ export function createContextInner(inner: Partial<ContextInner> & Pick<ContextIn
     caller: null,
     request: { ip: null, userAgent: null },
     loginThrottle: createLoginThrottle(),
+    signer: inner.signer ?? generateSigner(),
     ...inner,
   };
 }
@@ -30,6 +34,7 @@ export interface ContextDeps {
   db: Database;
   auth: AuthConfig;
   loginThrottle: LoginThrottle;
+  signer: Signer;
 }
 
 export function makeCreateContext(deps: ContextDeps) {
@@ -42,6 +47,7 @@ export function makeCreateContext(deps: ContextDeps) {
       caller: token ? await authenticateToken(deps.db, token, deps.auth, clock()) : null,
       request: { ip: req.ip ?? req.socket.remoteAddress ?? null, userAgent: req.headers['user-agent'] ?? null },
       loginThrottle: deps.loginThrottle,
+      signer: deps.signer,
     };
   };
 }

@@ -1,16 +1,21 @@
 // `npm start`: open the database (embedded PGlite unless DATABASE_URL is set), apply
-// migrations, create the first site manager on first start, serve.
+// migrations, create the first site manager on first start, serve, and run the
+// scheduled jobs (checkpoints of the hash chain, retention).
 import { listen, createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { logger } from './logger.js';
 import { ensureFirstSiteManager } from './services/auth.js';
+import { startScheduledJobs } from './services/jobs.js';
+import { loadSigner } from './services/signingKey.js';
 
 const config = loadConfig();
 const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+const signer = await loadSigner({ pem: config.signingKeyPem, dataDir: config.dataDir });
 
 const app = createApp({
   db: database.db,
+  signer,
   adminToken: config.adminToken,
   maxBodyBytes: config.maxBodyBytes,
   corsOrigins: config.corsOrigins,
@@ -18,7 +23,7 @@ const app = createApp({
 });
 const running = await listen(app, config.port, config.host);
 logger.info(
-  { url: running.url, database: database.kind, dataDir: database.kind === 'pglite' ? config.dataDir : undefined },
+  { url: running.url, database: database.kind, dataDir: database.kind === 'pglite' ? config.dataDir : undefined, signingKeyId: signer.keyId },
   'vigil listening',
 );
 
@@ -33,11 +38,17 @@ if (first.created) {
   );
 }
 
+const jobs = startScheduledJobs(database.db, signer, {
+  checkpointMinutes: config.checkpointMinutes,
+  retentionDays: config.retentionDays,
+});
+
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down');
+  jobs.stop();
   await running.close().catch((err: unknown) => logger.error({ err }, 'closing the HTTP server'));
   await database.close().catch((err: unknown) => logger.error({ err }, 'closing the database'));
   process.exit(0);

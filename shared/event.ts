@@ -109,4 +109,6 @@ export interface AuditEvent {
   requestId: string | null;
   diff: Record<string, DiffEntry>;
   metadata: Record<string, unknown>;
+  /** The integrity chain hash (see shared/canonical.ts). */
+  hash: string;
 }

@@ -3,8 +3,10 @@ import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import type { DiffEntry } from '../../shared/event.js';
 import type { FieldFilter, FilterField } from '../../shared/query.js';
+import { GENESIS_HASH } from '../../shared/canonical.js';
+import { chainHash } from '../services/chain.js';
 import { queryRows, type Database } from './database.js';
-import { auditEvents, type AuditEventRow } from './schema.js';
+import { auditEvents, integrityCheckpoints, type AuditEventRow } from './schema.js';
 
 /** A row ready to insert: everything resolved (id, times) by the service. */
 export interface NewAuditEventRow {
@@ -46,20 +48,48 @@ export interface Position {
 }
 
 // Writers take this lock for the length of their transaction, so `seq` order is commit
-// order: a reader resuming "after seq N" can never miss a row committed later with a
-// smaller seq.
-const WRITE_LOCK_KEY = 7_162_021_002;
+// order (a reader resuming "after seq N" never misses a row committed later with a
+// smaller seq) and each batch extends the hash chain from the true head.
+export const WRITE_LOCK_KEY = 7_162_021_002;
+
+/** The hash the next event chains from: the newest event's, else the retention checkpoint's. */
+export async function selectChainHead(db: Database): Promise<string> {
+  const [last] = await db.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1);
+  if (last) return last.hash;
+  const [checkpoint] = await db
+    .select({ hash: integrityCheckpoints.hash })
+    .from(integrityCheckpoints)
+    .where(eq(integrityCheckpoints.kind, 'retention'))
+    .orderBy(desc(integrityCheckpoints.seq))
+    .limit(1);
+  return checkpoint?.hash ?? GENESIS_HASH;
+}
+
+/** IP addresses as Postgres will give them back (its inet text form), so hashes recompute. */
+async function normaliseIps(db: Database, rows: NewAuditEventRow[]): Promise<void> {
+  const withIp = rows.filter((r) => r.ip !== null);
+  if (withIp.length === 0) return;
+  const normal = await queryRows<{ ip: string }>(
+    db,
+    sql`select value::inet as ip from jsonb_array_elements_text(${JSON.stringify(withIp.map((r) => r.ip))}::jsonb) with ordinality order by ordinality`,
+  );
+  withIp.forEach((row, i) => {
+    row.ip = normal[i]!.ip;
+  });
+}
 
 /**
- * Inserts events in one transaction, all or nothing. Events whose id is already stored
- * (or repeated within the batch) are not inserted again; their stored seq is returned.
+ * Inserts events in one transaction, all or nothing, extending the hash chain. Events
+ * whose id is already stored (or repeated within the batch) are not inserted again;
+ * their stored seq is returned.
  */
 export async function insertEvents(db: Database, rows: NewAuditEventRow[]): Promise<InsertedEvent[]> {
-  return db.transaction(async (tx) => {
+  return db.transaction(async (t) => {
+    const tx = t as unknown as Database;
     await tx.execute(sql`select pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
     const ids = rows.map((r) => r.id);
     const existing = await queryRows<{ id: string; seq: string | number }>(
-      tx as unknown as Database,
+      tx,
       sql`select id, seq from audit_events
           where id in (select value::uuid from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`,
     );
@@ -72,39 +102,45 @@ export async function insertEvents(db: Database, rows: NewAuditEventRow[]): Prom
       fresh.push(row);
     }
     if (fresh.length > 0) {
+      await normaliseIps(tx, fresh);
+      let prev = await selectChainHead(tx);
       // One statement with one JSON parameter: far faster than a VALUES list of
-      // 17 x 1000 parameters, and the same SQL on postgres.js and PGlite.
+      // 18 x 1000 parameters, and the same SQL on postgres.js and PGlite.
       const payload = JSON.stringify(
-        fresh.map((r, ord) => ({
-          ord,
-          id: r.id,
-          time: r.time,
-          recorded_at: r.recordedAt,
-          action: r.action,
-          resource_type: r.resourceType,
-          resource_id: r.resourceId,
-          resource_target: r.resourceTarget,
-          actor_id: r.actorId,
-          actor_username: r.actorUsername,
-          actor_email: r.actorEmail,
-          ip: r.ip,
-          user_agent: r.userAgent,
-          status_code: r.statusCode,
-          request_id: r.requestId,
-          diff: r.diff,
-          metadata: r.metadata,
-        })),
+        fresh.map((r, ord) => {
+          prev = chainHash(prev, r);
+          return {
+            ord,
+            id: r.id,
+            time: r.time,
+            recorded_at: r.recordedAt,
+            action: r.action,
+            resource_type: r.resourceType,
+            resource_id: r.resourceId,
+            resource_target: r.resourceTarget,
+            actor_id: r.actorId,
+            actor_username: r.actorUsername,
+            actor_email: r.actorEmail,
+            ip: r.ip,
+            user_agent: r.userAgent,
+            status_code: r.statusCode,
+            request_id: r.requestId,
+            diff: r.diff,
+            metadata: r.metadata,
+            hash: prev,
+          };
+        }),
       );
       const inserted = await queryRows<{ id: string; seq: string | number }>(
-        tx as unknown as Database,
+        tx,
         sql`insert into audit_events (id, time, recorded_at, action, resource_type, resource_id, resource_target,
-              actor_id, actor_username, actor_email, ip, user_agent, status_code, request_id, diff, metadata)
+              actor_id, actor_username, actor_email, ip, user_agent, status_code, request_id, diff, metadata, hash)
             select id, time, recorded_at, action, resource_type, resource_id, resource_target,
-              actor_id, actor_username, actor_email, ip, user_agent, status_code, request_id, diff, metadata
+              actor_id, actor_username, actor_email, ip, user_agent, status_code, request_id, diff, metadata, hash
             from jsonb_to_recordset(${payload}::jsonb) as x(ord int, id uuid, time timestamptz, recorded_at timestamptz,
               action text, resource_type text, resource_id text, resource_target text, actor_id text,
               actor_username text, actor_email text, ip inet, user_agent text, status_code int, request_id text,
-              diff jsonb, metadata jsonb)
+              diff jsonb, metadata jsonb, hash text)
             order by ord
             returning id, seq`,
       );

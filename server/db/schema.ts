@@ -35,6 +35,8 @@ export const auditEvents = pgTable(
     requestId: text('request_id'),
     diff: jsonb('diff').$type<Record<string, DiffEntry>>().notNull().default({}),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    /** SHA-256 (hex) of the previous event's hash and this event's canonical form. */
+    hash: text('hash').notNull(),
   },
   (t) => [
     index('audit_events_time_idx').on(t.time, t.seq),
@@ -90,3 +92,21 @@ export const apiTokens = pgTable(
 
 export type UserRow = typeof users.$inferSelect;
 export type ApiTokenRow = typeof apiTokens.$inferSelect;
+
+/**
+ * Signed statements of the chain head: "the event at `seq` has hash `hash`". Retention
+ * writes one at the new start of the chain so what remains still verifies.
+ */
+export const integrityCheckpoints = pgTable('integrity_checkpoints', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  kind: text('kind').$type<'scheduled' | 'on_demand' | 'retention'>().notNull(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  hash: text('hash').notNull(),
+  createdAt: instant('created_at').notNull(),
+  /** SHA-256 (hex) of the public key that signed it. */
+  keyId: text('key_id').notNull(),
+  /** Ed25519 signature (base64) over the canonical checkpoint statement. */
+  signature: text('signature').notNull(),
+});
+
+export type IntegrityCheckpointRow = typeof integrityCheckpoints.$inferSelect;

@@ -2,12 +2,14 @@
 import { createCallerFactory, router } from '../trpc.js';
 import { authRouter } from './auth.js';
 import { eventsRouter } from './events.js';
+import { integrityRouter } from './integrity.js';
 import { tokensRouter } from './tokens.js';
 import { usersRouter } from './users.js';
 
 export const appRouter = router({
   auth: authRouter,
   events: eventsRouter,
+  integrity: integrityRouter,
   tokens: tokensRouter,
   users: usersRouter,
 });

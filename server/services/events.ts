@@ -84,6 +84,7 @@ export function toAuditEvent(row: AuditEventRow): AuditEvent {
     requestId: row.requestId,
     diff: row.diff,
     metadata: row.metadata,
+    hash: row.hash,
   };
 }
 

@@ -28,6 +28,7 @@ const NO_CREDENTIALS = { anonymous: 'UNAUTHORIZED', expired_token: 'UNAUTHORIZED
 const PUBLIC: Row = { anonymous: 'OK', member: 'OK', auditor: 'OK', site_manager: 'OK', service_write: 'OK', service_read_write: 'OK', expired_token: 'OK', revoked_token: 'OK', disabled_user: 'OK' };
 const ANY_CALLER: Row = { ...NO_CREDENTIALS, member: 'OK', auditor: 'OK', site_manager: 'OK', service_write: 'OK', service_read_write: 'OK' };
 const EVENT_READER: Row = { ...NO_CREDENTIALS, member: 'FORBIDDEN', auditor: 'OK', site_manager: 'OK', service_write: 'FORBIDDEN', service_read_write: 'OK' };
+const AUDITOR: Row = { ...NO_CREDENTIALS, member: 'FORBIDDEN', auditor: 'OK', site_manager: 'OK', service_write: 'FORBIDDEN', service_read_write: 'FORBIDDEN' };
 const INGEST: Row = { ...NO_CREDENTIALS, member: 'FORBIDDEN', auditor: 'FORBIDDEN', site_manager: 'OK', service_write: 'OK', service_read_write: 'OK' };
 const SITE_MANAGER: Row = { ...NO_CREDENTIALS, member: 'FORBIDDEN', auditor: 'FORBIDDEN', site_manager: 'OK', service_write: 'FORBIDDEN', service_read_write: 'FORBIDDEN' };
 
@@ -41,6 +42,10 @@ const ACCESS: Record<string, Row> = {
   'events.list': EVENT_READER,
   'events.get': EVENT_READER,
   'events.stats': EVENT_READER,
+  'integrity.verify': AUDITOR,
+  'integrity.checkpoints': AUDITOR,
+  'integrity.checkpoint': SITE_MANAGER,
+  'integrity.publicKey': PUBLIC,
   'users.list': SITE_MANAGER,
   'users.create': SITE_MANAGER,
   'users.setRole': SITE_MANAGER,
@@ -80,6 +85,10 @@ describe('authorization matrix', () => {
     'events.list': () => ({ limit: 1 }),
     'events.get': () => ({ id: knownEventId }),
     'events.stats': () => ({}),
+    'integrity.verify': () => undefined,
+    'integrity.checkpoints': () => ({ limit: 5 }),
+    'integrity.checkpoint': () => undefined,
+    'integrity.publicKey': () => undefined,
     'users.list': () => undefined,
     'users.create': () => ({ username: `u-${randomUUID().slice(0, 8)}`, role: 'member', password: 'correct horse battery' }),
     'users.setRole': () => ({ id: targetUserId, role: 'member' }),

@@ -17,8 +17,8 @@ describe('embedded PGlite data directory', () => {
     dirs.push(dataDir);
     const first = await openDatabase({ dataDir });
     await first.db.execute(
-      sql`insert into audit_events (id, time, recorded_at, action, resource_type, resource_target)
-          values ('00000000-0000-4000-8000-000000000001', now(), now(), 'create', 'user', 'persisted')`,
+      sql`insert into audit_events (id, time, recorded_at, action, resource_type, resource_target, hash)
+          values ('00000000-0000-4000-8000-000000000001', now(), now(), 'create', 'user', 'persisted', ${'0'.repeat(64)})`,
     );
     await expect(openDatabase({ dataDir })).rejects.toThrow(/in use by another Vigil process/);
     await first.close();

@@ -2,6 +2,7 @@
 import { createApp, listen } from '../../server/app.js';
 import type { Database } from '../../server/db/database.js';
 import { generateToken } from '../../server/services/auth.js';
+import { generateSigner, type Signer } from '../../server/services/signingKey.js';
 import { createVigilClient, type VigilClient } from '../../shared/client.js';
 
 export interface TestServer {
@@ -11,9 +12,13 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(db: Database, options: { maxBodyBytes?: number } = {}): Promise<TestServer> {
+export async function startTestServer(
+  db: Database,
+  options: { maxBodyBytes?: number; signer?: Signer } = {},
+): Promise<TestServer> {
   const token = generateToken();
   const app = createApp({
+    signer: options.signer ?? generateSigner(),
     db,
     adminToken: token,
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,

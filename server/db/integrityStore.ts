@@ -1,0 +1,80 @@
+// The one module for integrity_checkpoints, and the chain-ordered reads of audit_events
+// that verification and retention need.
+import { asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { queryRows, type Database } from './database.js';
+import { auditEvents, integrityCheckpoints, type AuditEventRow, type IntegrityCheckpointRow } from './schema.js';
+
+export type NewCheckpoint = Omit<IntegrityCheckpointRow, 'id'>;
+
+export async function insertCheckpoint(db: Database, checkpoint: NewCheckpoint): Promise<IntegrityCheckpointRow> {
+  const [row] = await db.insert(integrityCheckpoints).values(checkpoint).returning();
+  return row!;
+}
+
+export async function selectCheckpoints(db: Database): Promise<IntegrityCheckpointRow[]> {
+  return db.select().from(integrityCheckpoints).orderBy(asc(integrityCheckpoints.seq), asc(integrityCheckpoints.id));
+}
+
+export async function selectLatestCheckpoint(db: Database): Promise<IntegrityCheckpointRow | undefined> {
+  const [row] = await db.select().from(integrityCheckpoints).orderBy(desc(integrityCheckpoints.id)).limit(1);
+  return row;
+}
+
+/** The newest event's position in the chain. */
+export async function selectHead(db: Database): Promise<{ seq: number; hash: string } | undefined> {
+  const [row] = await db
+    .select({ seq: auditEvents.seq, hash: auditEvents.hash })
+    .from(auditEvents)
+    .orderBy(desc(auditEvents.seq))
+    .limit(1);
+  return row;
+}
+
+/** Events in chain order after `afterSeq`, `limit` at a time. */
+export async function selectChainSlice(db: Database, afterSeq: number, limit: number): Promise<AuditEventRow[]> {
+  return db.select().from(auditEvents).where(gt(auditEvents.seq, afterSeq)).orderBy(asc(auditEvents.seq)).limit(limit);
+}
+
+export async function countEventsAfter(db: Database, afterSeq: number): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(db, sql`select count(*)::bigint as n from audit_events where seq > ${afterSeq}`);
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * The last seq of the oldest prefix of the chain recorded before `cutoff`, and its
+ * hash: what retention may remove. Undefined when nothing is that old.
+ */
+export async function selectRetentionBoundary(db: Database, cutoff: Date): Promise<{ seq: number; hash: string; count: number } | undefined> {
+  const [row] = await queryRows<{ seq: string | null; hash: string | null; n: string | number }>(
+    db,
+    sql`with firstkept as (select min(seq) as seq from audit_events where recorded_at >= ${cutoff.toISOString()}::timestamptz),
+         boundary as (
+           select seq, hash from audit_events
+           where seq < coalesce((select seq from firstkept), 9223372036854775807)
+           order by seq desc limit 1)
+        select b.seq, b.hash, (select count(*) from audit_events where seq <= b.seq) as n from boundary b`,
+  );
+  if (!row || row.seq === null || row.hash === null) return undefined;
+  return { seq: Number(row.seq), hash: row.hash, count: Number(row.n) };
+}
+
+/** Deletes up to `limit` of the oldest events through `throughSeq`, through the trigger's retention path. */
+export async function deleteOldestEvents(db: Database, throughSeq: number, limit: number): Promise<number> {
+  return db.transaction(async (t) => {
+    const tx = t as unknown as Database;
+    await tx.execute(sql`select set_config('vigil.retention_through_seq', ${String(throughSeq)}, true)`);
+    const rows = await queryRows<{ seq: string }>(
+      tx,
+      sql`delete from audit_events where seq in (
+            select seq from audit_events where seq <= ${throughSeq} order by seq limit ${limit})
+          returning seq`,
+    );
+    return rows.length;
+  });
+}
+
+export async function selectCheckpointBySeq(db: Database, seq: number): Promise<IntegrityCheckpointRow | undefined> {
+  const [row] = await db.select().from(integrityCheckpoints).where(eq(integrityCheckpoints.seq, seq)).limit(1);
+  return row;
+}
+

@@ -1,0 +1,65 @@
+// The canonical form of an event, hashed into the integrity chain:
+//   hash = SHA-256( prev_hash (64 hex chars) || canonicalEvent(event) )   (UTF-8, hex digest)
+// The first event's prev_hash is 64 zeros (or the hash a retention checkpoint names).
+// Anyone can recompute it from an export: a JSON array of the fields below in this
+// order, times as ISO 8601 UTC with milliseconds, absent values as null, and objects
+// (diff, metadata) with their keys sorted at every depth.
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The fields an event's hash covers (everything but seq and the hash itself). */
+export interface CanonicalEventFields {
+  id: string;
+  time: string | Date;
+  recordedAt: string | Date;
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  resourceTarget: string;
+  actorId: string | null;
+  actorUsername: string | null;
+  actorEmail: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  statusCode: number | null;
+  requestId: string | null;
+  diff: unknown;
+  metadata: unknown;
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
+    return out;
+  }
+  return value;
+}
+
+/** Normalises a time to ISO 8601 UTC with milliseconds. */
+function isoTime(value: string | Date): string {
+  return (typeof value === 'string' ? new Date(value) : value).toISOString();
+}
+
+export function canonicalEvent(e: CanonicalEventFields): string {
+  return JSON.stringify([
+    'vigil.event.v1',
+    e.id.toLowerCase(),
+    isoTime(e.time),
+    isoTime(e.recordedAt),
+    e.action,
+    e.resourceType,
+    e.resourceId,
+    e.resourceTarget,
+    e.actorId,
+    e.actorUsername,
+    e.actorEmail,
+    e.ip,
+    e.userAgent,
+    e.statusCode,
+    e.requestId,
+    sortKeys(e.diff ?? {}),
+    sortKeys(e.metadata ?? {}),
+  ]);
+}

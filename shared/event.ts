@@ -13,9 +13,53 @@ export const EVENT_LIMITS = {
   /** Serialized JSON size of `diff`. */
   diffBytes: 64 * 1024,
   batchSize: 1000,
+  /** Nesting depth of `metadata` and diff values. */
+  jsonDepth: 32,
 } as const;
 
-const text = (max: number = EVENT_LIMITS.textField) => z.string().trim().min(1).max(max);
+// Postgres stores neither NUL characters nor unpaired UTF-16 surrogates: the first is
+// refused (a 500 if it got that far), the second silently becomes U+FFFD, which would
+// break the event's hash. Both are refused here, with the field named.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why Postgres could not store this text exactly, or null. */
+export function unstorableText(value: string): string | null {
+  if (value.includes('\u0000')) return 'contains a NUL character';
+  if (LONE_SURROGATE.test(value)) return 'contains an unpaired UTF-16 surrogate';
+  return null;
+}
+
+/** Why a JSON value could not be stored exactly (checks every key and string), or null. */
+export function unstorableJson(value: unknown, depth = 0): string | null {
+  if (depth > EVENT_LIMITS.jsonDepth) return `nests deeper than ${EVENT_LIMITS.jsonDepth} levels`;
+  if (typeof value === 'string') return unstorableText(value);
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const problem = unstorableJson(item, depth + 1);
+      if (problem) return problem;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const problem = unstorableText(key) ?? unstorableJson(item, depth + 1);
+      if (problem) return problem;
+    }
+  }
+  return null;
+}
+
+const storable = (value: string, ctx: z.RefinementCtx) => {
+  const problem = unstorableText(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+};
+/** One issue at most for a JSON field: what Postgres cannot store, else its size. */
+const storableJsonOf = (maxBytes: number) => (value: unknown, ctx: z.RefinementCtx) => {
+  const problem = unstorableJson(value) ?? (jsonBytes(value) > maxBytes ? `larger than ${maxBytes} bytes of JSON` : null);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+};
+
+const text = (max: number = EVENT_LIMITS.textField) => z.string().trim().min(1).max(max).superRefine(storable);
 
 function jsonBytes(value: unknown): number {
   try {
@@ -62,7 +106,7 @@ export const eventInputSchema = z
     /** Absent means the system acted (auto_off, auto_start). */
     actor: actorSchema.optional(),
     ip: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' }).optional(),
-    userAgent: z.string().max(EVENT_LIMITS.userAgent).optional(),
+    userAgent: z.string().max(EVENT_LIMITS.userAgent).superRefine(storable).optional(),
     statusCode: z.number().int().min(100).max(599).optional(),
     requestId: text(256).optional(),
     diff: z
@@ -70,15 +114,11 @@ export const eventInputSchema = z
       .refine((d) => Object.keys(d).length <= EVENT_LIMITS.diffFields, {
         message: `at most ${EVENT_LIMITS.diffFields} fields`,
       })
-      .refine((d) => jsonBytes(d) <= EVENT_LIMITS.diffBytes, {
-        message: `larger than ${EVENT_LIMITS.diffBytes} bytes of JSON`,
-      })
+      .superRefine(storableJsonOf(EVENT_LIMITS.diffBytes))
       .optional(),
     metadata: z
       .record(z.string(), z.unknown())
-      .refine((m) => jsonBytes(m) <= EVENT_LIMITS.metadataBytes, {
-        message: `larger than ${EVENT_LIMITS.metadataBytes} bytes of JSON`,
-      })
+      .superRefine(storableJsonOf(EVENT_LIMITS.metadataBytes))
       .optional(),
   })
   .strict();

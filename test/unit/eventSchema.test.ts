@@ -405,8 +405,33 @@ describe('eventInputSchema: pathological JSON', () => {
     expectIssueAt({ ...minimal, diff: { f: { new: deep() } } }, ['diff']);
   });
 
-  it('accepts moderately nested metadata', () => {
-    parses({ ...minimal, metadata: JSON.parse(`{"a":${'['.repeat(100)}${']'.repeat(100)}}`) });
+  it('accepts metadata nested up to the depth limit, and not deeper', () => {
+    const nested = (levels: number) => JSON.parse(`{"a":${'['.repeat(levels)}${']'.repeat(levels)}}`) as Record<string, unknown>;
+    parses({ ...minimal, metadata: nested(EVENT_LIMITS.jsonDepth) });
+    expect(issuesOf({ ...minimal, metadata: nested(EVENT_LIMITS.jsonDepth + 1) }).map((i) => [i.path, i.message])).toStrictEqual([
+      [['metadata'], `nests deeper than ${EVENT_LIMITS.jsonDepth} levels`],
+    ]);
+  });
+
+  it.each([
+    ['a NUL character', 'a\u0000b', 'contains a NUL character'],
+    ['a lone high surrogate', 'a\ud800b', 'contains an unpaired UTF-16 surrogate'],
+    ['a lone low surrogate', '\udc00', 'contains an unpaired UTF-16 surrogate'],
+  ])('refuses text Postgres cannot store exactly: %s', (_name, bad, message) => {
+    for (const [event, path] of [
+      [{ ...minimal, resourceTarget: bad }, ['resourceTarget']],
+      [{ ...minimal, userAgent: bad }, ['userAgent']],
+      [{ ...minimal, actor: { username: bad } }, ['actor', 'username']],
+      [{ ...minimal, metadata: { note: bad } }, ['metadata']],
+      [{ ...minimal, metadata: { [bad]: 1 } }, ['metadata']],
+      [{ ...minimal, diff: { f: { new: [1, { deep: bad }] } } }, ['diff']],
+    ] as const) {
+      expect(issuesOf(event).map((i) => [i.path, i.message])).toStrictEqual([[path, message]]);
+    }
+  });
+
+  it('keeps paired surrogates (emoji) and other unicode', () => {
+    parses({ ...minimal, resourceTarget: 'ws-🚀-ünï', metadata: { note: '😀 ✓ 中文' } });
   });
 
   it('drops a __proto__ key silently rather than setting a prototype (zod behaviour, pinned)', () => {

@@ -1,0 +1,53 @@
+// The two manifests, from one description. Chrome runs the background as a module
+// service worker; Firefox has no service workers for extensions and takes
+// background.scripts plus its browser_specific_settings.
+export type BrowserTarget = 'chrome' | 'firefox';
+
+export interface ManifestOptions {
+  version: string;
+  /**
+   * Test builds grant http://127.0.0.1/* up front: permissions.request never resolves in
+   * headless Chromium, so a real-browser test cannot click through the prompt.
+   */
+  grantLoopback?: boolean;
+}
+
+export const ICON_SIZES = [16, 32, 48, 128] as const;
+
+export function createManifest(target: BrowserTarget, options: ManifestOptions): Record<string, unknown> {
+  const icons = Object.fromEntries(ICON_SIZES.map((size) => [String(size), `icons/vigil-${size}.png`]));
+  return {
+    manifest_version: 3,
+    name: 'Vigil',
+    short_name: 'Vigil',
+    version: options.version,
+    description: "An auditor's view of the Vigil audit trail: newest events, filters, search and a full view.",
+    icons,
+    action: { default_title: 'Vigil audit trail', default_popup: 'popup.html', default_icon: icons },
+    options_ui: { page: 'options.html', open_in_tab: true },
+    background:
+      target === 'chrome'
+        ? { service_worker: 'background.js', type: 'module' }
+        : { scripts: ['background.js'], type: 'module' },
+    // storage: settings and token (storage.local); alarms: the periodic status check
+    // behind the toolbar badge. Nothing else.
+    permissions: ['storage', 'alarms'],
+    // The server's origin is granted at run time from the options page, for exactly the
+    // configured server (permissions.request).
+    optional_host_permissions: ['http://*/*', 'https://*/*'],
+    ...(options.grantLoopback ? { host_permissions: ['http://127.0.0.1/*'] } : {}),
+    ...(target === 'chrome'
+      ? { minimum_chrome_version: '116' }
+      : {
+          browser_specific_settings: {
+            gecko: {
+              id: 'vigil@vigil.example',
+              // 140 (an ESR) is the first to read data_collection_permissions.
+              strict_min_version: '140.0',
+              data_collection_permissions: { required: ['none'] },
+            },
+            gecko_android: { strict_min_version: '142.0' },
+          },
+        }),
+  };
+}

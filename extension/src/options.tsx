@@ -1,0 +1,272 @@
+// Options: the server's address (and the host permission for exactly that server),
+// logging in or pasting a token, who is logged in, logging out.
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { login, logout, serverPattern, whoAmI } from './api.js';
+import { browser } from './platform.js';
+import { formatCount } from './present.js';
+import { normalizeServerUrl, patternCovers } from './serverUrl.js';
+import { loadSettings, saveSettings, type Settings } from './settings.js';
+import { probe, showBadge, type Probe } from './status.js';
+import { errorCode, roleName } from './states.js';
+import { useSettings } from './ui/hooks.js';
+import { StateNotice } from './ui/StateNotice.js';
+import './style.css';
+
+type Note = { tone: 'ok' | 'error'; text: string } | null;
+
+function loginFailure(error: unknown): string {
+  switch (errorCode(error)) {
+    case 'UNAUTHORIZED':
+      return 'Wrong user name or password.';
+    case 'TOO_MANY_REQUESTS':
+      return 'Too many attempts. Wait a minute and try again.';
+    case 'NOT_FOUND':
+      return 'This server does not offer password login. Paste a token instead.';
+    case 'BAD_REQUEST':
+      return error instanceof Error ? error.message : 'The server refused the request.';
+    case undefined:
+      return 'The server did not answer. Check the address and that the server is running.';
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}
+
+function Options({ initial }: { initial: Settings }) {
+  const settings = useSettings(initial);
+  const [address, setAddress] = useState(initial.serverUrl ?? '');
+  const [granted, setGranted] = useState<string[]>([]);
+  const [serverNote, setServerNote] = useState<Note>(null);
+  const [loginNote, setLoginNote] = useState<Note>(null);
+  const [tokenNote, setTokenNote] = useState<Note>(null);
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [token, setToken] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [status, setStatus] = useState<Probe | null>(null);
+
+  // Known grants, so the click handler can decide synchronously whether to prompt.
+  useEffect(() => {
+    const refresh = () => void browser.permissions.getAll().then((p) => setGranted(p.origins ?? []));
+    refresh();
+    browser.permissions.onAdded.addListener(refresh);
+    browser.permissions.onRemoved.addListener(refresh);
+    return () => {
+      browser.permissions.onAdded.removeListener(refresh);
+      browser.permissions.onRemoved.removeListener(refresh);
+    };
+  }, []);
+
+  useEffect(() => {
+    let live = true;
+    setStatus(null);
+    void probe(settings).then((p) => {
+      if (!live) return;
+      setStatus(p);
+      void showBadge(p.state).catch(() => {});
+    });
+    return () => {
+      live = false;
+    };
+  }, [settings.serverUrl, settings.token]);
+
+  const saveServer = (e: Event) => {
+    e.preventDefault();
+    const check = normalizeServerUrl(address);
+    if (!check.ok) {
+      setServerNote({ tone: 'error', text: check.message });
+      return;
+    }
+    const pattern = serverPattern(check.url);
+    // permissions.request must run in the click itself, before any await.
+    const asked = granted.some((g) => patternCovers(g, pattern))
+      ? Promise.resolve(true)
+      : browser.permissions.request({ origins: [pattern] });
+    void asked.then(
+      async (ok) => {
+        if (!ok) {
+          setServerNote({ tone: 'error', text: `Access to ${check.origin} was not granted, so Vigil cannot reach the server.` });
+          return;
+        }
+        const previous = settings.serverUrl;
+        const changed = previous !== check.url;
+        await saveSettings({ serverUrl: check.url, ...(changed ? { token: undefined, session: undefined } : {}) });
+        if (changed && previous) {
+          const old = serverPattern(previous);
+          if (old !== pattern) await browser.permissions.remove({ origins: [old] }).catch(() => false);
+        }
+        setAddress(check.url);
+        setServerNote({ tone: 'ok', text: `Saved. Vigil may reach ${check.origin}.` });
+      },
+      (error: unknown) => setServerNote({ tone: 'error', text: `Could not ask for access: ${String(error)}` }),
+    );
+  };
+
+  const submitLogin = async (e: Event) => {
+    e.preventDefault();
+    if (!settings.serverUrl) return;
+    setBusy(true);
+    setLoginNote(null);
+    try {
+      const answer = await login(settings.serverUrl, username.trim(), password);
+      await saveSettings({ token: answer.token, session: { kind: 'user', user: answer.user, expiresAt: answer.expiresAt } });
+      setPassword('');
+      setLoginNote({ tone: 'ok', text: `Logged in as ${answer.user.username}.` });
+    } catch (error) {
+      setLoginNote({ tone: 'error', text: loginFailure(error) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const submitToken = async (e: Event) => {
+    e.preventDefault();
+    if (!settings.serverUrl) return;
+    const value = token.trim();
+    if (!value) {
+      setTokenNote({ tone: 'error', text: 'Paste a token first.' });
+      return;
+    }
+    setBusy(true);
+    setTokenNote(null);
+    try {
+      const session = await whoAmI(settings.serverUrl, value);
+      await saveSettings({ token: value, session });
+      setToken('');
+      setTokenNote({ tone: 'ok', text: 'Token saved.' });
+    } catch (error) {
+      setTokenNote({
+        tone: 'error',
+        text: errorCode(error) === 'UNAUTHORIZED' ? 'The server rejected this token.' : loginFailure(error),
+      });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const doLogout = async () => {
+    setBusy(true);
+    if (settings.serverUrl && settings.token) await logout(settings.serverUrl, settings.token).catch(() => {});
+    await saveSettings({ token: undefined, session: undefined });
+    setLoginNote(null);
+    setTokenNote(null);
+    setBusy(false);
+  };
+
+  const session = settings.session;
+  return (
+    <main class="options">
+      <h1 class="brand">Vigil options</h1>
+
+      <section aria-labelledby="server-h">
+        <h2 id="server-h">Server</h2>
+        <form onSubmit={saveServer} class="row">
+          <label for="server">Address</label>
+          <input
+            id="server"
+            type="url"
+            inputMode="url"
+            placeholder="https://vigil.example.com"
+            value={address}
+            onInput={(e) => setAddress(e.currentTarget.value)}
+            autocomplete="url"
+            spellcheck={false}
+          />
+          <button class="button primary" type="submit">
+            Save
+          </button>
+        </form>
+        <p class="hint">Vigil asks the browser for access to this server only.</p>
+        {serverNote && <Note note={serverNote} id="server-note" />}
+      </section>
+
+      {settings.serverUrl && (
+        <section aria-labelledby="account-h">
+          <h2 id="account-h">Account</h2>
+          {settings.token ? (
+            <div class="row" data-session>
+              <p class="who">
+                {session?.kind === 'user' ? (
+                  <>
+                    Logged in as <strong data-username>{session.user.username}</strong>
+                    {session.user.email ? ` (${session.user.email})` : ''} with the{' '}
+                    <strong data-role>{roleName(session.user.role)}</strong> role
+                    {session.expiresAt ? `, until ${new Date(session.expiresAt).toLocaleString()}` : ''}.
+                  </>
+                ) : (
+                  <>
+                    Using a pasted <strong data-role>service token</strong>
+                    {session?.kind === 'service' && session.name ? ` (${session.name})` : ''}.
+                  </>
+                )}
+              </p>
+              <button class="button" type="button" onClick={doLogout} disabled={busy}>
+                Log out
+              </button>
+            </div>
+          ) : (
+            <>
+              <form onSubmit={submitLogin} class="stack" aria-label="Log in">
+                <label for="username">User name</label>
+                <input id="username" autocomplete="username" value={username} onInput={(e) => setUsername(e.currentTarget.value)} required />
+                <label for="password">Password</label>
+                <input
+                  id="password"
+                  type="password"
+                  autocomplete="current-password"
+                  value={password}
+                  onInput={(e) => setPassword(e.currentTarget.value)}
+                  required
+                />
+                <button class="button primary" type="submit" disabled={busy}>
+                  Log in
+                </button>
+                {loginNote && <Note note={loginNote} id="login-note" />}
+              </form>
+              <form onSubmit={submitToken} class="stack" aria-label="Use a token">
+                <label for="token">Or paste a token</label>
+                <input id="token" type="password" autocomplete="off" spellcheck={false} value={token} onInput={(e) => setToken(e.currentTarget.value)} />
+                <button class="button" type="submit" disabled={busy}>
+                  Use token
+                </button>
+                {tokenNote && <Note note={tokenNote} id="token-note" />}
+              </form>
+            </>
+          )}
+        </section>
+      )}
+
+      <section aria-labelledby="status-h">
+        <h2 id="status-h">Status</h2>
+        <div data-status={status?.state.id ?? 'loading'}>
+          {!status ? (
+            <p class="hint">Checking…</p>
+          ) : status.state.id === 'ready' || status.state.id === 'empty' ? (
+            <p class="ok-line" role="status">
+              Connected to {settings.serverUrl}: {status.count ? formatCount(status.count) : 'no events'} in the audit log.
+            </p>
+          ) : (
+            <StateNotice
+              state={status.state}
+              labels={{ options: 'Go to the form above' }}
+              onFix={(fix) => {
+                if (fix === 'retry') void probe(settings).then(setStatus);
+                else document.getElementById(settings.serverUrl ? 'username' : 'server')?.focus();
+              }}
+            />
+          )}
+        </div>
+      </section>
+    </main>
+  );
+}
+
+function Note({ note, id }: { note: NonNullable<Note>; id: string }) {
+  return (
+    <p class={`note ${note.tone}`} id={id} role={note.tone === 'error' ? 'alert' : 'status'}>
+      {note.text}
+    </p>
+  );
+}
+
+void loadSettings().then((settings) => render(<Options initial={settings} />, document.getElementById('app')!));

@@ -1,0 +1,107 @@
+// The toolbar popup: quick filters, the search box and the newest events.
+import { render } from 'preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { browser } from './platform.js';
+import { formatCount } from './present.js';
+import { loadSettings, saveSettings, type Settings } from './settings.js';
+import { showBadge } from './status.js';
+import type { StateFix } from './states.js';
+import { EventRow } from './ui/EventRow.js';
+import { FilterBar } from './ui/FilterBar.js';
+import { useNow, useSettings } from './ui/hooks.js';
+import { knownValues } from './ui/known.js';
+import { LoadMore } from './ui/LoadMore.js';
+import { SearchBox } from './ui/SearchBox.js';
+import { StateNotice } from './ui/StateNotice.js';
+import { prefetchFirstPage, useEventList } from './useEventList.js';
+import './style.css';
+
+const PAGE_SIZE = 50;
+
+function Popup({ initial }: { initial: Settings }) {
+  const settings = useSettings(initial);
+  const [query, setQuery] = useState(initial.lastQuery ?? '');
+  const list = useEventList(settings, query, PAGE_SIZE);
+  const now = useNow();
+  const known = useMemo(() => knownValues(list.items), [list.items]);
+
+  useEffect(() => {
+    if (query !== (settings.lastQuery ?? '')) void saveSettings({ lastQuery: query });
+  }, [query]);
+
+  // The badge follows what the popup learned (setup, credential and network problems).
+  useEffect(() => {
+    if (list.state.id !== 'loading' && list.state.id !== 'queryError') void showBadge(list.state).catch(() => {});
+  }, [list.state.id]);
+
+  // Marks the first rendered row (after it is painted), for the popup benchmark
+  // (test/browser/popupTiming.ts), next to vigil:settings and vigil:first-page.
+  useEffect(() => {
+    if (list.items.length && !performance.getEntriesByName('vigil:first-row').length) performance.mark('vigil:first-row');
+  }, [list.items.length]);
+
+  const onFix = (fix: StateFix) => {
+    if (fix === 'options') void browser.runtime.openOptionsPage().then(() => window.close());
+    else if (fix === 'retry') list.reload();
+    else setQuery('');
+  };
+
+  const fullViewUrl = `view.html${query ? `#q=${encodeURIComponent(query)}` : ''}`;
+  const openFullView = (e: MouseEvent) => {
+    e.preventDefault();
+    void browser.tabs.create({ url: browser.runtime.getURL(fullViewUrl) }).then(() => window.close());
+  };
+
+  const showItems = list.items.length > 0 && (list.state.id === 'ready' || list.state.id === 'loading');
+  const serverQueryError = list.state.id === 'queryError' && list.loadedQuery === query ? (list.state.detail.message ?? null) : null;
+  const configured = list.state.id !== 'notConfigured';
+
+  return (
+    <div class="popup">
+      <header class="bar">
+        <h1 class="brand">Vigil</h1>
+        <span class="count" aria-live="polite" data-count>
+          {list.count && list.loadedQuery === query ? formatCount(list.count) : ''}
+        </span>
+        <span class="spacer" />
+        <a class="button subtle" href={fullViewUrl} onClick={openFullView} data-full-view>
+          Full view ↗
+        </a>
+        <button type="button" class="button subtle icon" title="Options" aria-label="Options" onClick={() => onFix('options')}>
+          ⚙
+        </button>
+      </header>
+      {configured && (
+        <div class="controls-area">
+          <SearchBox query={query} onQuery={setQuery} known={known} serverError={serverQueryError} />
+          <FilterBar query={query} onQuery={setQuery} usernames={known.usernames} targets={known.targets} idPrefix="p" />
+        </div>
+      )}
+      <main
+        class="list"
+        aria-busy={list.state.id === 'loading'}
+        data-state={list.state.id}
+        data-list-query={list.loadedQuery ?? undefined}
+      >
+        {showItems ? (
+          <>
+            <ul class="events" aria-label="Audit events, newest first">
+              {list.items.map((event) => (
+                <EventRow key={event.id} event={event} now={now} />
+              ))}
+            </ul>
+            <LoadMore model={list} />
+          </>
+        ) : (
+          <StateNotice state={list.state} onFix={onFix} />
+        )}
+      </main>
+    </div>
+  );
+}
+
+void loadSettings().then((settings) => {
+  performance.mark('vigil:settings');
+  prefetchFirstPage(settings, settings.lastQuery ?? '', PAGE_SIZE);
+  render(<Popup initial={settings} />, document.getElementById('app')!);
+});

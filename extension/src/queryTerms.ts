@@ -1,0 +1,105 @@
+// Reading and editing single terms of a query string, so the chips and the search box
+// share one source of truth: the query text. Lenient on purpose (it never throws);
+// parseAuditQuery from shared/query.ts decides whether the result is valid.
+
+export interface Term {
+  raw: string;
+  start: number;
+  end: number;
+  negated: boolean;
+  /** Lowercased key, or null for a bare word (which means resource_type). */
+  key: string | null;
+  /** Values split on unquoted commas, quotes removed. */
+  values: string[];
+}
+
+/** Splits a query into terms the way the parser does: spaces separate, quotes keep together. */
+export function splitTerms(query: string): Term[] {
+  const terms: Term[] = [];
+  let i = 0;
+  while (i < query.length) {
+    while (i < query.length && /\s/.test(query[i]!)) i++;
+    if (i >= query.length) break;
+    const start = i;
+    let negated = false;
+    if (query[i] === '-' && i + 1 < query.length && !/\s/.test(query[i + 1]!)) {
+      negated = true;
+      i++;
+    }
+    let key: string | null = null;
+    const values: string[] = [];
+    let current = '';
+    while (i < query.length && !/\s/.test(query[i]!)) {
+      const ch = query[i]!;
+      if (ch === '"') {
+        const close = query.indexOf('"', i + 1);
+        const stop = close < 0 ? query.length : close;
+        current += query.slice(i + 1, stop);
+        i = close < 0 ? query.length : close + 1;
+      } else if (ch === ':' && key === null) {
+        key = current.toLowerCase();
+        current = '';
+        i++;
+      } else if (ch === ',' && key !== null) {
+        values.push(current);
+        current = '';
+        i++;
+      } else {
+        current += ch;
+        i++;
+      }
+    }
+    values.push(current);
+    terms.push({ raw: query.slice(start, i), start, end: i, negated, key, values });
+  }
+  return terms;
+}
+
+function isTermFor(term: Term, key: string): boolean {
+  if (term.negated) return false;
+  return term.key === key || (key === 'resource_type' && term.key === null);
+}
+
+/** The values of the positive term for `key` (bare words count as resource_type), or []. */
+export function termValues(query: string, key: string): string[] {
+  const out: string[] = [];
+  for (const term of splitTerms(query)) {
+    if (isTermFor(term, key)) out.push(...term.values.filter((v) => v !== '').map((v) => v.toLowerCase()));
+  }
+  return out;
+}
+
+/** A value as the language wants it: quoted when it holds spaces, commas, colons or quotes. */
+export function quoteValue(value: string): string {
+  return /[\s,:"]/.test(value) || value === '' ? `"${value.replace(/"/g, '')}"` : value;
+}
+
+/**
+ * Sets the positive term for `key` to these values (in place of the first such term,
+ * removing the others), or removes it when `values` is empty. Other terms keep their
+ * text and order.
+ */
+export function setTerm(query: string, key: string, values: readonly string[]): string {
+  const terms = splitTerms(query);
+  const replacement = values.length ? `${key}:${values.map(quoteValue).join(',')}` : null;
+  const parts: string[] = [];
+  let placed = false;
+  for (const term of terms) {
+    if (isTermFor(term, key)) {
+      if (!placed && replacement) parts.push(replacement);
+      placed = true;
+      continue;
+    }
+    parts.push(term.raw);
+  }
+  if (!placed && replacement) parts.push(replacement);
+  return parts.join(' ');
+}
+
+/** Removes every term (positive or negated) for these keys. */
+export function removeTerms(query: string, keys: readonly string[]): string {
+  return splitTerms(query)
+    .filter((term) => !(term.key !== null && keys.includes(term.key)))
+    .map((term) => term.raw)
+    .join(' ');
+}

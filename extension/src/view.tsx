@@ -1,0 +1,145 @@
+// The full view: the popup's filters over a table, a brushable timeline, a detail pane
+// and deep links (#q=...&id=...).
+import { render } from 'preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { AuditEvent } from '../../shared/event.js';
+import { settingsClient } from './api.js';
+import { browser } from './platform.js';
+import { formatCount } from './present.js';
+import { loadSettings, saveSettings, type Settings } from './settings.js';
+import type { StateFix } from './states.js';
+import { rangeQuery } from './timeRange.js';
+import { Detail } from './ui/Detail.js';
+import { EventTable } from './ui/EventTable.js';
+import { FilterBar } from './ui/FilterBar.js';
+import { useNow, useSettings } from './ui/hooks.js';
+import { knownValues } from './ui/known.js';
+import { LoadMore } from './ui/LoadMore.js';
+import { SearchBox } from './ui/SearchBox.js';
+import { StateNotice } from './ui/StateNotice.js';
+import { Timeline } from './ui/Timeline.js';
+import { useEventList } from './useEventList.js';
+import './style.css';
+
+const PAGE_SIZE = 100;
+
+interface Link {
+  q: string | null;
+  id: string | null;
+}
+
+function readHash(): Link {
+  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
+  return { q: params.get('q'), id: params.get('id') };
+}
+
+function writeHash(q: string, id: string | null): void {
+  const params = new URLSearchParams();
+  if (q) params.set('q', q);
+  if (id) params.set('id', id);
+  const hash = params.toString().replace(/\+/g, '%20');
+  const next = hash ? `#${hash}` : location.pathname;
+  if (`#${hash}` !== location.hash) history.replaceState(null, '', next);
+}
+
+function FullView({ initial, link }: { initial: Settings; link: Link }) {
+  const settings = useSettings(initial);
+  const [query, setQuery] = useState(link.q ?? initial.lastQuery ?? '');
+  const [selected, setSelected] = useState<AuditEvent | null>(null);
+  const [selectedId, setSelectedId] = useState<string | null>(link.id);
+  const list = useEventList(settings, query, PAGE_SIZE);
+  const now = useNow();
+  const known = useMemo(() => knownValues(list.items), [list.items]);
+
+  useEffect(() => {
+    writeHash(query, selectedId);
+    if (query !== (settings.lastQuery ?? '')) void saveSettings({ lastQuery: query });
+  }, [query, selectedId]);
+
+  useEffect(() => {
+    const onHash = () => {
+      const next = readHash();
+      setQuery(next.q ?? '');
+      setSelectedId(next.id);
+    };
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+
+  // A deep-linked event may not be on the first page: fetch it.
+  useEffect(() => {
+    if (!selectedId) return setSelected(null);
+    const inList = list.items.find((e) => e.id === selectedId);
+    if (inList) return setSelected(inList);
+    if (selected?.id === selectedId || !settings.serverUrl || !settings.token) return;
+    settingsClient(settings)
+      .events.get.query({ id: selectedId })
+      .then(setSelected, () => setSelected(null));
+  }, [selectedId, list.items]);
+
+  const onFix = (fix: StateFix) => {
+    if (fix === 'options') void browser.runtime.openOptionsPage();
+    else if (fix === 'retry') list.reload();
+    else setQuery('');
+  };
+
+  const showItems = list.items.length > 0 && (list.state.id === 'ready' || list.state.id === 'loading');
+  const serverQueryError = list.state.id === 'queryError' && list.loadedQuery === query ? (list.state.detail.message ?? null) : null;
+  const configured = list.state.id !== 'notConfigured';
+
+  return (
+    <div class="full">
+      <header class="bar">
+        <h1 class="brand">Vigil</h1>
+        <span class="count" aria-live="polite" data-count>
+          {list.count && list.loadedQuery === query ? formatCount(list.count) : ''}
+        </span>
+        <span class="spacer" />
+        <span class="server">{settings.serverUrl ?? ''}</span>
+        <button type="button" class="button subtle" onClick={() => onFix('options')}>
+          Options
+        </button>
+      </header>
+      {configured && (
+        <div class="controls-area">
+          <SearchBox query={query} onQuery={setQuery} known={known} serverError={serverQueryError} />
+          <FilterBar query={query} onQuery={setQuery} usernames={known.usernames} targets={known.targets} idPrefix="v" />
+          {settings.token && (
+            <Timeline settings={settings} query={query} onRange={(from, to, bucket) => setQuery(rangeQuery(query, from, to, Date.now(), bucket))} />
+          )}
+        </div>
+      )}
+      <div class={selected ? 'split with-detail' : 'split'}>
+        <main class="list" aria-busy={list.state.id === 'loading'} data-state={list.state.id} data-list-query={list.loadedQuery ?? undefined}>
+          {showItems ? (
+            <>
+              <EventTable
+                items={list.items}
+                now={now}
+                selectedId={selectedId}
+                onSelect={(e) => {
+                  setSelected(e);
+                  setSelectedId(e.id);
+                }}
+              />
+              <LoadMore model={list} />
+            </>
+          ) : (
+            <StateNotice state={list.state} onFix={onFix} />
+          )}
+        </main>
+        {selected && (
+          <Detail
+            event={selected}
+            onClose={() => {
+              setSelected(null);
+              setSelectedId(null);
+            }}
+          />
+        )}
+      </div>
+    </div>
+  );
+}
+
+void loadSettings().then((settings) => render(<FullView initial={settings} link={readHash()} />, document.getElementById('app')!));

@@ -19,6 +19,8 @@ export interface ServerConfig {
   trustProxy: boolean | string | number | undefined;
   /** Ed25519 private key (PKCS#8 PEM) signing checkpoints; generated into dataDir when unset. */
   signingKeyPem: string | undefined;
+  /** 32-byte AES key (base64 or hex) encrypting secret settings; generated into dataDir when unset. */
+  secretsKey: string | undefined;
   /** Minutes between scheduled checkpoints of the chain head (0: none). */
   checkpointMinutes: number;
   /** Events recorded longer ago than this are removed (unset: kept for ever). */
@@ -56,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       .filter(Boolean),
     trustProxy: trustProxyFromEnv(env.VIGIL_TRUST_PROXY),
     signingKeyPem: env.VIGIL_SIGNING_KEY || undefined,
+    secretsKey: env.VIGIL_SECRETS_KEY || undefined,
     checkpointMinutes: intFromEnv(env, 'VIGIL_CHECKPOINT_MINUTES', 10, 0, 7 * 24 * 60),
     retentionDays: env.VIGIL_RETENTION_DAYS ? intFromEnv(env, 'VIGIL_RETENTION_DAYS', 0, 1, 36_500) : undefined,
   };

@@ -7,15 +7,19 @@ import { openDatabase } from './db/database.js';
 import { logger } from './logger.js';
 import { ensureFirstSiteManager } from './services/auth.js';
 import { startScheduledJobs } from './services/jobs.js';
+import { loadSecretsKey } from './services/secretsKey.js';
 import { loadSigner } from './services/signingKey.js';
 
 const config = loadConfig();
 const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
 const signer = await loadSigner({ pem: config.signingKeyPem, dataDir: config.dataDir });
+const secretsKey = await loadSecretsKey({ key: config.secretsKey, dataDir: config.dataDir });
 
 const app = createApp({
   db: database.db,
+  listen: database.listen,
   signer,
+  secretsKey,
   adminToken: config.adminToken,
   maxBodyBytes: config.maxBodyBytes,
   corsOrigins: config.corsOrigins,

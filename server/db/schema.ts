@@ -1,7 +1,7 @@
 // The Drizzle schema: the single definition of Vigil's tables. Migrations are generated
 // from it (`npm run db:generate`) and applied at start-up on Postgres and PGlite alike.
 import { sql } from 'drizzle-orm';
-import { bigint, index, inet, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, check, index, inet, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { DiffEntry } from '../../shared/event.js';
 import type { Role, TokenScope } from '../../shared/identity.js';
 
@@ -110,3 +110,23 @@ export const integrityCheckpoints = pgTable('integrity_checkpoints', {
 });
 
 export type IntegrityCheckpointRow = typeof integrityCheckpoints.$inferSelect;
+
+/**
+ * Admin settings that were set (shared/settingsCatalog.ts holds every setting and its
+ * default; a setting without a row has its default). A secret's value is only ever the
+ * AES-256-GCM ciphertext in `secret_ciphertext` (server/services/secretsKey.ts); every
+ * other value is JSON in `value`.
+ */
+export const settings = pgTable(
+  'settings',
+  {
+    key: text('key').primaryKey(),
+    value: jsonb('value').$type<string | boolean>(),
+    secretCiphertext: text('secret_ciphertext'),
+    updatedAt: instant('updated_at').notNull(),
+    updatedBy: text('updated_by'),
+  },
+  (t) => [check('settings_one_value', sql`(${t.value} is null) <> (${t.secretCiphertext} is null)`)],
+);
+
+export type SettingRow = typeof settings.$inferSelect;

@@ -3,6 +3,7 @@ import { createCallerFactory, router } from '../trpc.js';
 import { authRouter } from './auth.js';
 import { eventsRouter } from './events.js';
 import { integrityRouter } from './integrity.js';
+import { settingsRouter } from './settings.js';
 import { tokensRouter } from './tokens.js';
 import { usersRouter } from './users.js';
 
@@ -10,6 +11,7 @@ export const appRouter = router({
   auth: authRouter,
   events: eventsRouter,
   integrity: integrityRouter,
+  settings: settingsRouter,
   tokens: tokensRouter,
   users: usersRouter,
 });

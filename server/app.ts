@@ -3,14 +3,21 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
+import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import cors from 'cors';
 import express from 'express';
+import { WebSocketServer } from 'ws';
 import { makeCreateContext } from './context.js';
-import { pingDatabase, type Database } from './db/database.js';
+import { pingDatabase, type Database, type ListenFn } from './db/database.js';
 import { logger } from './logger.js';
+import { httpMetrics, metricsHandler } from './metrics.js';
+import { requestLogger } from './requestLog.js';
+import { exportHandler } from './routes/export.js';
 import { appRouter } from './routers/_app.js';
 import { hashToken } from './services/auth.js';
+import { LiveHub } from './services/liveHub.js';
 import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
+import type { SecretsKey } from './services/secretsKey.js';
 import type { Signer } from './services/signingKey.js';
 
 export interface AppDeps {
@@ -25,7 +32,23 @@ export interface AppDeps {
   loginThrottle?: LoginThrottle;
   /** Signs integrity checkpoints (server/services/signingKey.ts). */
   signer: Signer;
+  /** Encrypts secret settings at rest (server/services/secretsKey.ts). */
+  secretsKey: SecretsKey;
+  /** LISTEN on the database (DatabaseHandle.listen): wakes live subscriptions at once.
+   * Without it they poll. */
+  listen?: ListenFn;
+  /** How often live subscriptions look for missed events besides LISTEN (ms). */
+  livePollMs?: number;
 }
+
+/** What listen() needs from createApp to serve WebSockets and shut down cleanly. */
+interface VigilLocals {
+  createContext: ReturnType<typeof makeCreateContext>;
+  live: LiveHub;
+}
+
+/** WebSocket keep-alive: a ping after 20 s of quiet keeps an MV3 service worker awake. */
+const WS_PING_MS = 20_000;
 
 /** Browser extensions (the Vigil extension's pages and worker) and configured origins. */
 export function isAllowedOrigin(origin: string, configured: readonly string[]): boolean {
@@ -36,27 +59,38 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
+  // Request logs with request ids (x-request-id), and request latency for /metrics.
+  app.use(requestLogger());
+  app.use(httpMetrics());
   const corsOrigins = deps.corsOrigins ?? [];
   app.use(
     cors({
       origin: (origin, done) => done(null, origin === undefined ? false : isAllowedOrigin(origin, corsOrigins)),
       methods: ['GET', 'POST'],
       allowedHeaders: ['authorization', 'content-type', 'trpc-accept', 'last-event-id'],
+      // What the extension reads from an export's response.
+      exposedHeaders: ['content-disposition', 'x-request-id', 'x-vigil-export-format', 'x-vigil-head-seq', 'x-vigil-head-hash', 'x-vigil-chain-start-hash', 'x-vigil-checkpoint', 'x-vigil-key-id'],
       maxAge: 600,
     }),
   );
+
+  const live = new LiveHub(deps.db, deps.listen, deps.livePollMs);
+  const createContext = makeCreateContext({
+    db: deps.db,
+    auth: { adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined },
+    loginThrottle: deps.loginThrottle ?? createLoginThrottle(),
+    signer: deps.signer,
+    secretsKey: deps.secretsKey,
+    live,
+  });
+  app.locals.vigil = { createContext, live } satisfies VigilLocals;
 
   // Mounted before any body parser: tRPC reads and limits the body itself.
   app.use(
     '/trpc',
     createExpressMiddleware({
       router: appRouter,
-      createContext: makeCreateContext({
-        db: deps.db,
-        auth: { adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined },
-        loginThrottle: deps.loginThrottle ?? createLoginThrottle(),
-        signer: deps.signer,
-      }),
+      createContext,
       maxBodySize: deps.maxBodyBytes,
       onError({ error, path }) {
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'procedure failed');
@@ -68,6 +102,15 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/integrity/public-key', (_req, res) => {
     res.type('application/x-pem-file').set('x-vigil-key-id', deps.signer.keyId).send(deps.signer.publicKeyPem);
   });
+
+  // Filtered export of the audit log, streamed (CSV or NDJSON with integrity data).
+  app.get(
+    '/export',
+    exportHandler({ db: deps.db, signer: deps.signer, adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined }),
+  );
+
+  // Prometheus metrics.
+  app.get('/metrics', metricsHandler(deps.db));
 
   app.get('/healthz', async (_req, res) => {
     try {
@@ -94,13 +137,33 @@ export async function listen(app: express.Express, port: number, host: string): 
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const vigil = app.locals.vigil as VigilLocals | undefined;
+  // tRPC over WebSocket on the same port and path (subscriptions for the extension's worker).
+  const wss = vigil ? new WebSocketServer({ server, path: '/trpc', maxPayload: 1024 * 1024 }) : null;
+  const wsHandler =
+    vigil && wss
+      ? applyWSSHandler({
+          wss,
+          router: appRouter,
+          createContext: vigil.createContext,
+          keepAlive: { enabled: true, pingMs: WS_PING_MS, pongWaitMs: 10_000 },
+          onError({ error, path }) {
+            if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'procedure failed (ws)');
+          },
+        })
+      : null;
   return {
     url: `http://${shownHost}:${address.port}`,
     server,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      wsHandler?.broadcastReconnectNotification();
+      for (const client of wss?.clients ?? []) client.terminate();
+      wss?.close();
+      await vigil?.live.close();
+      await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
-      }),
+      });
+    },
   };
 }

@@ -1,10 +1,13 @@
 // What every procedure sees: the database, the clock, who is calling and from where.
-import type { CreateExpressContextOptions } from '@trpc/server/adapters/express';
+import type { IncomingMessage } from 'node:http';
+import type { TRPCRequestInfo } from '@trpc/server/http';
 import type { Database } from './db/database.js';
 import { authenticateToken, bearerToken, type AuthConfig } from './services/auth.js';
 import type { Caller, RequestInfo } from './services/caller.js';
 import type { Clock } from './services/events.js';
+import { LiveHub } from './services/liveHub.js';
 import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
+import { processSecretsKey, type SecretsKey } from './services/secretsKey.js';
 import { generateSigner, type Signer } from './services/signingKey.js';
 
 export interface ContextInner {
@@ -16,6 +19,10 @@ export interface ContextInner {
   loginThrottle: LoginThrottle;
   /** Signs integrity checkpoints; its public key verifies them. */
   signer: Signer;
+  /** Encrypts secret settings at rest (server/services/secretsKey.ts). */
+  secretsKey: SecretsKey;
+  /** Hands out live events to subscriptions. */
+  live: LiveHub;
 }
 
 /** The context without HTTP, for tests and in-process callers (createCaller). */
@@ -26,6 +33,8 @@ export function createContextInner(inner: Partial<ContextInner> & Pick<ContextIn
     request: { ip: null, userAgent: null },
     loginThrottle: createLoginThrottle(),
     signer: inner.signer ?? generateSigner(),
+    secretsKey: inner.secretsKey ?? processSecretsKey(),
+    live: inner.live ?? new LiveHub(inner.db, undefined),
     ...inner,
   };
 }
@@ -35,19 +44,37 @@ export interface ContextDeps {
   auth: AuthConfig;
   loginThrottle: LoginThrottle;
   signer: Signer;
+  secretsKey: SecretsKey;
+  live: LiveHub;
+}
+
+/** The token of a request: the Authorization header over HTTP (SSE included), the
+ * first message's connectionParams over WebSocket. Never the URL. */
+function tokenOf(req: IncomingMessage, info: TRPCRequestInfo | undefined): string | null {
+  if (req.headers.upgrade?.toLowerCase() === 'websocket') {
+    const token = info?.connectionParams?.token;
+    return typeof token === 'string' && /^[\x21-\x7e]{1,512}$/.test(token) ? token : null;
+  }
+  return bearerToken(req.headers.authorization);
 }
 
 export function makeCreateContext(deps: ContextDeps) {
-  return async ({ req }: Pick<CreateExpressContextOptions, 'req'>): Promise<ContextInner> => {
+  return async ({ req, info }: { req: IncomingMessage & { ip?: string | undefined }; info?: TRPCRequestInfo }): Promise<ContextInner> => {
     const clock = () => new Date();
-    const token = bearerToken(req.headers.authorization);
+    const token = tokenOf(req, info);
     return {
       db: deps.db,
       clock,
       caller: token ? await authenticateToken(deps.db, token, deps.auth, clock()) : null,
-      request: { ip: req.ip ?? req.socket.remoteAddress ?? null, userAgent: req.headers['user-agent'] ?? null },
+      request: {
+        ip: req.ip ?? req.socket.remoteAddress ?? null,
+        userAgent: req.headers['user-agent'] ?? null,
+        transport: req.headers.upgrade?.toLowerCase() === 'websocket' ? 'ws' : 'http',
+      },
       loginThrottle: deps.loginThrottle,
       signer: deps.signer,
+      secretsKey: deps.secretsKey,
+      live: deps.live,
     };
   };
 }

@@ -1,6 +1,7 @@
 // tRPC initialisation, error shaping and the procedure kinds every router builds on.
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { Context } from './context.js';
+import { procedureDuration } from './metrics.js';
 
 interface SchemaIssue {
   path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>;
@@ -28,6 +29,8 @@ function describeIssues(issues: SchemaIssue[]) {
 const t = initTRPC.context<Context>().create({
   // Stack traces never reach clients.
   isDev: false,
+  // SSE subscriptions send a ping comment so proxies and clients know the stream lives.
+  sse: { ping: { enabled: true, intervalMs: 20_000 }, client: { reconnectAfterInactivityMs: 45_000 } },
   errorFormatter({ shape, error }) {
     const issues = error.code === 'BAD_REQUEST' ? schemaIssues(error.cause) : null;
     if (issues) return { ...shape, data: { ...shape.data, issues: describeIssues(issues) } };
@@ -42,16 +45,37 @@ const t = initTRPC.context<Context>().create({
   },
 });
 
+// Postgres error classes and client error codes that mean "the database is not there
+// right now": the request may be retried (event ids are idempotency keys).
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT']);
+
+/** Whether an error (or what caused it, drizzle wraps driver errors) means the database is unreachable. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error as { code?: unknown; errno?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    const code = typeof e.code === 'string' ? e.code : typeof e.errno === 'string' ? e.errno : '';
+    if (UNAVAILABLE_ERRNO.has(code) || UNAVAILABLE_SQLSTATE.test(code)) return true;
+  }
+  return false;
+}
+
 /**
- * Input validation errors say which field is wrong, e.g.
- * `events[2].action: unknown action "explode"; valid actions: ...`, for HTTP and
- * in-process callers alike. Runs around the input parser, hence a base middleware.
+ * Errors clients can act on, for HTTP and in-process callers alike: input validation
+ * errors say which field is wrong (`events[2].action: unknown action "explode"; ...`),
+ * and an unreachable database is SERVICE_UNAVAILABLE (retry) rather than a 500.
+ * Runs around the input parser, hence a base middleware.
  */
-const nameInvalidFields = t.middleware(async ({ next }) => {
+const shapeErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok && result.error.code === 'BAD_REQUEST') {
     const issues = schemaIssues(result.error.cause);
     if (issues) result.error.message = describeIssues(issues).map((i) => `${i.path}: ${i.message}`).join('; ');
+  }
+  if (!result.ok && result.error.code === 'INTERNAL_SERVER_ERROR' && isDatabaseUnavailable(result.error.cause)) {
+    return {
+      ...result,
+      error: new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; retry shortly', cause: result.error.cause }),
+    };
   }
   return result;
 });
@@ -60,7 +84,15 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const middleware = t.middleware;
 
-export const publicProcedure = t.procedure.use(nameInvalidFields);
+/** Times every procedure call for GET /metrics (vigil_trpc_procedure_duration_seconds). */
+const timed = t.middleware(async ({ path, type, next }) => {
+  const end = procedureDuration.startTimer({ procedure: path, type });
+  const result = await next();
+  end({ code: result.ok ? 'OK' : result.error.code });
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(timed).use(shapeErrors);
 
 function unauthorized(): never {
   throw new TRPCError({ code: 'UNAUTHORIZED', message: 'a valid bearer token is required' });

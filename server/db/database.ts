@@ -20,8 +20,12 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface DatabaseHandle {
   db: Database;
   kind: 'postgres' | 'pglite';
+  /** LISTEN on a channel: `onNotify` gets each NOTIFY's payload (after its transaction commits). */
+  listen: ListenFn;
   close(): Promise<void>;
 }
+
+export type ListenFn = (channel: string, onNotify: (payload: string) => void) => Promise<() => Promise<void>>;
 
 const MIGRATIONS_FOLDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 /** Serialises migrations when several replicas start on one Postgres at once. */
@@ -52,7 +56,16 @@ async function openPostgres(url: string, max: number): Promise<DatabaseHandle> {
   }
   const client = postgres(url, { max, onnotice: () => {} });
   const db = drizzlePostgres({ client, schema }) as unknown as Database;
-  return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
+  return {
+    db,
+    kind: 'postgres',
+    // postgres.js keeps one extra connection for LISTEN and re-listens after a reconnect.
+    listen: async (channel, onNotify) => {
+      const { unlisten } = await client.listen(channel, onNotify);
+      return unlisten;
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
 }
 
 async function openPglite(dataDir: string): Promise<DatabaseHandle> {
@@ -80,6 +93,7 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
     return {
       db: pglite as unknown as Database,
       kind: 'pglite',
+      listen: async (channel, onNotify) => client.listen(channel, onNotify),
       close: async () => {
         await client.close();
         await release();

@@ -1,9 +1,20 @@
 // events.*: record and find audit events. Thin: validate, then call the events service.
+import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { eventBatchSchema, eventInputSchema } from '../../shared/event.js';
 import { QUERY_LIMITS } from '../../shared/query.js';
+import { liveSubscriberClosed, liveSubscriberOpened } from '../metrics.js';
 import { usernameOf } from '../services/caller.js';
-import { eventStats, getEvent, listEvents, recordEvents } from '../services/events.js';
+import {
+  eventStats,
+  eventsSince,
+  getEvent,
+  listEvents,
+  parseQueryFor,
+  recordEvents,
+  resolveFilter,
+  toAuditEvent,
+} from '../services/events.js';
 import { eventReaderProcedure, ingestProcedure, router } from '../trpc.js';
 
 const querySchema = z.string().max(QUERY_LIMITS.length).optional();
@@ -43,4 +54,46 @@ export const eventsRouter = router({
         .optional(),
     )
     .query(({ ctx, input }) => eventStats(ctx.db, input ?? {}, usernameOf(ctx.caller), ctx.clock)),
+
+  /** Catch up from a cursor: matching events after `afterSeq`, oldest first (the extension's poll). */
+  since: eventReaderProcedure
+    .input(
+      z
+        .object({
+          q: querySchema,
+          afterSeq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+          limit: z.number().int().min(1).max(500).optional(),
+        })
+        .strict()
+        .optional(),
+    )
+    .query(({ ctx, input }) => eventsSince(ctx.db, input ?? {}, usernameOf(ctx.caller), ctx.clock)),
+
+  /**
+   * New events matching `q`, as they are recorded (by any server process). Resumable:
+   * each event is tracked by its seq, and `lastEventId` replays what was missed.
+   */
+  live: eventReaderProcedure
+    .input(
+      z
+        .object({
+          q: querySchema,
+          lastEventId: z.string().regex(/^\d{1,18}$/, 'an event seq from a previous subscription').nullish(),
+        })
+        .strict()
+        .optional(),
+    )
+    .subscription(async function* ({ ctx, input, signal }) {
+      const query = resolveFilter(parseQueryFor(input?.q, usernameOf(ctx.caller)), ctx.clock());
+      const after = input?.lastEventId ? Number(input.lastEventId) : undefined;
+      const transport = ctx.request.transport === 'http' ? 'sse' : (ctx.request.transport ?? 'local');
+      liveSubscriberOpened(transport);
+      try {
+        for await (const row of ctx.live.subscribe(query, after, signal ?? new AbortController().signal)) {
+          yield tracked(String(row.seq), toAuditEvent(row));
+        }
+      } finally {
+        liveSubscriberClosed(transport);
+      }
+    }),
 });

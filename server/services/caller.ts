@@ -18,6 +18,8 @@ export type Caller =
 export interface RequestInfo {
   ip: string | null;
   userAgent: string | null;
+  /** How the call arrived: HTTP (SSE included), a WebSocket, or in-process. */
+  transport?: 'http' | 'ws' | 'local';
 }
 
 /** The actor recorded on events a caller causes. */

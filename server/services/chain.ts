@@ -3,5 +3,10 @@ import { createHash } from 'node:crypto';
 import { canonicalEvent, type CanonicalEventFields } from '../../shared/canonical.js';
 
 export function chainHash(prevHash: string, event: CanonicalEventFields): string {
-  return createHash('sha256').update(prevHash).update(canonicalEvent(event)).digest('hex');
+  return chainStep(prevHash, canonicalEvent(event));
+}
+
+/** The chain step on an already-serialised event (the writer serialises before its lock). */
+export function chainStep(prevHash: string, canonical: string): string {
+  return createHash('sha256').update(prevHash).update(canonical).digest('hex');
 }

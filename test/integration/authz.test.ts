@@ -3,6 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { createVigilLiveClient } from '../../shared/liveClient.js';
 import { apiTokens } from '../../server/db/schema.js';
 import { appRouter } from '../../server/routers/_app.js';
 import { hashToken } from '../../server/services/auth.js';
@@ -42,10 +44,15 @@ const ACCESS: Record<string, Row> = {
   'events.list': EVENT_READER,
   'events.get': EVENT_READER,
   'events.stats': EVENT_READER,
+  'events.live': EVENT_READER,
+  'events.since': EVENT_READER,
   'integrity.verify': AUDITOR,
   'integrity.checkpoints': AUDITOR,
   'integrity.checkpoint': SITE_MANAGER,
   'integrity.publicKey': PUBLIC,
+  'settings.get': AUDITOR,
+  'settings.update': SITE_MANAGER,
+  'settings.history': AUDITOR,
   'users.list': SITE_MANAGER,
   'users.create': SITE_MANAGER,
   'users.setRole': SITE_MANAGER,
@@ -55,6 +62,25 @@ const ACCESS: Record<string, Row> = {
   'tokens.create': SITE_MANAGER,
   'tokens.revoke': SITE_MANAGER,
 };
+
+/** 'OK' once a subscription starts, else its error code. */
+async function subscriptionOutcome(url: string, token: string | null, procedure: string, input: unknown): Promise<string> {
+  const live = createVigilLiveClient({ url, ...(token ? { token } : {}), transport: 'ws', WebSocket });
+  try {
+    const [router, name] = procedure.split('.') as ['events', 'live'];
+    return await new Promise<string>((resolve) => {
+      const sub = (live.client[router][name] as { subscribe: (i: unknown, o: object) => { unsubscribe(): void } }).subscribe(input, {
+        onStarted: () => {
+          sub.unsubscribe();
+          resolve('OK');
+        },
+        onError: (e: { data?: { code?: string } }) => resolve(e.data?.code ?? 'ERROR'),
+      });
+    });
+  } finally {
+    live.close();
+  }
+}
 
 describe('authorization matrix', () => {
   let database: TestDatabase;
@@ -85,10 +111,15 @@ describe('authorization matrix', () => {
     'events.list': () => ({ limit: 1 }),
     'events.get': () => ({ id: knownEventId }),
     'events.stats': () => ({}),
+    'events.live': () => ({}),
+    'events.since': () => ({ afterSeq: 0, limit: 5 }),
     'integrity.verify': () => undefined,
     'integrity.checkpoints': () => ({ limit: 5 }),
     'integrity.checkpoint': () => undefined,
     'integrity.publicKey': () => undefined,
+    'settings.get': () => undefined,
+    'settings.update': () => ({ changes: { serviceBannerBody: `matrix ${randomUUID()}` } }),
+    'settings.history': () => ({ target: 'appearance', limit: 5 }),
     'users.list': () => undefined,
     'users.create': () => ({ username: `u-${randomUUID().slice(0, 8)}`, role: 'member', password: 'correct horse battery' }),
     'users.setRole': () => ({ id: targetUserId, role: 'member' }),
@@ -142,6 +173,12 @@ describe('authorization matrix', () => {
     it.each([...IDENTITIES])('as %s', async (identity) => {
       const type = (appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)[procedure]!._def.type;
       const input = await INPUTS[procedure]!();
+      if (type === 'subscription') {
+        // Subscriptions are checked the way the extension makes them: over WebSocket.
+        const outcome = await subscriptionOutcome(server.url, tokens[identity], procedure, input);
+        expect(outcome).toBe(ACCESS[procedure]![identity]);
+        return;
+      }
       const call =
         type === 'query'
           ? await rawCall(server, procedure, { method: 'GET', input, token: tokens[identity] })

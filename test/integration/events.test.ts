@@ -172,6 +172,20 @@ describe.each(BACKENDS)('events on %s', (backend) => {
       await expect(api.events.record({ action: 'create', resourceType: 'user', resourceTarget: 'after' })).resolves.toBeTruthy();
     });
 
+    it('concurrent batches are written together, and one failing in the database fails alone', async () => {
+      const before = await storedCount();
+      const good = (i: number): EventInput[] =>
+        Array.from({ length: 10 }, (_, k) => ({ action: 'create', resourceType: 'user', resourceTarget: `group-${i}-${k}` }));
+      const bad: EventInput[] = [...good(99), { action: 'create', resourceType: 'user', resourceTarget: 'doomed', time: '0000-01-01T00:00:00Z' }];
+      // The first starts a write at once; the rest wait and are merged into one transaction,
+      // which fails because of the bad batch; each is then written on its own.
+      const results = await Promise.allSettled([good(0), good(1), bad, good(2), good(3)].map((events) => api.events.recordBatch({ events })));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect(await storedCount()).toBe(before + 40);
+      const seqs = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.events.map((e) => e.seq) : []));
+      expect(new Set(seqs).size).toBe(40);
+    });
+
     it('rejects batches of 0 and 1001 events', async () => {
       const one: EventInput = { action: 'login', resourceType: 'user', resourceTarget: 'x' };
       await expect(api.events.recordBatch({ events: [] })).rejects.toMatchObject({

@@ -20,8 +20,20 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const fixedPort = env.PORT && env.PORT !== '0' ? env.PORT : null;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
+    if (fixedPort) {
+      // A known port: ready when /healthz answers (whatever the log level).
+      const poll = async () => {
+        const ok = await fetch(`http://127.0.0.1:${fixedPort}/healthz`).then((r) => r.ok, () => false);
+        if (ok) {
+          clearTimeout(timer);
+          resolve(`http://127.0.0.1:${fixedPort}`);
+        } else if (child.exitCode === null) setTimeout(() => void poll(), 100);
+      };
+      void poll();
+    }
     const onData = () => {
       const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
       if (match) {

@@ -1,7 +1,8 @@
 // A real Vigil HTTP server on a free port, over a test database.
 import { createApp, listen } from '../../server/app.js';
-import type { Database } from '../../server/db/database.js';
+import type { Database, ListenFn } from '../../server/db/database.js';
 import { generateToken } from '../../server/services/auth.js';
+import { processSecretsKey, type SecretsKey } from '../../server/services/secretsKey.js';
 import { generateSigner, type Signer } from '../../server/services/signingKey.js';
 import { createVigilClient, type VigilClient } from '../../shared/client.js';
 
@@ -14,11 +15,14 @@ export interface TestServer {
 
 export async function startTestServer(
   db: Database,
-  options: { maxBodyBytes?: number; signer?: Signer } = {},
+  options: { maxBodyBytes?: number; signer?: Signer; secretsKey?: SecretsKey; listen?: ListenFn; livePollMs?: number } = {},
 ): Promise<TestServer> {
   const token = generateToken();
   const app = createApp({
     signer: options.signer ?? generateSigner(),
+    secretsKey: options.secretsKey ?? processSecretsKey(),
+    ...(options.listen ? { listen: options.listen } : {}),
+    ...(options.livePollMs ? { livePollMs: options.livePollMs } : {}),
     db,
     adminToken: token,
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,

@@ -1,0 +1,57 @@
+// Group commit: callers that want to write while a write is in progress wait here, in
+// memory (holding no connection), and are then written together in ONE transaction.
+// Under concurrency that turns many small serialised transactions into few large ones.
+// If a merged write fails, each waiting request is written alone, so one bad request
+// cannot fail the others: every request keeps its own all-or-nothing outcome.
+export class GroupCommit<TItem, TResult> {
+  private pending: { items: TItem[]; resolve: (r: TResult[]) => void; reject: (e: unknown) => void }[] = [];
+  private draining = false;
+
+  constructor(
+    /** Writes items in one transaction; answers one result per item, in order. */
+    private readonly write: (items: TItem[]) => Promise<TResult[]>,
+    /** Requests are merged up to this many items (a single larger request goes alone). */
+    private readonly maxItems: number,
+  ) {}
+
+  submit(items: TItem[]): Promise<TResult[]> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ items, resolve, reject });
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.pending.length > 0) {
+        const group = [this.pending.shift()!];
+        let size = group[0]!.items.length;
+        while (this.pending.length > 0 && size + this.pending[0]!.items.length <= this.maxItems) {
+          const next = this.pending.shift()!;
+          group.push(next);
+          size += next.items.length;
+        }
+        try {
+          const results = await this.write(group.flatMap((g) => g.items));
+          let offset = 0;
+          for (const g of group) {
+            g.resolve(results.slice(offset, offset + g.items.length));
+            offset += g.items.length;
+          }
+        } catch (error) {
+          if (group.length === 1) {
+            group[0]!.reject(error);
+            continue;
+          }
+          for (const g of group) {
+            await this.write(g.items).then(g.resolve, g.reject);
+          }
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+}

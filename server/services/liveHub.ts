@@ -1,0 +1,167 @@
+// Live events: one hub per server process. A NOTIFY (sent once per committed batch, by
+// whichever process recorded it) wakes the hub, which reads the new events ONCE and
+// hands each subscriber those matching its query. A new or lagging subscriber first
+// replays from the database after its last event id, then joins the live set at the
+// hub's exact position: no gap, no repeat (seq order is commit order).
+import type { Database, ListenFn } from '../db/database.js';
+import {
+  EVENTS_CHANNEL,
+  selectAllAfterSeq,
+  selectEventsAfterSeq,
+  selectMaxSeq,
+  type EventQuery,
+} from '../db/auditEventsStore.js';
+import type { AuditEventRow } from '../db/schema.js';
+import { logger } from '../logger.js';
+import { matchesQuery } from './eventMatcher.js';
+
+const READ_BATCH = 1000;
+/** A subscriber further behind than this goes back to replaying from the database. */
+const MAX_QUEUE = 5000;
+/** Safety net if a notification is ever missed (e.g. while the LISTEN connection reconnects). */
+const POLL_MS = 2000;
+
+interface Subscriber {
+  query: EventQuery;
+  /** Subscribers with equal queries share one evaluation per event (typically everyone's default rules). */
+  queryKey: string;
+  /** Events handed over but not yet taken by the consumer. */
+  queue: AuditEventRow[];
+  /** Set when the subscriber fell too far behind and must replay. */
+  lagging: boolean;
+  wake: (() => void) | null;
+}
+
+export class LiveHub {
+  private position = 0;
+  private readonly subscribers = new Set<Subscriber>();
+  private started: Promise<void> | null = null;
+  private unlisten: (() => Promise<void>) | null = null;
+  private poll: NodeJS.Timeout | null = null;
+  private reading: Promise<void> | null = null;
+  private again = false;
+  private closed = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly listen: ListenFn | undefined,
+    /** The safety-net poll; without LISTEN it is the only wake-up (default 250 ms). */
+    private readonly pollMs: number = listen ? POLL_MS : 250,
+  ) {}
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  private start(): Promise<void> {
+    this.started ??= (async () => {
+      this.position = await selectMaxSeq(this.db);
+      if (this.listen) this.unlisten = await this.listen(EVENTS_CHANNEL, () => this.catchUp());
+      this.poll = setInterval(() => this.catchUp(), this.pollMs);
+      this.poll.unref();
+    })();
+    return this.started;
+  }
+
+  /** Reads what is new since the hub's position and hands it out; coalesces wake-ups. */
+  private catchUp(): void {
+    if (this.closed) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = (async () => {
+      do {
+        this.again = false;
+        for (;;) {
+          const rows = await selectAllAfterSeq(this.db, this.position, READ_BATCH);
+          if (rows.length === 0) break;
+          this.distribute(rows);
+          if (rows.length < READ_BATCH) break;
+        }
+      } while (this.again && !this.closed);
+    })()
+      .catch((err: unknown) => logger.warn({ err }, 'live hub: reading new events failed; will retry'))
+      .finally(() => {
+        this.reading = null;
+      });
+  }
+
+  /** Synchronous: a subscriber joining between two reads sees the position move atomically. */
+  private distribute(rows: AuditEventRow[]): void {
+    const matchesByQuery = new Map<string, AuditEventRow[]>();
+    for (const sub of this.subscribers) {
+      if (sub.lagging) continue;
+      let matches = matchesByQuery.get(sub.queryKey);
+      if (!matches) {
+        matches = rows.filter((row) => matchesQuery(row, sub.query));
+        matchesByQuery.set(sub.queryKey, matches);
+      }
+      if (matches.length === 0) continue;
+      sub.queue.push(...matches);
+      if (sub.queue.length > MAX_QUEUE) {
+        sub.lagging = true;
+        sub.queue = [];
+      }
+      sub.wake?.();
+    }
+    this.position = rows.at(-1)!.seq;
+  }
+
+  /**
+   * Matching events after `afterSeq` (undefined: from now on), in seq order, until
+   * `signal` aborts. Yields [seq, row].
+   */
+  async *subscribe(query: EventQuery, afterSeq: number | undefined, signal: AbortSignal): AsyncGenerator<AuditEventRow> {
+    await this.start();
+    let after = afterSeq ?? this.position;
+    const sub: Subscriber = { query, queryKey: JSON.stringify(query), queue: [], lagging: true, wake: null };
+    this.subscribers.add(sub);
+    // One abort listener for the whole subscription (not one per wait, which would leak).
+    let onAbort: (() => void) | null = null;
+    const abort = () => onAbort?.();
+    signal.addEventListener('abort', abort, { once: true });
+    try {
+      while (!signal.aborted && !this.closed) {
+        if (sub.lagging) {
+          // Replay from the database up to the hub's position, then join at that position.
+          const through = this.position;
+          const rows = await selectEventsAfterSeq(this.db, query, after, through, READ_BATCH);
+          for (const row of rows) {
+            if (signal.aborted) return;
+            after = row.seq;
+            yield row;
+          }
+          if (rows.length < READ_BATCH && this.position === through) {
+            after = through;
+            sub.queue = [];
+            sub.lagging = false;
+          }
+          continue;
+        }
+        const next = sub.queue.shift();
+        if (next) {
+          after = next.seq;
+          yield next;
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          sub.wake = resolve;
+          onAbort = resolve;
+        });
+        sub.wake = null;
+      }
+    } finally {
+      signal.removeEventListener('abort', abort);
+      this.subscribers.delete(sub);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.poll) clearInterval(this.poll);
+    for (const sub of this.subscribers) sub.wake?.();
+    await this.unlisten?.().catch(() => {});
+    await this.reading;
+  }
+}

@@ -1,0 +1,52 @@
+// The group-commit queue: waiting requests are written together; a failed merged write
+// is retried request by request so only the bad one fails.
+import { describe, expect, it } from 'vitest';
+import { GroupCommit } from '../../server/db/groupCommit.js';
+
+function recorder(failOn?: string) {
+  const writes: string[][] = [];
+  const write = async (items: string[]) => {
+    writes.push(items);
+    await new Promise((r) => setTimeout(r, 5));
+    if (failOn && items.includes(failOn)) throw new Error(`cannot write ${failOn}`);
+    return items.map((i) => i.toUpperCase());
+  };
+  return { writes, write };
+}
+
+describe('GroupCommit', () => {
+  it('writes the first request at once and merges those that wait, answering each its own results', async () => {
+    const { writes, write } = recorder();
+    const queue = new GroupCommit(write, 100);
+    const results = await Promise.all([['a'], ['b', 'c'], ['d'], ['e', 'f']].map((items) => queue.submit(items)));
+    expect(results).toEqual([['A'], ['B', 'C'], ['D'], ['E', 'F']]);
+    expect(writes).toEqual([['a'], ['b', 'c', 'd', 'e', 'f']]);
+  });
+
+  it('merges no more than maxItems, and a larger request goes alone', async () => {
+    const { writes, write } = recorder();
+    const queue = new GroupCommit(write, 3);
+    await Promise.all([['a'], ['b', 'c'], ['d', 'e'], ['f', 'g', 'h', 'i'], ['j']].map((items) => queue.submit(items)));
+    expect(writes).toEqual([['a'], ['b', 'c'], ['d', 'e'], ['f', 'g', 'h', 'i'], ['j']]);
+  });
+
+  it('when a merged write fails, writes each request alone: only the bad one fails', async () => {
+    const { writes, write } = recorder('bad');
+    const queue = new GroupCommit(write, 100);
+    const results = await Promise.allSettled([['a'], ['b'], ['bad', 'x'], ['c']].map((items) => queue.submit(items)));
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
+      ['A'],
+      ['B'],
+      'cannot write bad',
+      ['C'],
+    ]);
+    expect(writes).toEqual([['a'], ['b', 'bad', 'x', 'c'], ['b'], ['bad', 'x'], ['c']]);
+  });
+
+  it('keeps serving after failures', async () => {
+    const { write } = recorder('bad');
+    const queue = new GroupCommit(write, 100);
+    await expect(queue.submit(['bad'])).rejects.toThrow('cannot write bad');
+    await expect(queue.submit(['ok'])).resolves.toEqual(['OK']);
+  });
+});

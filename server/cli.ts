@@ -6,9 +6,11 @@
 //   token list
 //   token revoke <id>
 //   verify            walk the hash chain and check every signed checkpoint
+//   import coder FILE...   record Coder v2 audit logs (GET /api/v2/audit JSON), ids kept
 // Changes are audited like the API's, with the actor `cli:<os user>`.
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
@@ -18,6 +20,9 @@ import { openDatabase, type Database } from './db/database.js';
 import { selectUserByUsername } from './db/usersStore.js';
 import type { Caller } from './services/caller.js';
 import { verifyChain } from './services/integrity.js';
+import { recordEvents } from './services/events.js';
+import { actorOf } from './services/caller.js';
+import { describeSummary, importCoderLogs, readCoderFile } from './tools/importCoder.js';
 import { loadSigner, type Signer } from './services/signingKey.js';
 import { PASSWORD_LIMITS } from './services/passwords.js';
 import { createServiceToken, listServiceTokens, revokeServiceToken } from './services/tokens.js';
@@ -30,7 +35,8 @@ export const USAGE = `usage: npm run vigil -- <command>
   token create <name> [--scopes ${TOKEN_SCOPES.join(',')}] [--expires-days N]
   token list
   token revoke <id>
-  verify`;
+  verify
+  import coder FILE...`;
 
 export class CliError extends Error {}
 
@@ -140,6 +146,39 @@ export async function runCli(argv: string[], db: Database, options: CliOptions =
     const summary = `checked ${report.checked} events (seq ${report.fromSeq + 1}..${report.toSeq ?? report.fromSeq}) and ${report.checkpointsVerified} checkpoints in ${(report.durationMs / 1000).toFixed(1)} s (${report.eventsPerSecond} events/s)`;
     if (report.ok) return [`ok: ${summary}`];
     throw new CliError(`FAILED at seq ${report.firstBad!.seq} (${report.firstBad!.problem}): ${report.firstBad!.message}\n${summary}`);
+  }
+  if (noun === 'import' && verb === 'coder' && arg) {
+    const lines: string[] = [];
+    for (const file of positionals.slice(2)) {
+      let logs;
+      try {
+        logs = await readCoderFile(file);
+      } catch (error) {
+        throw new CliError((error as Error).message);
+      }
+      const bar = options.progress
+        ? new cliProgress.SingleBar(
+            { format: `importing ${path.basename(file)} [{bar}] {percentage}% | {value}/{total} logs`, stream: process.stderr },
+            cliProgress.Presets.shades_classic,
+          )
+        : null;
+      bar?.start(logs.length, 0);
+      const summary = await importCoderLogs(db, file, logs, { onProgress: (done) => bar?.update(done) });
+      bar?.stop();
+      // The import itself is on record, like every other change made from the CLI.
+      await recordEvents(db, [
+        {
+          action: 'write',
+          resourceType: 'audit_log',
+          resourceTarget: 'audit_events',
+          actor: actorOf(caller),
+          userAgent: 'vigil-cli',
+          metadata: { import: 'coder', file: summary.file, read: summary.read, imported: summary.imported, duplicates: summary.duplicates, skipped: summary.skipped },
+        },
+      ]);
+      lines.push(describeSummary(summary));
+    }
+    return lines;
   }
   throw new CliError(USAGE);
 }

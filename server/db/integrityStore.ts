@@ -1,6 +1,7 @@
 // The one module for integrity_checkpoints, and the chain-ordered reads of audit_events
 // that verification and retention need.
-import { asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
+import { GENESIS_HASH } from '../../shared/canonical.js';
 import { queryRows, type Database } from './database.js';
 import { auditEvents, integrityCheckpoints, type AuditEventRow, type IntegrityCheckpointRow } from './schema.js';
 
@@ -78,3 +79,25 @@ export async function selectCheckpointBySeq(db: Database, seq: number): Promise<
   return row;
 }
 
+
+/** The newest checkpoint at or before `seq` (what an export up to `seq` can be held against). */
+export async function selectLatestCheckpointThrough(db: Database, seq: number): Promise<IntegrityCheckpointRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(integrityCheckpoints)
+    .where(lte(integrityCheckpoints.seq, seq))
+    .orderBy(desc(integrityCheckpoints.seq), desc(integrityCheckpoints.id))
+    .limit(1);
+  return row;
+}
+
+/** Where the kept chain starts: the newest retention checkpoint, else the genesis (seq 0). */
+export async function selectChainStart(db: Database): Promise<{ seq: number; hash: string }> {
+  const [row] = await db
+    .select({ seq: integrityCheckpoints.seq, hash: integrityCheckpoints.hash })
+    .from(integrityCheckpoints)
+    .where(eq(integrityCheckpoints.kind, 'retention'))
+    .orderBy(desc(integrityCheckpoints.seq))
+    .limit(1);
+  return row ?? { seq: 0, hash: GENESIS_HASH };
+}

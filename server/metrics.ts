@@ -1,0 +1,158 @@
+// Prometheus metrics (prom-client), served at GET /metrics. One registry per process:
+// every app a process serves (tests start several) adds to the same series.
+//
+//   vigil_events_recorded_total{action}                  events stored (not replays)
+//   vigil_events_duplicate_total                          replayed ids answered as duplicates
+//   vigil_trpc_procedure_duration_seconds{procedure,type,code}   per tRPC procedure
+//   vigil_http_request_duration_seconds{method,route,status}     every HTTP request
+//   vigil_live_subscribers{transport}                     open live subscriptions (setLiveSubscribers)
+//   vigil_exports_total{format,outcome} / vigil_export_rows_total{format}
+//   vigil_database_info{kind} 1 / vigil_database_pool_max{kind}
+//   process_* and nodejs_* (prom-client's default metrics: memory, CPU, event loop lag)
+import type { RequestHandler } from 'express';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Database } from './db/database.js';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
+
+export const eventsRecorded = new Counter({
+  name: 'vigil_events_recorded_total',
+  help: 'Audit events stored, by action (idempotent replays are not counted).',
+  labelNames: ['action'] as const,
+  registers: [registry],
+});
+
+export const eventsDuplicate = new Counter({
+  name: 'vigil_events_duplicate_total',
+  help: 'Events sent again with an id already stored (answered as duplicates, stored once).',
+  registers: [registry],
+});
+
+export const procedureDuration = new Histogram({
+  name: 'vigil_trpc_procedure_duration_seconds',
+  help: 'Time spent in each tRPC procedure, by procedure path, type and result code.',
+  labelNames: ['procedure', 'type', 'code'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+});
+
+export const httpDuration = new Histogram({
+  name: 'vigil_http_request_duration_seconds',
+  help: 'HTTP request latency, by method, route (/trpc, /export, ...) and status.',
+  labelNames: ['method', 'route', 'status'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+});
+
+export const liveSubscribers = new Gauge({
+  name: 'vigil_live_subscribers',
+  help: 'Open live-event subscriptions, by transport.',
+  labelNames: ['transport'] as const,
+  registers: [registry],
+});
+
+export const exportsTotal = new Counter({
+  name: 'vigil_exports_total',
+  help: 'Exports served, by format and outcome (completed, aborted by the client, failed).',
+  labelNames: ['format', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const exportRows = new Counter({
+  name: 'vigil_export_rows_total',
+  help: 'Rows read from the database for exports (counted as each chunk is read).',
+  labelNames: ['format'] as const,
+  registers: [registry],
+});
+
+/** For the live-events code: the number of open subscriptions on a transport ('websocket', 'sse'). */
+export function setLiveSubscribers(transport: string, count: number): void {
+  liveSubscribers.set({ transport }, count);
+}
+
+/** Or count them as they come and go. */
+export function liveSubscriberOpened(transport: string): void {
+  liveSubscribers.inc({ transport });
+}
+export function liveSubscriberClosed(transport: string): void {
+  liveSubscribers.dec({ transport });
+}
+
+// The database this process serves, described from the drizzle handle's client.
+const databases = new Set<Database>();
+
+interface ClientShape {
+  options?: { max?: number };
+  waitReady?: unknown;
+}
+
+function describeDatabase(db: Database): { kind: 'postgres' | 'pglite'; poolMax: number } {
+  const client = (db as unknown as { $client?: ClientShape }).$client;
+  if (client && 'waitReady' in client) return { kind: 'pglite', poolMax: 1 };
+  return { kind: 'postgres', poolMax: Number(client?.options?.max ?? 0) };
+}
+
+new Gauge({
+  name: 'vigil_database_info',
+  help: 'The database in use (kind: postgres or pglite); always 1.',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const db of databases) this.set({ kind: describeDatabase(db).kind }, 1);
+  },
+});
+
+new Gauge({
+  name: 'vigil_database_pool_max',
+  help: 'Most database connections the server opens (postgres.js pool size; 1 for PGlite).',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const db of databases) {
+      const { kind, poolMax } = describeDatabase(db);
+      this.set({ kind }, poolMax);
+    }
+  },
+});
+
+/** Counts every HTTP request once it is answered (or abandoned), by its route family. */
+export function httpMetrics(): RequestHandler {
+  return (req, res, next) => {
+    const end = httpDuration.startTimer();
+    // Read now: inside a mounted router (/trpc) req.path loses its prefix.
+    const route = routeOf(req.path);
+    let done = false;
+    const observe = () => {
+      if (done) return;
+      done = true;
+      end({ method: req.method, route, status: String(res.statusCode) });
+    };
+    res.once('finish', observe);
+    res.once('close', observe);
+    next();
+  };
+}
+
+const KNOWN_ROUTES = ['/trpc', '/export', '/metrics', '/healthz', '/integrity/public-key', '/live', '/events'];
+
+/** A bounded label: the known route a path falls under, else "other" (no label per URL). */
+function routeOf(path: string): string {
+  return KNOWN_ROUTES.find((r) => path === r || path.startsWith(`${r}/`)) ?? 'other';
+}
+
+/** GET /metrics in the Prometheus text format. */
+export function metricsHandler(db: Database): RequestHandler {
+  databases.add(db);
+  return async (_req, res) => {
+    try {
+      res.set('content-type', registry.contentType).send(await registry.metrics());
+    } catch (error) {
+      res.status(500).type('text/plain').send(`metrics failed: ${(error as Error).message}\n`);
+    }
+  };
+}

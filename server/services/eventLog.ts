@@ -1,0 +1,61 @@
+// Every stored audit event also goes to the process log as one JSON line, the way Coder
+// exports its audit log to its logs ("message.fields.audit_log.action"):
+//   {"level":30,"time":...,"service":"vigil","fields":{"audit_log":{"action":"delete",
+//    "resource_type":"workspace","seq":42,"id":"...",...}},"msg":"audit_log"}
+// so log shippers and SIEMs get the trail without another API. Only events actually
+// stored are logged (an idempotent replay is not), and counted in the metrics.
+import type { InsertedEvent, NewAuditEventRow } from '../db/auditEventsStore.js';
+import { logger } from '../logger.js';
+import { eventsDuplicate, eventsRecorded } from '../metrics.js';
+
+// Secrets never reach the database (diffs keep only `secret: true`); metadata is free
+// JSON, so credential-looking keys an app put there are censored in the log line too.
+const CREDENTIAL_KEYS = ['password', 'token', 'secret', 'authorization', 'apiKey', 'api_key', 'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'privateKey', 'private_key', 'clientSecret', 'client_secret', 'cookie'];
+
+export const auditLogger = logger.child(
+  {},
+  {
+    redact: {
+      // A child's redact replaces the parent's: the process logger's paths are kept too.
+      paths: ['req.headers.authorization', '*.token', '*.password', 'authorization', ...CREDENTIAL_KEYS.map((key) => `fields.audit_log.metadata.${key}`)],
+      censor: '******',
+    },
+  },
+);
+
+/** The log line's `fields.audit_log`: the event's columns, by their database names. */
+export function auditLogFields(row: NewAuditEventRow, seq: number) {
+  return {
+    action: row.action,
+    id: row.id,
+    seq,
+    time: row.time,
+    recorded_at: row.recordedAt,
+    resource_type: row.resourceType,
+    resource_id: row.resourceId,
+    resource_target: row.resourceTarget,
+    actor_id: row.actorId,
+    actor_username: row.actorUsername,
+    actor_email: row.actorEmail,
+    ip: row.ip,
+    user_agent: row.userAgent,
+    status_code: row.statusCode,
+    request_id: row.requestId,
+    diff: row.diff,
+    metadata: row.metadata,
+  };
+}
+
+/** Called by recordEvents once the insert returned: logs and counts the stored events. */
+export function observeRecorded(rows: NewAuditEventRow[], stored: InsertedEvent[]): void {
+  const logging = auditLogger.isLevelEnabled('info');
+  stored.forEach((result, i) => {
+    if (result.duplicate) {
+      eventsDuplicate.inc();
+      return;
+    }
+    const row = rows[i]!;
+    eventsRecorded.inc({ action: row.action });
+    if (logging) auditLogger.info({ fields: { audit_log: auditLogFields(row, result.seq) } }, 'audit_log');
+  });
+}

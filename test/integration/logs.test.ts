@@ -1,0 +1,125 @@
+// Structured logs of a real server process: each stored event is one JSON line with its
+// action at fields.audit_log.action (Coder's convention), a replay is not logged again,
+// requests are logged with the id echoed in x-request-id, LOG_LEVEL is obeyed, and no
+// token, password or secret reaches any line.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateToken } from '../../server/services/auth.js';
+import { createVigilClient, type VigilClient } from '../../shared/client.js';
+import { startChildServer, type ChildServer } from '../support/childServer.js';
+import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
+
+const execFileAsync = promisify(execFile);
+
+function jsonLines(output: string): Record<string, any>[] {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line));
+}
+
+describe.each(BACKENDS)('logs on %s', (backend) => {
+  let database: TestDatabase | undefined;
+  let child: ChildServer;
+  let client: VigilClient;
+  const token = generateToken();
+  const password = 'a-very-secret-password-123';
+
+  async function startWith(env: Record<string, string>): Promise<ChildServer> {
+    if (backend === 'postgres') {
+      database ??= await createTestDatabase('postgres');
+      env.DATABASE_URL = database.url!;
+    }
+    return startChildServer({ VIGIL_ADMIN_TOKEN: token, VIGIL_ADMIN_PASSWORD: password, VIGIL_CHECKPOINT_MINUTES: '0', ...env });
+  }
+
+  beforeAll(async () => {
+    child = await startWith({ LOG_LEVEL: 'info' });
+    client = createVigilClient({ url: child.url, token });
+  });
+  afterAll(async () => {
+    await child?.stop();
+    await database?.destroy();
+  });
+
+  it("an event's log line parses as JSON with fields.audit_log.action, once", async () => {
+    const id = crypto.randomUUID();
+    const event = {
+      id,
+      action: 'write' as const,
+      resourceType: 'settings' as const,
+      resourceTarget: 'oauth configs',
+      actor: { username: 'ops', email: 'ops@example.com' },
+      ip: '10.1.2.3',
+      diff: { 'client secret': { old: 'hunter2-old', new: 'hunter2-new', secret: true }, 'client id': { old: '0fb2...7a4a', new: '91c3...e0d2' } },
+      metadata: { ticket: 'OPS-1', password: 'should-not-be-logged', apiKey: 'should-not-be-logged-either' },
+    };
+    const first = await client.events.record.mutate(event);
+    await client.events.record.mutate(event); // a replay: stored once, logged once
+    const username = `logs-${backend}`;
+    await client.users.create.mutate({ username, role: 'auditor', password });
+    const login = await fetch(`${child.url}/trpc/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'trace-abc.123' },
+      body: JSON.stringify({ username, password }),
+    });
+    expect(login.headers.get('x-request-id')).toBe('trace-abc.123');
+    const session = (await login.json()).result.data.token as string;
+
+    await expect.poll(() => jsonLines(child.output()).some((l) => l.req?.id === 'trace-abc.123'), { timeout: 5000 }).toBe(true);
+    const lines = jsonLines(child.output());
+    expect(lines.filter((l) => l.fields?.audit_log?.action === 'login')).toHaveLength(1);
+    const mine = lines.filter((l) => l.fields?.audit_log?.id === id);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({
+      level: 30,
+      service: 'vigil',
+      msg: 'audit_log',
+      fields: {
+        audit_log: {
+          action: 'write',
+          id,
+          seq: first.seq,
+          resource_type: 'settings',
+          resource_target: 'oauth configs',
+          actor_username: 'ops',
+          actor_email: 'ops@example.com',
+          ip: '10.1.2.3',
+          diff: { 'client secret': { secret: true }, 'client id': { old: '0fb2...7a4a', new: '91c3...e0d2' } },
+          metadata: { ticket: 'OPS-1', password: '******', apiKey: '******' },
+        },
+      },
+    });
+
+    // Request logs: one line per request with its id; the login's carries the caller's id.
+    const requests = lines.filter((l) => l.req && l.res);
+    expect(requests.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(requests.map((l) => l.req.id)).size).toBe(requests.length);
+    const loginLine = requests.find((l) => l.req.id === 'trace-abc.123')!;
+    expect(loginLine).toMatchObject({ req: { method: 'POST', path: '/trpc/auth.login' }, res: { statusCode: 200 } });
+    expect(typeof loginLine.responseTime).toBe('number');
+
+    // Nothing secret anywhere in the output.
+    const output = child.output();
+    for (const secret of [token, session, password, 'hunter2', 'should-not-be-logged']) expect(output).not.toContain(secret);
+  });
+
+  it('LOG_LEVEL sets the level: at warn, events and requests stay out of the log', async () => {
+    const script = `
+      const { observeRecorded } = await import('./server/services/eventLog.ts');
+      const { logger } = await import('./server/logger.ts');
+      observeRecorded([{ id: 'e1', time: 't', recordedAt: 't', action: 'delete', resourceType: 'workspace', resourceId: null, resourceTarget: 'w',
+        actorId: null, actorUsername: null, actorEmail: null, ip: null, userAgent: null, statusCode: null, requestId: null, diff: {}, metadata: {} }],
+        [{ id: 'e1', seq: 1, duplicate: false }]);
+      logger.warn('a warning');
+      logger.flush();`;
+    const run = (level: string) =>
+      execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, LOG_LEVEL: level } });
+    const info = jsonLines((await run('info')).stdout);
+    expect(info.map((l) => l.msg)).toEqual(['audit_log', 'a warning']);
+    expect(info[0]!.fields.audit_log.action).toBe('delete');
+    const warn = jsonLines((await run('warn')).stdout);
+    expect(warn.map((l) => l.msg)).toEqual(['a warning']);
+  });
+});

@@ -49,7 +49,8 @@ export function unstorableJson(value: unknown, depth = 0): string | null {
   return null;
 }
 
-const storable = (value: string, ctx: z.RefinementCtx) => {
+/** A zod refinement for any free text that reaches the database. */
+export const storable = (value: string, ctx: z.RefinementCtx) => {
   const problem = unstorableText(value);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 };

@@ -2,6 +2,7 @@
 // plus Vigil's additions: several values per key, negation and relative times.
 // One parser serves the server and the extension's search box, so it is pure: no clock,
 // no database. `since:` is resolved by the server against its own clock.
+import { unstorableText } from './event.js';
 import { AUDIT_ACTIONS, RESOURCE_TYPES, isAuditAction, isResourceType } from './vocabulary.js';
 
 /** Fields a term can match, by their query key. */
@@ -218,6 +219,11 @@ function applyToken(filter: AuditFilter, token: Token, options: ParseOptions): v
   }
   if (values.some((v) => v.length > QUERY_LIMITS.valueLength)) {
     throw new QuerySyntaxError(token, `has a value longer than ${QUERY_LIMITS.valueLength} characters`);
+  }
+  // Postgres cannot take a NUL or an unpaired surrogate: refused here, not a server error.
+  for (const v of values) {
+    const problem = unstorableText(v);
+    if (problem) throw new QuerySyntaxError(token, `has a value that ${problem}`);
   }
 
   if (isFilterField(key)) {

@@ -1,5 +1,6 @@
 // auth.*: log in for a bearer token, log out, and ask who you are.
 import { z } from 'zod';
+import { storable } from '../../shared/event.js';
 import { PASSWORD_LIMITS } from '../services/passwords.js';
 import { login, logout } from '../services/auth.js';
 import { authedProcedure, publicProcedure, router } from '../trpc.js';
@@ -9,8 +10,8 @@ export const authRouter = router({
     .input(
       z
         .object({
-          username: z.string().trim().min(1).max(256),
-          password: z.string().min(1).max(PASSWORD_LIMITS.max),
+          username: z.string().trim().min(1).max(256).superRefine(storable),
+          password: z.string().min(1).max(PASSWORD_LIMITS.max).superRefine(storable),
         })
         .strict(),
     )

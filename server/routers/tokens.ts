@@ -1,5 +1,6 @@
 // tokens.*: site managers issue and revoke service tokens for internal apps.
 import { z } from 'zod';
+import { storable } from '../../shared/event.js';
 import { TOKEN_SCOPES } from '../../shared/identity.js';
 import { createServiceToken, listServiceTokens, revokeServiceToken } from '../services/tokens.js';
 import { router, siteManagerProcedure } from '../trpc.js';
@@ -11,7 +12,7 @@ export const tokensRouter = router({
     .input(
       z
         .object({
-          name: z.string().trim().min(1).max(128),
+          name: z.string().trim().min(1).max(128).superRefine(storable),
           scopes: z
             .array(z.enum(TOKEN_SCOPES, { error: (i) => `unknown scope ${JSON.stringify(i.input)}; valid scopes: ${TOKEN_SCOPES.join(', ')}` }))
             .min(1)

@@ -1,5 +1,6 @@
 // users.*: site managers manage who may log in and with which role.
 import { z } from 'zod';
+import { storable } from '../../shared/event.js';
 import { ROLES } from '../../shared/identity.js';
 import { PASSWORD_LIMITS } from '../services/passwords.js';
 import { createUser, listUsers, setUserDisabled, setUserPassword, setUserRole } from '../services/users.js';
@@ -9,7 +10,9 @@ const role = z.enum(ROLES, { error: (i) => `unknown role ${JSON.stringify(i.inpu
 const password = z
   .string()
   .min(PASSWORD_LIMITS.min, `at least ${PASSWORD_LIMITS.min} characters`)
-  .max(PASSWORD_LIMITS.max);
+  .max(PASSWORD_LIMITS.max)
+  // scrypt would take it, but a password that cannot be typed back the same way is a trap.
+  .superRefine(storable);
 
 export const usersRouter = router({
   list: siteManagerProcedure.query(({ ctx }) => listUsers(ctx.db)),

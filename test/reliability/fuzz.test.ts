@@ -180,3 +180,38 @@ describe('the API under generated input (PGlite)', () => {
     );
   });
 });
+
+describe('every free-text input refuses what Postgres cannot store', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createPglite();
+  });
+  afterAll(async () => {
+    await database?.destroy();
+  });
+  const admin = () =>
+    createCaller(
+      createContextInner({
+        db: database.db,
+        caller: { kind: 'user', userId: null, username: 'alice', email: null, role: 'site_manager', tokenId: null },
+      }),
+    );
+
+  it.each(['\u0000', '\ud800', '\udfff'])('%j: BAD_REQUEST naming the field, never a server error', async (bad) => {
+    const calls: [string, () => Promise<unknown>][] = [
+      ['username', () => admin().auth.login({ username: `a${bad}`, password: 'whatever1' })],
+      ['name', () => admin().tokens.create({ name: `bot${bad}`, scopes: ['events:write'] })],
+      ['password', () => admin().users.create({ username: 'someone', role: 'member', password: `long enough ${bad}` })],
+      ['q', () => admin().events.list({ q: `resource_target:x${bad}` })],
+      ['changes.oauthClientSecret', () => admin().settings.update({ changes: { oauthClientSecret: `s${bad}` } })],
+    ];
+    for (const [field, call] of calls) {
+      const error = await call().then(
+        () => null,
+        (e: TRPCError) => e,
+      );
+      expect(error?.code, field).toBe('BAD_REQUEST');
+      expect(error?.message, field).toContain(field);
+    }
+  });
+});

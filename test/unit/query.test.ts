@@ -713,3 +713,18 @@ describe('formatQueryError', () => {
     expect(line).not.toContain('\n');
   });
 });
+
+describe('values Postgres cannot compare', () => {
+  it.each([
+    ['username:a\u0000b', 'contains a NUL character'],
+    ['resource_target:\ud800', 'contains an unpaired UTF-16 surrogate'],
+    ['-email:x\udc00', 'contains an unpaired UTF-16 surrogate'],
+  ])('%j is refused with the term named', (q, problem) => {
+    const result = parseAuditQuery(q);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.message).toBe(`has a value that ${problem}`);
+      expect(result.error.term).toBe(q);
+    }
+  });
+});

@@ -21,7 +21,7 @@ export function createManifest(target: BrowserTarget, options: ManifestOptions):
     name: 'Vigil',
     short_name: 'Vigil',
     version: options.version,
-    description: "An auditor's view of the Vigil audit trail: newest events, filters, search and a full view.",
+    description: "An auditor's view of the Vigil audit trail: newest events, filters, search, a full view and alerts on sensitive actions.",
     icons,
     action: { default_title: 'Vigil audit trail', default_popup: 'popup.html', default_icon: icons },
     options_ui: { page: 'options.html', open_in_tab: true },
@@ -29,9 +29,11 @@ export function createManifest(target: BrowserTarget, options: ManifestOptions):
       target === 'chrome'
         ? { service_worker: 'background.js', type: 'module' }
         : { scripts: ['background.js'], type: 'module' },
-    // storage: settings and token (storage.local); alarms: the periodic status check
-    // behind the toolbar badge. Nothing else.
-    permissions: ['storage', 'alarms'],
+    // storage: settings, token, notification rules and the notifier's cursor
+    // (storage.local); alarms: the periodic poll from that cursor, which wakes the
+    // background so no event is missed while it slept; notifications: a desktop
+    // notification for each new event matching the user's rules (issue 6). Nothing else.
+    permissions: ['storage', 'alarms', 'notifications'],
     // The server's origin is granted at run time from the options page, for exactly the
     // configured server (permissions.request).
     optional_host_permissions: ['http://*/*', 'https://*/*'],

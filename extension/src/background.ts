@@ -1,39 +1,48 @@
-// The background: keeps the toolbar badge true to the state of the connection (X not
-// set up or logged out, ! rejected or forbidden, ? unreachable, off offline). Every
-// listener is registered synchronously at the top level: a service worker woken by an
-// event must find its listener before the first await.
+// The background (service worker; Firefox: an event page): desktop notifications for
+// new events matching the user's rules, and the toolbar badge: X not set up or logged
+// out, ! rejected or forbidden, ? unreachable, off offline, else the number of unseen
+// sensitive events (notifier.ts).
+//
+// Every listener is registered synchronously at the top level: a worker woken by an
+// event must find its listener before the first await. Each wake also syncs at once
+// (poll from the stored cursor, reconnect the socket): the worker may have slept through
+// anything.
+import { TEST_HOOKS } from './buildFlags.js';
+import { ensureAlarm, markSeen, openNotification, POLL_ALARM, requestSync, SEEN_MESSAGE, testHooks } from './notifier.js';
 import { browser } from './platform.js';
-import { loadSettings } from './settings.js';
-import { probe, showBadge } from './status.js';
-
-const STATUS_ALARM = 'vigil-status';
-const STATUS_PERIOD_MINUTES = 5;
-
-async function refreshBadge(): Promise<void> {
-  const { state } = await probe(await loadSettings());
-  await showBadge(state);
-}
-
-async function ensureAlarm(): Promise<void> {
-  if (!(await browser.alarms.get(STATUS_ALARM))) {
-    await browser.alarms.create(STATUS_ALARM, { periodInMinutes: STATUS_PERIOD_MINUTES });
-  }
-}
 
 browser.runtime.onInstalled.addListener(() => {
   void ensureAlarm();
-  void refreshBadge();
+  void requestSync('installed');
 });
 
 browser.runtime.onStartup.addListener(() => {
   void ensureAlarm();
-  void refreshBadge();
+  void requestSync('startup');
 });
 
 browser.alarms.onAlarm.addListener((alarm) => {
-  if (alarm.name === STATUS_ALARM) void refreshBadge();
+  if (alarm.name === POLL_ALARM) void requestSync('alarm');
 });
 
 browser.storage.onChanged.addListener((changes, area) => {
-  if (area === 'local' && ('serverUrl' in changes || 'token' in changes)) void refreshBadge();
+  if (area === 'local' && ('serverUrl' in changes || 'token' in changes || 'notifyRules' in changes)) void requestSync('settings');
 });
+
+browser.notifications.onClicked.addListener((id) => {
+  void openNotification(id);
+});
+
+browser.runtime.onMessage.addListener((message: unknown) => {
+  if ((message as { type?: unknown } | null)?.type === SEEN_MESSAGE) return markSeen();
+  return undefined;
+});
+
+// Back online: catch up and repaint the badge now rather than at the next alarm.
+globalThis.addEventListener('online', () => void requestSync('online'));
+globalThis.addEventListener('offline', () => void requestSync('offline'));
+
+if (TEST_HOOKS) (globalThis as { vigilTest?: unknown }).vigilTest = testHooks();
+
+void ensureAlarm();
+void requestSync('wake');

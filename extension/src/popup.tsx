@@ -1,11 +1,13 @@
 // The toolbar popup: quick filters, the search box and the newest events.
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { SEEN_MESSAGE } from './notifyPlan.js';
 import { browser } from './platform.js';
 import { formatCount } from './present.js';
-import { loadSettings, saveSettings, type Settings } from './settings.js';
+import { rulesQuery } from './rules.js';
+import { loadSettings, loadUnseenCount, saveSettings, type Settings } from './settings.js';
 import { showBadge } from './status.js';
-import type { StateFix } from './states.js';
+import { NOTIFICATION_TEXT, type StateFix } from './states.js';
 import { EventRow } from './ui/EventRow.js';
 import { FilterBar } from './ui/FilterBar.js';
 import { useNow, useSettings } from './ui/hooks.js';
@@ -18,9 +20,11 @@ import './style.css';
 
 const PAGE_SIZE = 50;
 
-function Popup({ initial }: { initial: Settings }) {
+function Popup({ initial, unseenAtOpen }: { initial: Settings; unseenAtOpen: number }) {
   const settings = useSettings(initial);
   const [query, setQuery] = useState(initial.lastQuery ?? '');
+  const [unseen, setUnseen] = useState(unseenAtOpen);
+  const notifyQuery = rulesQuery(settings.notifyRules);
   const list = useEventList(settings, query, PAGE_SIZE);
   const now = useNow();
   const known = useMemo(() => knownValues(list.items), [list.items]);
@@ -29,9 +33,19 @@ function Popup({ initial }: { initial: Settings }) {
     if (query !== (settings.lastQuery ?? '')) void saveSettings({ lastQuery: query });
   }, [query]);
 
-  // The badge follows what the popup learned (setup, credential and network problems).
+  // The badge follows what the popup learned (setup, credential and network problems);
+  // once the log shows, the count of unseen sensitive events starts again (the
+  // background keeps that count, so it is told rather than the badge painted here).
   useEffect(() => {
-    if (list.state.id !== 'loading' && list.state.id !== 'queryError') void showBadge(list.state).catch(() => {});
+    const id = list.state.id;
+    if (id === 'ready' || id === 'empty') {
+      void browser.runtime.sendMessage({ type: SEEN_MESSAGE }).catch(async () => {
+        await browser.storage.local.set({ unseenCount: 0 });
+        await showBadge(list.state, 0);
+      });
+    } else if (id !== 'loading' && id !== 'queryError') {
+      void showBadge(list.state).catch(() => {});
+    }
   }, [list.state.id]);
 
   // Marks the first rendered row (after it is painted), for the popup benchmark
@@ -77,6 +91,21 @@ function Popup({ initial }: { initial: Settings }) {
           <FilterBar query={query} onQuery={setQuery} usernames={known.usernames} targets={known.targets} idPrefix="p" />
         </div>
       )}
+      {unseen > 0 && notifyQuery && (
+        <div class="unseen" role="status" data-unseen={unseen}>
+          <span>{NOTIFICATION_TEXT.unseenLine(unseen)}</span>
+          <button
+            type="button"
+            class="button"
+            onClick={() => {
+              setQuery(notifyQuery);
+              setUnseen(0);
+            }}
+          >
+            {NOTIFICATION_TEXT.unseenShow}
+          </button>
+        </div>
+      )}
       <main
         class="list"
         aria-busy={list.state.id === 'loading'}
@@ -100,8 +129,8 @@ function Popup({ initial }: { initial: Settings }) {
   );
 }
 
-void loadSettings().then((settings) => {
+void Promise.all([loadSettings(), loadUnseenCount()]).then(([settings, unseen]) => {
   performance.mark('vigil:settings');
   prefetchFirstPage(settings, settings.lastQuery ?? '', PAGE_SIZE);
-  render(<Popup initial={settings} />, document.getElementById('app')!);
+  render(<Popup initial={settings} unseenAtOpen={unseen} />, document.getElementById('app')!);
 });

@@ -1,6 +1,7 @@
 // How events read: action groups and colours, verbs, relative times, diff values.
 import type { AuditEvent, DiffEntry } from '../../shared/event.js';
-import type { AuditAction } from '../../shared/vocabulary.js';
+import { ACTION_DESCRIPTIONS, type AuditAction } from '../../shared/vocabulary.js';
+import { NOTIFICATION_TEXT } from './states.js';
 
 export type ActionGroup = 'sensitive' | 'access' | 'changes';
 
@@ -91,4 +92,17 @@ export function diffSize(event: AuditEvent): number {
 export function formatCount(count: { value: number; capped: boolean }): string {
   const n = count.value.toLocaleString('en-US');
   return `${n}${count.capped ? '+' : ''} event${count.value === 1 && !count.capped ? '' : 's'}`;
+}
+
+/** A resource type as it reads: "workspace provider". */
+export const resourceTypeName = (type: string): string => type.replace(/_/g, ' ');
+
+/**
+ * One event's desktop notification, worded like its row: "alice deleted workspace
+ * alice/dev", then what the action means, whether it was refused, and when.
+ */
+export function eventNotification(event: AuditEvent): { title: string; message: string } {
+  const title = `${actorName(event)} ${ACTION_VERBS[event.action]} ${resourceTypeName(event.resourceType)} ${event.resourceTarget}`;
+  const refused = event.statusCode !== null && event.statusCode >= 400 ? ` ${NOTIFICATION_TEXT.refused(event.statusCode)}` : '';
+  return { title, message: `${ACTION_DESCRIPTIONS[event.action]}.${refused}\n${absoluteTime(event.time)}` };
 }

@@ -1,8 +1,10 @@
 // What the extension remembers, all in storage.local (never storage.sync: the token must
-// not travel to other machines): the server, the credentials, who they belong to, and
-// the last query the user looked at.
+// not travel to other machines): the server, the credentials, who they belong to, the
+// last query the user looked at and the notification rules; and, apart from those, the
+// background's bookkeeping for notifications (its cursor and the unseen count).
 import type { Role } from '../../shared/identity.js';
 import { browser } from './platform.js';
+import type { NotificationRules } from './rules.js';
 
 export type { Role };
 
@@ -25,9 +27,11 @@ export interface Settings {
   token?: string;
   session?: Session;
   lastQuery?: string;
+  /** What raises a desktop notification (rules.ts); absent means the defaults. */
+  notifyRules?: NotificationRules;
 }
 
-const KEYS = ['serverUrl', 'token', 'session', 'lastQuery'] as const satisfies readonly (keyof Settings)[];
+const KEYS = ['serverUrl', 'token', 'session', 'lastQuery', 'notifyRules'] as const satisfies readonly (keyof Settings)[];
 
 export async function loadSettings(): Promise<Settings> {
   return (await browser.storage.local.get([...KEYS])) as Settings;
@@ -54,4 +58,25 @@ export function onSettingsChanged(callback: (settings: Settings) => void): () =>
   };
   browser.storage.onChanged.addListener(listener);
   return () => browser.storage.onChanged.removeListener(listener);
+}
+
+/**
+ * The background's notification bookkeeping. The cursor is the last seq handled for one
+ * server and token (`identity`): another server or a new login starts again at the head.
+ */
+export interface NotifierState {
+  notifyCursor?: { identity: string; seq: number };
+  /** Sensitive events notified since the popup last showed the log (the badge count). */
+  unseenCount?: number;
+}
+
+export const NOTIFIER_KEYS = ['notifyCursor', 'unseenCount'] as const satisfies readonly (keyof NotifierState)[];
+
+export async function loadNotifierState(): Promise<NotifierState> {
+  return (await browser.storage.local.get([...NOTIFIER_KEYS])) as NotifierState;
+}
+
+export async function loadUnseenCount(): Promise<number> {
+  const { unseenCount } = (await browser.storage.local.get('unseenCount')) as NotifierState;
+  return typeof unseenCount === 'number' && unseenCount > 0 ? unseenCount : 0;
 }

@@ -11,6 +11,7 @@ import type { StateFix } from './states.js';
 import { rangeQuery } from './timeRange.js';
 import { Detail } from './ui/Detail.js';
 import { EventTable } from './ui/EventTable.js';
+import { ExportButtons } from './ui/ExportButtons.js';
 import { FilterBar } from './ui/FilterBar.js';
 import { useNow, useSettings } from './ui/hooks.js';
 import { knownValues } from './ui/known.js';
@@ -95,6 +96,7 @@ function FullView({ initial, link }: { initial: Settings; link: Link }) {
           {list.count && list.loadedQuery === query ? formatCount(list.count) : ''}
         </span>
         <span class="spacer" />
+        {settings.token && list.state.id !== 'forbidden' && <ExportButtons settings={settings} query={query} />}
         <span class="server">{settings.serverUrl ?? ''}</span>
         <button type="button" class="button subtle" onClick={() => onFix('options')}>
           Options

@@ -39,10 +39,10 @@ describe('the extension build', () => {
     expect((await readdir(path.join(base, 'firefox'), { recursive: true })).sort()).toEqual(chromeFiles);
   });
 
-  it('asks only for what it needs: storage, alarms, and the server chosen at run time', async () => {
+  it('asks only for what it needs: storage, alarms, notifications, and the server chosen at run time', async () => {
     for (const target of ['chrome', 'firefox']) {
       const m = await manifest(target);
-      expect(m.permissions).toEqual(['storage', 'alarms']);
+      expect(m.permissions).toEqual(['storage', 'alarms', 'notifications']);
       expect(m.optional_host_permissions).toEqual(['http://*/*', 'https://*/*']);
       expect(m.host_permissions).toBeUndefined();
       expect(m.content_scripts).toBeUndefined();

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
+import { chromium, type BrowserContext, type CDPSession, type Page, type Worker } from 'playwright-core';
 import { buildExtension } from '../../extension/build/config.js';
 
 export const CHROMIUM_PATH = process.env.VIGIL_CHROMIUM_PATH || '/usr/bin/chromium';
@@ -24,10 +24,17 @@ export interface BuiltExtension {
   remove(): Promise<void>;
 }
 
-/** Builds the extension (test variant) into a fresh temporary directory. */
-export async function buildTestExtension(targets: ('chrome' | 'firefox')[] = ['chrome']): Promise<BuiltExtension> {
+/**
+ * Builds the extension (test variant: loopback granted, `globalThis.vigilTest` in the
+ * worker) into a fresh temporary directory. `pollSeconds` shortens the background's poll
+ * alarm (unpacked extensions may go below Chrome's 30 s).
+ */
+export async function buildTestExtension(
+  targets: ('chrome' | 'firefox')[] = ['chrome'],
+  options: { pollSeconds?: number } = {},
+): Promise<BuiltExtension> {
   const base = await mkdtemp(path.join(os.tmpdir(), 'vigil-ext-'));
-  await buildExtension({ outBase: base, targets, grantLoopback: true });
+  await buildExtension({ outBase: base, targets, grantLoopback: true, testHooks: true, ...options });
   return { dir: path.join(base, 'chrome'), base, remove: () => rm(base, { recursive: true, force: true }) };
 }
 
@@ -43,6 +50,16 @@ export interface ExtensionBrowser {
   setStorage(values: Record<string, unknown>): Promise<void>;
   getStorage(): Promise<Record<string, unknown>>;
   badgeText(): Promise<string>;
+  /** The live service worker (after a restart, the Worker object that now reaches it). */
+  liveWorker(): Worker;
+  /** The extension's notification ids now showing (chrome.notifications.getAll). */
+  notificationIds(): Promise<string[]>;
+  /** The worker's state as DevTools reports it: 'running', 'stopped', 'starting', 'stopping'. */
+  workerStatus(): Promise<string>;
+  /** Stops the service worker through DevTools (ServiceWorker.stopWorker), as Chrome does after 30 s idle. */
+  stopWorker(): Promise<void>;
+  /** Waits until the worker runs again (woken by an alarm, a message, a storage change...). */
+  workerRunning(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -70,6 +87,36 @@ export async function launchWithExtension(extensionDir: string): Promise<Extensi
     const url = (page: string) => `chrome-extension://${extensionId}/${page}`;
     // The worker may have been replaced (stopped and restarted); always ask for the live one.
     const live = () => context.serviceWorkers().find((w) => w.url().startsWith(`chrome-extension://${extensionId}/`)) ?? worker!;
+
+    // DevTools' view of the worker, through a blank page's session (the ServiceWorker
+    // domain is not on the browser session).
+    let devtools: Promise<{ session: CDPSession; status: () => { versionId: string; status: string } | null }> | null = null;
+    const serviceWorkerDomain = () =>
+      (devtools ??= (async () => {
+        const page = await context.newPage();
+        const session = await context.newCDPSession(page);
+        const versions = new Map<string, { scriptURL: string; runningStatus: string }>();
+        session.on('ServiceWorker.workerVersionUpdated', (e: { versions: { versionId: string; scriptURL: string; runningStatus: string }[] }) => {
+          for (const v of e.versions) versions.set(v.versionId, v);
+        });
+        await session.send('ServiceWorker.enable');
+        const status = () => {
+          const ours = [...versions.entries()].filter(([, v]) => v.scriptURL.startsWith(`chrome-extension://${extensionId}/`));
+          const last = ours.at(-1);
+          return last ? { versionId: last[0], status: last[1].runningStatus } : null;
+        };
+        for (let i = 0; i < 100 && !status(); i++) await new Promise((r) => setTimeout(r, 50));
+        return { session, status };
+      })());
+    const workerStatus = async () => (await serviceWorkerDomain()).status()?.status ?? 'unknown';
+    const waitForStatus = async (wanted: string, timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      while ((await workerStatus()) !== wanted) {
+        if (Date.now() > deadline) throw new Error(`the service worker did not become ${wanted} within ${timeoutMs} ms (it is ${await workerStatus()})`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+
     return {
       context,
       extensionId,
@@ -93,6 +140,19 @@ export async function launchWithExtension(extensionDir: string): Promise<Extensi
       async badgeText() {
         return live().evaluate(() => chrome.action.getBadgeText({}));
       },
+      liveWorker: live,
+      async notificationIds() {
+        return Object.keys(await live().evaluate(() => chrome.notifications.getAll())).sort();
+      },
+      workerStatus,
+      async stopWorker() {
+        const { session, status } = await serviceWorkerDomain();
+        const version = status();
+        if (!version) throw new Error('DevTools reports no service worker for the extension');
+        await session.send('ServiceWorker.stopWorker', { versionId: version.versionId });
+        await waitForStatus('stopped', 10_000);
+      },
+      workerRunning: (timeoutMs = 15_000) => waitForStatus('running', timeoutMs),
       close: () => context.close(),
     };
   } catch (error) {
@@ -104,4 +164,5 @@ export async function launchWithExtension(extensionDir: string): Promise<Extensi
 declare const chrome: {
   storage: { local: { clear(): Promise<void>; set(v: Record<string, unknown>): Promise<void>; get(k: null): Promise<Record<string, unknown>> } };
   action: { getBadgeText(details: object): Promise<string> };
+  notifications: { getAll(): Promise<Record<string, boolean>> };
 };

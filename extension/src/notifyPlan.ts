@@ -1,0 +1,84 @@
+// What to show for a batch of new events, and what a notification's click opens. Pure:
+// no browser APIs (the background creates what this plans; tests check it directly).
+//
+// Notification ids are deterministic, so replaying a batch after a crash (notifications
+// created, cursor not yet saved) replaces them instead of showing them twice:
+//   vigil-event-<seq>                one event
+//   vigil-summary-<first>-<last>     more than SUMMARY_AFTER events at once
+//   vigil-test                       the options page's test notification
+import type { AuditEvent } from '../../shared/event.js';
+import { eventNotification } from './present.js';
+import { NOTIFICATION_TEXT } from './states.js';
+
+/** More events than this arriving at once make one summary notification. */
+export const SUMMARY_AFTER = 5;
+
+export const TEST_NOTIFICATION_ID = 'vigil-test';
+
+/** The message the popup sends the background once it has shown the log (the badge count restarts). */
+export const SEEN_MESSAGE = 'vigil:seen';
+
+export const eventNotificationId = (seq: number): string => `vigil-event-${seq}`;
+export const summaryNotificationId = (firstSeq: number, lastSeq: number): string => `vigil-summary-${firstSeq}-${lastSeq}`;
+
+export type NotificationTarget =
+  | { kind: 'event'; seq: number }
+  | { kind: 'summary'; firstSeq: number; lastSeq: number }
+  | { kind: 'test' };
+
+export function parseNotificationId(id: string): NotificationTarget | null {
+  if (id === TEST_NOTIFICATION_ID) return { kind: 'test' };
+  let m = /^vigil-event-(\d{1,18})$/.exec(id);
+  if (m) return { kind: 'event', seq: Number(m[1]) };
+  m = /^vigil-summary-(\d{1,18})-(\d{1,18})$/.exec(id);
+  if (m) return { kind: 'summary', firstSeq: Number(m[1]), lastSeq: Number(m[2]) };
+  return null;
+}
+
+export interface PlannedNotification {
+  id: string;
+  title: string;
+  message: string;
+  /** Milliseconds since the epoch: when it happened (for the notification centre's order). */
+  eventTime: number;
+}
+
+/** Events newer than `cursor`, once each, in seq order. */
+export function freshEvents(events: readonly AuditEvent[], cursor: number): AuditEvent[] {
+  const bySeq = new Map<number, AuditEvent>();
+  for (const e of events) if (e.seq > cursor) bySeq.set(e.seq, e);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** One notification per event, or one summary when more than SUMMARY_AFTER arrive at once. */
+export function planNotifications(fresh: readonly AuditEvent[]): PlannedNotification[] {
+  if (fresh.length <= SUMMARY_AFTER) {
+    return fresh.map((event) => ({ id: eventNotificationId(event.seq), ...eventNotification(event), eventTime: Date.parse(event.time) || Date.now() }));
+  }
+  const byAction = new Map<string, number>();
+  const actors: string[] = [];
+  for (const event of fresh) {
+    byAction.set(event.action, (byAction.get(event.action) ?? 0) + 1);
+    const actor = event.actor?.username ?? 'system';
+    if (!actors.includes(actor)) actors.push(actor);
+  }
+  const first = fresh[0]!;
+  const last = fresh.at(-1)!;
+  return [
+    {
+      id: summaryNotificationId(first.seq, last.seq),
+      title: NOTIFICATION_TEXT.summaryTitle(fresh.length),
+      message: NOTIFICATION_TEXT.summaryMessage([...byAction.entries()].sort((a, b) => b[1] - a[1]), actors),
+      eventTime: Date.parse(last.time) || Date.now(),
+    },
+  ];
+}
+
+/** The full view's address for a query and a selected event: view.html#q=...&id=... */
+export function fullViewPath(q: string | null, eventId?: string | null): string {
+  const params = new URLSearchParams();
+  if (q) params.set('q', q);
+  if (eventId) params.set('id', eventId);
+  const hash = params.toString().replace(/\+/g, '%20');
+  return hash ? `view.html#${hash}` : 'view.html';
+}

@@ -1,11 +1,13 @@
 // The HTTP server: tRPC at /trpc and the health check. Built from explicit parts so
 // tests start the same server the binary runs.
 import type { Server } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import cors from 'cors';
-import express from 'express';
+import express, { type ErrorRequestHandler } from 'express';
+import helmet from 'helmet';
 import { WebSocketServer } from 'ws';
 import { makeCreateContext } from './context.js';
 import { pingDatabase, type Database, type ListenFn } from './db/database.js';
@@ -14,7 +16,7 @@ import { httpMetrics, metricsHandler } from './metrics.js';
 import { requestLogger } from './requestLog.js';
 import { exportHandler } from './routes/export.js';
 import { appRouter } from './routers/_app.js';
-import { hashToken } from './services/auth.js';
+import { bearerToken, hashToken } from './services/auth.js';
 import { LiveHub } from './services/liveHub.js';
 import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
 import type { SecretsKey } from './services/secretsKey.js';
@@ -39,6 +41,8 @@ export interface AppDeps {
   listen?: ListenFn;
   /** How often live subscriptions look for missed events besides LISTEN (ms). */
   livePollMs?: number;
+  /** VIGIL_METRICS_TOKEN: when set, GET /metrics needs it as a bearer token. */
+  metricsToken?: string | undefined;
 }
 
 /** What listen() needs from createApp to serve WebSockets and shut down cleanly. */
@@ -58,6 +62,10 @@ export function isAllowedOrigin(origin: string, configured: readonly string[]): 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Security headers on every answer (helmet); the API serves JSON, exports and a PEM,
+  // never pages, so the strictest content policy costs nothing. Cross-origin reads stay
+  // governed by CORS below (the extension fetches with CORS).
+  app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
   if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
   // Request logs with request ids (x-request-id), and request latency for /metrics.
   app.use(requestLogger());
@@ -110,7 +118,9 @@ export function createApp(deps: AppDeps): express.Express {
   );
 
   // Prometheus metrics.
-  app.get('/metrics', metricsHandler(deps.db));
+  // Prometheus scrapes with a static bearer token when VIGIL_METRICS_TOKEN is set; the
+  // figures are counts and latencies, never events or secrets.
+  app.get('/metrics', metricsGuard(deps.metricsToken), metricsHandler(deps.db));
 
   app.get('/healthz', async (_req, res) => {
     try {
@@ -122,7 +132,27 @@ export function createApp(deps: AppDeps): express.Express {
     }
   });
 
+  // Anything no route answered (malformed URLs, body parsers) ends here: a status and a
+  // message, never a stack trace.
+  const lastResort: ErrorRequestHandler = (error: { status?: number; statusCode?: number }, _req, res, _next) => {
+    const status = error.status ?? error.statusCode ?? 500;
+    if (status >= 500) logger.error({ err: error }, 'request failed');
+    if (res.headersSent) return res.end();
+    res.status(status).json({ error: { message: status >= 500 ? 'internal server error' : 'bad request' } });
+  };
+  app.use(lastResort);
+
   return app;
+}
+
+function metricsGuard(token: string | undefined): express.RequestHandler {
+  const expected = token ? hashToken(token) : null;
+  return (req, res, next) => {
+    if (!expected) return next();
+    const given = bearerToken(req.headers.authorization);
+    if (given && timingSafeEqual(Buffer.from(hashToken(given)), Buffer.from(expected))) return next();
+    res.status(401).set('www-authenticate', 'Bearer').json({ error: { message: 'a valid bearer token is required' } });
+  };
 }
 
 export interface RunningServer {

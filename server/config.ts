@@ -25,6 +25,8 @@ export interface ServerConfig {
   checkpointMinutes: number;
   /** Events recorded longer ago than this are removed (unset: kept for ever). */
   retentionDays: number | undefined;
+  /** Bearer token GET /metrics requires (unset: open, like most Prometheus endpoints). */
+  metricsToken: string | undefined;
 }
 
 function trustProxyFromEnv(raw: string | undefined): ServerConfig['trustProxy'] {
@@ -60,6 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     signingKeyPem: env.VIGIL_SIGNING_KEY || undefined,
     secretsKey: env.VIGIL_SECRETS_KEY || undefined,
     checkpointMinutes: intFromEnv(env, 'VIGIL_CHECKPOINT_MINUTES', 10, 0, 7 * 24 * 60),
+    metricsToken: env.VIGIL_METRICS_TOKEN || undefined,
     retentionDays: env.VIGIL_RETENTION_DAYS ? intFromEnv(env, 'VIGIL_RETENTION_DAYS', 0, 1, 36_500) : undefined,
   };
 }

@@ -24,6 +24,7 @@ const app = createApp({
   maxBodyBytes: config.maxBodyBytes,
   corsOrigins: config.corsOrigins,
   trustProxy: config.trustProxy,
+  metricsToken: config.metricsToken,
 });
 const running = await listen(app, config.port, config.host);
 logger.info(

@@ -15,7 +15,14 @@ export interface TestServer {
 
 export async function startTestServer(
   db: Database,
-  options: { maxBodyBytes?: number; signer?: Signer; secretsKey?: SecretsKey; listen?: ListenFn; livePollMs?: number } = {},
+  options: {
+    maxBodyBytes?: number;
+    signer?: Signer;
+    secretsKey?: SecretsKey;
+    listen?: ListenFn;
+    livePollMs?: number;
+    metricsToken?: string;
+  } = {},
 ): Promise<TestServer> {
   const token = generateToken();
   const app = createApp({
@@ -23,6 +30,7 @@ export async function startTestServer(
     secretsKey: options.secretsKey ?? processSecretsKey(),
     ...(options.listen ? { listen: options.listen } : {}),
     ...(options.livePollMs ? { livePollMs: options.livePollMs } : {}),
+    ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     db,
     adminToken: token,
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,

@@ -299,13 +299,15 @@ export async function selectMaxSeq(db: Database): Promise<number> {
 
 /** How many events match, counting no further than `cap` (never a full count). */
 export async function countEventsCapped(db: Database, query: EventQuery, cap: number): Promise<number> {
+  const [row] = await queryRows<{ n: number | string }>(db, cappedCountQuery(query, cap));
+  return Number(row?.n ?? 0);
+}
+
+/** The capped count itself (tests EXPLAIN it: text filters must count from the index alone). */
+export function cappedCountQuery(query: EventQuery, cap: number): SQL {
   const conditions = conditionsOf(query);
   const where = conditions.length ? sql`where ${and(...conditions)}` : sql``;
-  const [row] = await queryRows<{ n: number | string }>(
-    db,
-    sql`select count(*)::int as n from (select 1 from audit_events ${where} limit ${cap}) capped`,
-  );
-  return Number(row?.n ?? 0);
+  return sql`select count(*)::int as n from (select 1 from audit_events ${where} limit ${cap}) capped`;
 }
 
 export async function selectEventById(db: Database, id: string): Promise<AuditEventRow | undefined> {

@@ -140,22 +140,27 @@ export async function listEvents(
 ): Promise<EventPage> {
   const query = resolveFilter(parseQueryFor(input.q, me), clock());
   let after;
+  let knownCount: { value: number; capped: boolean } | undefined;
   if (input.cursor !== undefined) {
     const position = decodeCursor(input.cursor);
     if (!position) throw new TRPCError({ code: 'BAD_REQUEST', message: 'cursor: malformed; pass back a nextCursor unchanged' });
     after = { time: new Date(position.time), seq: position.seq };
+    knownCount = position.count;
   }
   const limit = input.limit ?? 50;
+  // The count is taken with the first page and carried by the cursor: a listing's
+  // deeper pages cost only their own index walk.
   const [rows, counted] = await Promise.all([
     selectEventsPage(db, query, after, limit + 1),
-    countEventsCapped(db, query, COUNT_CAP + 1),
+    knownCount ? Promise.resolve(null) : countEventsCapped(db, query, COUNT_CAP + 1),
   ]);
+  const count = knownCount ?? { value: Math.min(counted!, COUNT_CAP), capped: counted! > COUNT_CAP };
   const items = rows.slice(0, limit).map(toAuditEvent);
   const last = items.at(-1);
   return {
     items,
-    nextCursor: rows.length > limit && last ? encodeCursor({ time: last.time, seq: last.seq }) : null,
-    count: { value: Math.min(counted, COUNT_CAP), capped: counted > COUNT_CAP },
+    nextCursor: rows.length > limit && last ? encodeCursor({ time: last.time, seq: last.seq, count }) : null,
+    count,
   };
 }
 

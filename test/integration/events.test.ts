@@ -356,6 +356,8 @@ describe.each(BACKENDS)('events on %s', (backend) => {
       let pages = 0;
       do {
         const page = await api.events.list({ q: `resource_target:${target}`, limit: 7, ...(cursor ? { cursor } : {}) });
+        // The count is the listing's, taken with its first page, whatever arrives meanwhile.
+        expect(page.count).toEqual({ value: 61, capped: false });
         seen.push(...page.items.map((e) => e.id));
         cursor = page.nextCursor ?? undefined;
         pages++;
@@ -407,5 +409,20 @@ describe.each(BACKENDS)('events on %s', (backend) => {
       expect(plan).not.toMatch(/Seq Scan/);
       expect(plan).toMatch(/Index/);
     });
+
+    it.each(['resource_target:bob/dev', 'resource_id:ws-9', 'username:bob', 'email:bob@example.com', 'request_id:req-1', 'action:delete', ''])(
+      'the capped count for "%s" reads the index alone',
+      async (q) => {
+        const { resolveFilter, parseQueryFor } = await import('../../server/services/events.js');
+        const { cappedCountPlan } = await import('../support/plans.js');
+        const query = resolveFilter(parseQueryFor(q, 'alice'), now);
+        const plan = await database.db.transaction(async (tx) => {
+          await tx.execute(sql`set local enable_seqscan = off`);
+          await tx.execute(sql`set local enable_bitmapscan = off`);
+          return cappedCountPlan(tx as never, query);
+        });
+        expect(plan).toMatch(/Index Only Scan/);
+      },
+    );
   });
 });

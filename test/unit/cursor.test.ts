@@ -219,3 +219,24 @@ describe('decodeCursor rejects bad times', () => {
     expect(decodeCursor(b64url(JSON.stringify([time, 5])))).toStrictEqual({ time, seq: 5 });
   });
 });
+
+describe('the count a cursor carries', () => {
+  it('round-trips with the position', () => {
+    for (const count of [{ value: 0, capped: false }, { value: 523, capped: false }, { value: 10_000, capped: true }]) {
+      const cursor = encodeCursor({ time: '2026-01-02T03:04:05.678Z', seq: 42, count });
+      expect(decodeCursor(cursor)).toEqual({ time: '2026-01-02T03:04:05.678Z', seq: 42, count });
+    }
+  });
+
+  it.each([
+    ['a negative count', ['2026-01-02T03:04:05.678Z', 42, -1, 0]],
+    ['a fractional count', ['2026-01-02T03:04:05.678Z', 42, 1.5, 0]],
+    ['capped as a boolean', ['2026-01-02T03:04:05.678Z', 42, 5, true]],
+    ['capped as 2', ['2026-01-02T03:04:05.678Z', 42, 5, 2]],
+    ['three elements', ['2026-01-02T03:04:05.678Z', 42, 5]],
+    ['a count as text', ['2026-01-02T03:04:05.678Z', 42, '5', 0]],
+  ])('rejects %s', (_name, value) => {
+    const cursor = btoa(JSON.stringify(value)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    expect(decodeCursor(cursor)).toBeNull();
+  });
+});

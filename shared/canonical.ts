@@ -63,3 +63,43 @@ export function canonicalEvent(e: CanonicalEventFields): string {
     sortKeys(e.metadata ?? {}),
   ]);
 }
+
+/** An event as Vigil lists or exports it (actor as an object). */
+export interface ListedEventFields {
+  id: string;
+  time: string;
+  recordedAt: string;
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  resourceTarget: string;
+  actor: { id: string | null; username: string; email: string | null } | null;
+  ip: string | null;
+  userAgent: string | null;
+  statusCode: number | null;
+  requestId: string | null;
+  diff: unknown;
+  metadata: unknown;
+}
+
+/** The hashed fields of a listed or exported event: what a verifier recomputes from. */
+export function canonicalFieldsOf(e: ListedEventFields): CanonicalEventFields {
+  return {
+    id: e.id,
+    time: e.time,
+    recordedAt: e.recordedAt,
+    action: e.action,
+    resourceType: e.resourceType,
+    resourceId: e.resourceId,
+    resourceTarget: e.resourceTarget,
+    actorId: e.actor?.id ?? null,
+    actorUsername: e.actor?.username ?? null,
+    actorEmail: e.actor?.email ?? null,
+    ip: e.ip,
+    userAgent: e.userAgent,
+    statusCode: e.statusCode,
+    requestId: e.requestId,
+    diff: e.diff,
+    metadata: e.metadata,
+  };
+}

@@ -67,6 +67,20 @@ export interface ParseOptions {
   me?: string;
 }
 
+/** One term of a query as typed (see splitQueryTerms). */
+export interface QueryTerm {
+  raw: string;
+  start: number;
+  end: number;
+  negated: boolean;
+  /** Lowercased text before the first unquoted colon, or null for a bare word (resource_type). */
+  key: string | null;
+  /** Values as typed, split on unquoted commas, quotes removed. */
+  values: string[];
+  /** Why the parser refuses this term's syntax, and where. */
+  problem?: { message: string; start: number; end: number };
+}
+
 interface Token {
   raw: string;
   start: number;
@@ -90,8 +104,14 @@ class QuerySyntaxError extends Error {
 const SINCE_UNITS_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** Splits on spaces, keeping double-quoted text together (Coder's rule). */
-function tokenize(query: string): Token[] {
-  const tokens: Token[] = [];
+/**
+ * Splits a query into terms the way Coder does: spaces separate, double quotes keep text
+ * together, `key:value`, values split on unquoted commas. Lenient: it never throws; a
+ * term that breaks the syntax carries its `problem` (the parser refuses it, the
+ * extension's chips just read what is there). Keys are lowercased, values kept as typed.
+ */
+export function splitQueryTerms(query: string): QueryTerm[] {
+  const terms: QueryTerm[] = [];
   let i = 0;
   while (i < query.length) {
     while (i < query.length && /\s/.test(query[i]!)) i++;
@@ -102,6 +122,10 @@ function tokenize(query: string): Token[] {
     let current = '';
     let sawQuote = false;
     let negated = false;
+    let problem: QueryTerm['problem'];
+    const note = (message: string, span: { start: number; end: number }) => {
+      problem ??= { message, ...span };
+    };
     if (query[i] === '-' && i + 1 < query.length && !/\s/.test(query[i + 1]!)) {
       negated = true;
       i++;
@@ -110,24 +134,19 @@ function tokenize(query: string): Token[] {
       const ch = query[i]!;
       if (ch === '"') {
         const close = query.indexOf('"', i + 1);
-        if (close < 0) {
-          throw new QuerySyntaxError(
-            { raw: query.slice(start), start, end: query.length },
-            'has an unclosed double quote',
-          );
-        }
-        current += query.slice(i + 1, close);
+        if (close < 0) note('has an unclosed double quote', { start, end: query.length });
+        current += query.slice(i + 1, close < 0 ? query.length : close);
         sawQuote = true;
-        i = close + 1;
+        i = close < 0 ? query.length : close + 1;
       } else if (ch === ':' && key === null) {
-        if (sawQuote) {
-          throw new QuerySyntaxError(spanOf(query, start), 'has a quoted key; only values may be quoted');
-        }
+        if (sawQuote) note('has a quoted key; only values may be quoted', spanOf(query, start));
         key = current;
         current = '';
         i++;
       } else if (ch === ':') {
-        throw new QuerySyntaxError(spanOf(query, start), "has more than one ':'; quote a value that contains ':'");
+        note("has more than one ':'; quote a value that contains ':'", spanOf(query, start));
+        current += ch;
+        i++;
       } else if (ch === ',' && key !== null) {
         values.push(current);
         current = '';
@@ -139,18 +158,30 @@ function tokenize(query: string): Token[] {
       }
     }
     values.push(current);
-    // Lowercase each part, not the whole query: lowercasing can change a string's length
-    // (e.g. 'İ' becomes two code units), which would shift every later term's position.
-    tokens.push({
+    terms.push({
       raw: query.slice(start, i),
       start,
       end: i,
       negated,
       key: key === null ? null : key.toLowerCase(),
-      values: values.map((v) => v.toLowerCase()),
+      values,
+      ...(problem ? { problem } : {}),
     });
   }
-  return tokens;
+  return terms;
+}
+
+/** The parser's view of the terms: the first syntax problem is an error; values lowercased. */
+function tokenize(query: string): Token[] {
+  return splitQueryTerms(query).map((term) => {
+    if (term.problem) {
+      const { message, start, end } = term.problem;
+      throw new QuerySyntaxError({ raw: query.slice(start, end), start, end }, message);
+    }
+    // Lowercase each part, not the whole query: lowercasing can change a string's length
+    // (e.g. 'İ' becomes two code units), which would shift every later term's position.
+    return { raw: term.raw, start: term.start, end: term.end, negated: term.negated, key: term.key, values: term.values.map((v) => v.toLowerCase()) };
+  });
 }
 
 function spanOf(query: string, start: number): Pick<Token, 'raw' | 'start' | 'end'> {

@@ -33,7 +33,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { canonicalEvent } from './canonical.js';
+import { canonicalEvent, canonicalFieldsOf } from './canonical.js';
 
 export const EXPORT_FORMAT = 'vigil.export.v1';
 
@@ -116,24 +116,7 @@ interface ExportedEvent {
 
 /** The hash an exported event must carry. */
 export function expectedHash(e: ExportedEvent): string {
-  const canonical = canonicalEvent({
-    id: e.id,
-    time: e.time,
-    recordedAt: e.recordedAt,
-    action: e.action,
-    resourceType: e.resourceType,
-    resourceId: e.resourceId,
-    resourceTarget: e.resourceTarget,
-    actorId: e.actor?.id ?? null,
-    actorUsername: e.actor?.username ?? null,
-    actorEmail: e.actor?.email ?? null,
-    ip: e.ip,
-    userAgent: e.userAgent,
-    statusCode: e.statusCode,
-    requestId: e.requestId,
-    diff: e.diff,
-    metadata: e.metadata,
-  });
+  const canonical = canonicalEvent(canonicalFieldsOf(e));
   return createHash('sha256').update(e.prevHash).update(canonical).digest('hex');
 }
 

@@ -2,57 +2,14 @@
 // share one source of truth: the query text. Lenient on purpose (it never throws);
 // parseAuditQuery from shared/query.ts decides whether the result is valid.
 
-export interface Term {
-  raw: string;
-  start: number;
-  end: number;
-  negated: boolean;
-  /** Lowercased key, or null for a bare word (which means resource_type). */
-  key: string | null;
-  /** Values split on unquoted commas, quotes removed. */
-  values: string[];
-}
+import { splitQueryTerms, type QueryTerm } from '../../shared/query.js';
 
-/** Splits a query into terms the way the parser does: spaces separate, quotes keep together. */
+/** A term of the query text: the shared parser's own split, so chips and parser agree. */
+export type Term = QueryTerm;
+
+/** Splits a query into terms exactly as the parser does (lenient: syntax problems are kept, not thrown). */
 export function splitTerms(query: string): Term[] {
-  const terms: Term[] = [];
-  let i = 0;
-  while (i < query.length) {
-    while (i < query.length && /\s/.test(query[i]!)) i++;
-    if (i >= query.length) break;
-    const start = i;
-    let negated = false;
-    if (query[i] === '-' && i + 1 < query.length && !/\s/.test(query[i + 1]!)) {
-      negated = true;
-      i++;
-    }
-    let key: string | null = null;
-    const values: string[] = [];
-    let current = '';
-    while (i < query.length && !/\s/.test(query[i]!)) {
-      const ch = query[i]!;
-      if (ch === '"') {
-        const close = query.indexOf('"', i + 1);
-        const stop = close < 0 ? query.length : close;
-        current += query.slice(i + 1, stop);
-        i = close < 0 ? query.length : close + 1;
-      } else if (ch === ':' && key === null) {
-        key = current.toLowerCase();
-        current = '';
-        i++;
-      } else if (ch === ',' && key !== null) {
-        values.push(current);
-        current = '';
-        i++;
-      } else {
-        current += ch;
-        i++;
-      }
-    }
-    values.push(current);
-    terms.push({ raw: query.slice(start, i), start, end: i, negated, key, values });
-  }
-  return terms;
+  return splitQueryTerms(query);
 }
 
 function isTermFor(term: Term, key: string): boolean {

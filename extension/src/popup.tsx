@@ -13,6 +13,7 @@ import { FilterBar } from './ui/FilterBar.js';
 import { useNow, useSettings } from './ui/hooks.js';
 import { knownValues } from './ui/known.js';
 import { LoadMore } from './ui/LoadMore.js';
+import { ExportButtons } from './ui/ExportButtons.js';
 import { SearchBox } from './ui/SearchBox.js';
 import { StateNotice } from './ui/StateNotice.js';
 import { prefetchFirstPage, useEventList } from './useEventList.js';
@@ -78,6 +79,7 @@ function Popup({ initial, unseenAtOpen }: { initial: Settings; unseenAtOpen: num
           {list.count && list.loadedQuery === query ? formatCount(list.count) : ''}
         </span>
         <span class="spacer" />
+        {settings.token && list.state.id !== 'forbidden' && <ExportButtons settings={settings} query={query} compact />}
         <a class="button subtle" href={fullViewUrl} onClick={openFullView} data-full-view>
           Full view ↗
         </a>

@@ -251,6 +251,8 @@ export const RULE_TEXT = {
 /** The full view's export buttons (GET /export, recorded on the server as a `read`). */
 export const EXPORT_TEXT = {
   label: (format: 'csv' | 'ndjson'): string => (format === 'csv' ? 'Export CSV' : 'Export NDJSON'),
+  /** The popup is narrow: the format alone, the title says the rest. */
+  shortLabel: (format: 'csv' | 'ndjson'): string => (format === 'csv' ? 'CSV' : 'NDJSON'),
   title: 'Download every event matching the query (the export is itself recorded in the audit log)',
   running: 'Exporting…',
   done: 'Export downloaded.',

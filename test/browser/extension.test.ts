@@ -361,6 +361,20 @@ describe.skipIf(!chromiumAvailable)('the extension in Chromium', () => {
     await view.close();
   });
 
+  it('the popup exports NDJSON that verifies offline', async () => {
+    await signedIn({ lastQuery: '' });
+    const popup = await browser.open('popup.html', POPUP);
+    await listSettled(popup, '');
+    const [download] = await Promise.all([popup.waitForEvent('download'), popup.click('[data-export="ndjson"]')]);
+    const { readFile } = await import('node:fs/promises');
+    const { verifyExportLines } = await import('../../shared/verifyExport.js');
+    const text = await readFile((await download.path())!, 'utf8');
+    const report = await verifyExportLines(text.trimEnd().split('\n'));
+    expect(report).toMatchObject({ ok: true, complete: true, eventsVerified: report.rows });
+    expect(report.rows).toBeGreaterThan(300);
+    await popup.close();
+  });
+
   it('options: save the server, paste a token, see who it is, log out', async () => {
     await browser.setStorage({});
     const page = await browser.open('options.html', { width: 900, height: 760 });

@@ -11,7 +11,7 @@ function filenameOf(response: Response, format: Format): string {
   return match?.[1] ?? `vigil-audit-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.${format}`;
 }
 
-export function ExportButtons({ settings, query }: { settings: Settings; query: string }) {
+export function ExportButtons({ settings, query, compact = false }: { settings: Settings; query: string; compact?: boolean }) {
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -45,7 +45,7 @@ export function ExportButtons({ settings, query }: { settings: Settings; query: 
     <span class="export">
       {(['csv', 'ndjson'] as const).map((format) => (
         <button key={format} type="button" class="button subtle" disabled={busy} title={EXPORT_TEXT.title} data-export={format} onClick={() => void run(format)}>
-          {EXPORT_TEXT.label(format)}
+          {compact ? EXPORT_TEXT.shortLabel(format) : EXPORT_TEXT.label(format)}
         </button>
       ))}
       <span class="export-status" role="status" aria-live="polite" data-export-status>

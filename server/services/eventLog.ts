@@ -5,23 +5,25 @@
 // so log shippers and SIEMs get the trail without another API. Only events actually
 // stored are logged (an idempotent replay is not), and counted in the metrics.
 import type { InsertedEvent, NewAuditEventRow } from '../db/auditEventsStore.js';
-import { logger } from '../logger.js';
+import { auditLineLogger } from '../logger.js';
 import { eventsDuplicate, eventsRecorded } from '../metrics.js';
 
 // Secrets never reach the database (diffs keep only `secret: true`); metadata is free
 // JSON, so credential-looking keys an app put there are censored in the log line too.
 const CREDENTIAL_KEYS = ['password', 'token', 'secret', 'authorization', 'apiKey', 'api_key', 'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'privateKey', 'private_key', 'clientSecret', 'client_secret', 'cookie'];
 
-export const auditLogger = logger.child(
-  {},
-  {
-    redact: {
-      // A child's redact replaces the parent's: the process logger's paths are kept too.
-      paths: ['req.headers.authorization', '*.token', '*.password', 'authorization', ...CREDENTIAL_KEYS.map((key) => `fields.audit_log.metadata.${key}`)],
-      censor: '******',
-    },
-  },
-);
+const CREDENTIAL_KEY_SET = new Set(CREDENTIAL_KEYS.map((k) => k.toLowerCase()));
+
+/** Metadata with credential-looking top-level keys censored (a copy only when needed). */
+function maskedMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+  let masked: Record<string, unknown> | null = null;
+  for (const key of Object.keys(metadata)) {
+    if (CREDENTIAL_KEY_SET.has(key.toLowerCase())) (masked ??= { ...metadata })[key] = '******';
+  }
+  return masked ?? metadata;
+}
+
+export const auditLogger = auditLineLogger;
 
 /** The log line's `fields.audit_log`: the event's columns, by their database names. */
 export function auditLogFields(row: NewAuditEventRow, seq: number) {
@@ -42,7 +44,7 @@ export function auditLogFields(row: NewAuditEventRow, seq: number) {
     status_code: row.statusCode,
     request_id: row.requestId,
     diff: row.diff,
-    metadata: row.metadata,
+    metadata: maskedMetadata(row.metadata),
   };
 }
 

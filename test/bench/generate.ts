@@ -80,6 +80,11 @@ export interface GenerateOptions {
   /** The newest event's time. */
   endIso: string;
   spanDays: number;
+  /**
+   * Fill a `hash` column (the integrity chain) with a 64-hex-digit placeholder per row:
+   * the same size as a real SHA-256, but not a valid chain (nothing here verifies it).
+   */
+  hashColumn?: boolean;
 }
 
 /**
@@ -95,7 +100,7 @@ export function generateInsertSql(o: GenerateOptions): string {
   // r5: status and system writes; r6: time jitter.
   return `
 insert into audit_events (id, time, recorded_at, action, resource_type, resource_id, resource_target,
-  actor_id, actor_username, actor_email, ip, user_agent, status_code, request_id, diff, metadata)
+  actor_id, actor_username, actor_email, ip, user_agent, status_code, request_id, diff, metadata${o.hashColumn ? ', hash' : ''})
 select
   gen_random_uuid(),
   t,
@@ -119,7 +124,8 @@ select
        when action = 'create' and rtype = 'token' then '{"token": {"secret": true}}'::jsonb
        else '{}'::jsonb end,
   case when action in ('connect', 'ssh') then jsonb_build_object('client', case when r4 < 0.6 then 'vscode' else 'ssh' end)
-       else '{}'::jsonb end
+       else '{}'::jsonb end${o.hashColumn ? `,
+  encode(sha256(('vigil-bench-' || g)::bytea), 'hex')` : ''}
 from (
   select l3.*,
     case rtype

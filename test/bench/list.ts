@@ -18,15 +18,15 @@ import { countEventsCapped, selectEventsPage, type EventQuery, type Position } f
 import type { Database } from '../../server/db/database.js';
 import { openDatabase } from '../../server/db/database.js';
 import * as schema from '../../server/db/schema.js';
-import { COUNT_CAP, parseQueryFor, resolveFilter, type Caller } from '../../server/services/events.js';
+import { COUNT_CAP, resolveFilter } from '../../server/services/events.js';
 import { createVigilClient } from '../../shared/client.js';
 import { encodeCursor } from '../../shared/cursor.js';
-import type { FilterField } from '../../shared/query.js';
+import { formatQueryError, parseAuditQuery, type FilterField } from '../../shared/query.js';
 import { pgliteOf, rawPglite, rawPostgres, type DatasetMeta, type RawDb } from './datasets.js';
-import { log, measure, startBenchServer, type Summary } from './util.js';
+import { profileList, type ProfileResult } from './profile.js';
+import { log, measure, processCpuMs, startBenchServer, waitForQuiet, type Summary } from './util.js';
 
 export const PAGE = 50;
-const CALLER: Caller = { username: 'admin' };
 
 export interface ListCase {
   kind: string;
@@ -37,10 +37,18 @@ export interface ListSettings {
   depth: number;
   oursWarmup: number;
   oursRuns: number;
+  /** Per measurement of ours; stops early (after `oursMinRuns`) past this. */
+  oursBudgetMs: number;
+  oursMinRuns: number;
   coderWarmup: number;
   coderRuns: number;
   /** Per Coder-style measurement; stops early (after 2 runs) past this. */
   coderBudgetMs: number;
+  /** Before each of our measurements, wait up to this long for an idle machine. */
+  quietMaxWaitMs: number;
+  /** Calls for a CPU profile of the server answering events.list (0: none). */
+  profileCalls?: number;
+  workDir?: string;
   /** Also time Coder's original single query with count(*) OVER () (one run, no filter). */
   windowQuery: boolean;
   plansFile: string;
@@ -51,9 +59,27 @@ export interface PagePoint {
   cursor: string | undefined;
   firstId: string | undefined;
   oursSql: Summary;
+  /** The page query alone (selectEventsPage), without the count. */
+  pageOnly?: Summary;
   oursTrpc?: Summary;
   coder: Summary;
+  /** Ours and the Coder-style query returned the same page. */
   samePage: boolean;
+  /** The page through tRPC started where the SQL one did. */
+  trpcSamePage?: boolean;
+  /**
+   * Server-side means over the tRPC runs, from the server's own /metrics: time in the
+   * events.list procedure, and in the whole HTTP request (middleware, tRPC, procedure).
+   */
+  serverProcedureMs?: number;
+  serverHttpMs?: number;
+  /** CPU per tRPC call: this benchmark's client, the server process, Postgres' backends (Postgres only). */
+  cpuClientMs?: number;
+  cpuServerMs?: number;
+  cpuPostgresMs?: number;
+  /** CPU idle fraction (whole machine) just before our SQL and tRPC measurements. */
+  idleSql?: number;
+  idleTrpc?: number;
   plan: string;
 }
 
@@ -61,6 +87,9 @@ export interface ListCaseResult {
   kind: string;
   q: string;
   matches: number;
+  /** countEventsCapped alone, at the service's cap (10,001) and at Coder's (2,001). */
+  count?: Summary;
+  count2k?: Summary;
   first: PagePoint;
   /** Absent when the filter matches no more than one page. */
   deep?: PagePoint;
@@ -73,9 +102,15 @@ export interface WindowPoint {
 
 export interface ListResult {
   backend: 'postgres' | 'pglite';
+  /** Set for an experiment on something else than the code as it is (none at present). */
+  variant?: string;
+  /** When this result was measured. */
+  measuredAt?: string;
   rows: number;
   cases: ListCaseResult[];
   window: WindowPoint[];
+  /** Where the server's CPU goes answering events.list (--cpu-prof). */
+  profile?: ProfileResult;
 }
 
 /** The cases: every filter kind of the query language, values chosen from the data. */
@@ -140,8 +175,11 @@ export function whereOf(query: EventQuery): { text: string; params: unknown[] } 
   return { text: parts.length ? `where ${parts.join(' and ')}` : '', params };
 }
 
+/** The filter the server would run for `q` (relative times resolved now). */
 function resolve(q: string): EventQuery {
-  return resolveFilter(parseQueryFor(q, CALLER), new Date());
+  const parsed = parseAuditQuery(q, { me: 'admin' });
+  if (!parsed.ok) throw new Error(`bench query ${JSON.stringify(q)}: ${formatQueryError(parsed.error)}`);
+  return resolveFilter(parsed.filter, new Date());
 }
 
 // --- Engines: a Drizzle handle (with a query logger, to EXPLAIN what the store ran) and raw SQL ---
@@ -209,6 +247,15 @@ async function explainOurs(engine: Engine, q: string, after: Position | undefine
   return plans.join('\n\n');
 }
 
+function oursOptions(s: ListSettings) {
+  return { warmup: s.oursWarmup, runs: s.oursRuns, budgetMs: s.oursBudgetMs, minRuns: s.oursMinRuns };
+}
+
+/** For the parts of our query timed alone (a breakdown, so fewer runs). */
+function partOptions(s: ListSettings) {
+  return { warmup: Math.min(5, s.oursWarmup), runs: s.oursRuns, budgetMs: s.oursBudgetMs / 3, minRuns: Math.min(20, s.oursMinRuns) };
+}
+
 async function pagePoint(
   engine: Engine,
   c: ListCase,
@@ -235,13 +282,15 @@ async function pagePoint(
   const theirs = await engine.raw.query<{ id: string }>(coderPage, where.params);
   const samePage = theirs.length === Math.min(PAGE, ours.length) && theirs.every((row, i) => row.id === ours[i]?.id);
 
-  const oursSql = await measure(() => oursOnce(engine, c.q, after), { warmup: settings.oursWarmup, runs: settings.oursRuns });
+  const idleSql = (await waitForQuiet(settings.quietMaxWaitMs)).idle;
+  const oursSql = await measure(() => oursOnce(engine, c.q, after), oursOptions(settings));
+  const pageOnly = await measure(() => selectEventsPage(engine.db, resolve(c.q), after, PAGE + 1), partOptions(settings));
   const coder = await measure(
     () => Promise.all([engine.raw.query(coderPage, where.params), engine.raw.query(coderCount, where.params)]),
     { warmup: settings.coderWarmup, runs: settings.coderRuns, budgetMs: settings.coderBudgetMs, minRuns: 2 },
   );
   const plan = await explainOurs(engine, c.q, after);
-  return { depth, cursor, firstId: ours[0]?.id, oursSql, coder, samePage, plan };
+  return { depth, cursor, firstId: ours[0]?.id, oursSql, pageOnly, coder, samePage, plan, idleSql };
 }
 
 export interface ListTarget {
@@ -253,45 +302,109 @@ export interface ListTarget {
 
 export async function runListBench(target: ListTarget, settings: ListSettings): Promise<ListResult> {
   const engine = target.backend === 'postgres' ? await postgresEngine(target.location) : await pgliteEngine(target.location);
+  const measuredAt = new Date().toISOString();
+  let closed = false;
+  try {
+    const { cases, window } = await phaseSql(engine, target, settings);
+    if (target.backend === 'pglite') {
+      // One process per PGlite data directory: the server opens it next.
+      closed = true;
+      await engine.close();
+    }
+    await phaseTrpc(target, cases, settings);
+    const location = target.backend === 'postgres' ? { databaseUrl: target.location } : { dataDir: target.location };
+    const profile = settings.profileCalls && settings.workDir ? await profileList(location, settings.workDir, settings.profileCalls) : undefined;
+    const planText = cases
+      .flatMap((r) =>
+        [r.first, r.deep]
+          .filter((p): p is PagePoint => !!p)
+          .map((p) => `### ${r.kind} (q=${JSON.stringify(r.q)}) depth ${p.depth}\n${p.plan}\n`),
+      )
+      .join('\n');
+    await writeFile(settings.plansFile, planText);
+    return {
+      backend: target.backend,
+      measuredAt,
+      rows: target.meta.rows,
+      cases,
+      window,
+      ...(profile ? { profile } : {}),
+    };
+  } finally {
+    if (!closed) await engine.close();
+  }
+}
+
+/** Phase A: counts, cursors, our SQL, the Coder-style SQL and plans, in this process. */
+async function phaseSql(engine: Engine, target: ListTarget, settings: ListSettings) {
   const cases: ListCaseResult[] = [];
   const window: WindowPoint[] = [];
-  try {
-    const all = await listCases(engine.raw, target.meta);
-    for (const c of all) {
-      const where = whereOf(resolve(c.q));
-      const [counted] = await engine.raw.query<{ n: string | number }>(`select count(*) as n from audit_events ${where.text}`, where.params);
-      const matches = Number(counted?.n ?? 0);
-      const first = await pagePoint(engine, c, where, 0, settings);
-      const result: ListCaseResult = { kind: c.kind, q: c.q, matches, first };
-      const depth = Math.min(settings.depth, matches - PAGE);
-      if (depth >= PAGE) result.deep = await pagePoint(engine, c, where, depth, settings);
-      cases.push(result);
-      log(
-        `${target.backend} list ${c.kind}: ${matches.toLocaleString()} matches; ours SQL p95 ${first.oursSql.p95.toFixed(2)} / ` +
-          `${result.deep ? result.deep.oursSql.p95.toFixed(2) : '-'} ms; Coder-style p50 ${first.coder.p50.toFixed(1)} / ` +
-          `${result.deep ? result.deep.coder.p50.toFixed(1) : '-'} ms`,
-      );
-    }
-    if (settings.windowQuery) {
-      // Coder before #23835: the page and count(*) OVER () in one query (issue #17689).
-      for (const depth of [0, Math.min(settings.depth, target.meta.rows - PAGE)]) {
-        const t0 = performance.now();
-        await engine.raw.query(
-          `select *, count(*) over () as count from audit_events order by time desc, seq desc limit ${PAGE} offset ${depth}`,
-        );
-        window.push({ depth, ms: performance.now() - t0 });
-        log(`${target.backend} Coder count(*) OVER () at depth ${depth}: ${(performance.now() - t0).toFixed(0)} ms`);
-      }
-    }
-  } finally {
-    await engine.close();
+  const all = await listCases(engine.raw, target.meta);
+  for (const c of all) {
+    const where = whereOf(resolve(c.q));
+    const [counted] = await engine.raw.query<{ n: string | number }>(`select count(*) as n from audit_events ${where.text}`, where.params);
+    const matches = Number(counted?.n ?? 0);
+    const first = await pagePoint(engine, c, where, 0, settings);
+    const count = await measure(() => countEventsCapped(engine.db, resolve(c.q), COUNT_CAP + 1), partOptions(settings));
+    const count2k = await measure(() => countEventsCapped(engine.db, resolve(c.q), 2_001), partOptions(settings));
+    const result: ListCaseResult = { kind: c.kind, q: c.q, matches, count, count2k, first };
+    // Not quite the last page: a since: window loses its oldest events as the clock moves
+    // between the phases, and the deep page must still exist when tRPC asks for it.
+    const depth = Math.min(settings.depth, matches - (matches > 20 * PAGE ? 10 * PAGE : PAGE));
+    if (depth >= PAGE) result.deep = await pagePoint(engine, c, where, depth, settings);
+    cases.push(result);
+    log(
+      `${target.backend} list ${c.kind}: ${matches.toLocaleString()} matches; ours SQL p95 ${first.oursSql.p95.toFixed(2)} / ` +
+        `${result.deep ? result.deep.oursSql.p95.toFixed(2) : '-'} ms; Coder-style p50 ${first.coder.p50.toFixed(1)} / ` +
+        `${result.deep ? result.deep.coder.p50.toFixed(1) : '-'} ms`,
+    );
   }
+  if (settings.windowQuery) {
+    // Coder before #23835: the page and count(*) OVER () in one query (issue #17689).
+    for (const depth of [0, Math.min(settings.depth, target.meta.rows - PAGE)]) {
+      const t0 = performance.now();
+      await engine.raw.query(`select *, count(*) over () as count from audit_events order by time desc, seq desc limit ${PAGE} offset ${depth}`);
+      window.push({ depth, ms: performance.now() - t0 });
+      log(`${target.backend} Coder count(*) OVER () at depth ${depth}: ${(performance.now() - t0).toFixed(0)} ms`);
+    }
+  }
+  return { cases, window };
+}
 
-  // Phase B: through HTTP + tRPC, the server in a child process on the same data.
+/** Sums and counts of the server's latency histograms for events.list (null if unavailable). */
+async function serverMetrics(url: string): Promise<{ procSum: number; procCount: number; httpSum: number; httpCount: number } | null> {
+  try {
+    const response = await fetch(`${url}/metrics`);
+    if (!response.ok) return null;
+    const lines = (await response.text()).split('\n');
+    const total = (prefix: string, label: string) =>
+      lines
+        .filter((l) => l.startsWith(prefix) && l.includes(label))
+        .map((l) => Number(l.split(' ').at(-1)))
+        .reduce((a, b) => a + b, 0);
+    return {
+      procSum: total('vigil_trpc_procedure_duration_seconds_sum', 'procedure="events.list"'),
+      procCount: total('vigil_trpc_procedure_duration_seconds_count', 'procedure="events.list"'),
+      httpSum: total('vigil_http_request_duration_seconds_sum', 'route="/trpc'),
+      httpCount: total('vigil_http_request_duration_seconds_count', 'route="/trpc'),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Phase B: the same pages through HTTP + tRPC with the typed client, the server in a
+ * child process on the same data. (For PGlite the engine of phase A must be closed
+ * first: one process per data directory.)
+ */
+async function phaseTrpc(target: ListTarget, cases: ListCaseResult[], settings: ListSettings): Promise<void> {
   const token = `vgl_bench_${randomBytes(12).toString('hex')}`;
   const server = await startBenchServer(
     target.backend === 'postgres' ? { databaseUrl: target.location, token } : { dataDir: target.location, token },
   );
+  // Postgres: the backends serving the server, to add up their CPU (PGlite runs inside the server).
+  const pg = target.backend === 'postgres' ? postgres(target.location, { max: 1, onnotice: () => {} }) : undefined;
   try {
     const client = createVigilClient({ url: server.url, token });
     for (const result of cases) {
@@ -299,10 +412,27 @@ export async function runListBench(target: ListTarget, settings: ListSettings): 
         if (!point) continue;
         const input = { ...(result.q ? { q: result.q } : {}), limit: PAGE, ...(point.cursor ? { cursor: point.cursor } : {}) };
         const page = await client.events.list.query(input);
-        if (page.items[0]?.id !== point.firstId) {
-          throw new Error(`${result.kind} at depth ${point.depth}: tRPC page starts at ${page.items[0]?.id}, SQL at ${point.firstId}`);
+        point.trpcSamePage = page.items[0]?.id === point.firstId;
+        if (!point.trpcSamePage) {
+          log(`warning: ${result.kind} at depth ${point.depth}: the tRPC page starts at ${page.items[0]?.id}, the SQL one at ${point.firstId}`);
         }
-        point.oursTrpc = await measure(() => client.events.list.query(input), { warmup: settings.oursWarmup, runs: settings.oursRuns });
+        const options = oursOptions(settings);
+        for (let i = 0; i < options.warmup; i++) await client.events.list.query(input);
+        point.idleTrpc = (await waitForQuiet(settings.quietMaxWaitMs)).idle;
+        const before = await serverMetrics(server.url);
+        const backends = pg ? await backendPids(pg) : [];
+        const cpu0 = { client: process.cpuUsage(), server: processCpuMs(server.child.pid!), db: sumCpu(backends) };
+        point.oursTrpc = await measure(() => client.events.list.query(input), { ...options, warmup: 0 });
+        const clientCpu = process.cpuUsage(cpu0.client);
+        const calls = point.oursTrpc.n;
+        point.cpuClientMs = (clientCpu.user + clientCpu.system) / 1000 / calls;
+        point.cpuServerMs = (processCpuMs(server.child.pid!) - cpu0.server) / calls;
+        if (pg) point.cpuPostgresMs = (sumCpu(backends) - cpu0.db) / calls;
+        const after = await serverMetrics(server.url);
+        if (before && after && after.procCount > before.procCount && after.httpCount > before.httpCount) {
+          point.serverProcedureMs = ((after.procSum - before.procSum) / (after.procCount - before.procCount)) * 1000;
+          point.serverHttpMs = ((after.httpSum - before.httpSum) / (after.httpCount - before.httpCount)) * 1000;
+        }
       }
       log(
         `${target.backend} list ${result.kind} via tRPC: p50/p95 ${result.first.oursTrpc!.p50.toFixed(2)}/${result.first.oursTrpc!.p95.toFixed(2)} ms` +
@@ -311,11 +441,16 @@ export async function runListBench(target: ListTarget, settings: ListSettings): 
     }
   } finally {
     await server.stop();
+    await pg?.end();
   }
+}
 
-  const planText = cases
-    .flatMap((r) => [r.first, r.deep].filter((p): p is PagePoint => !!p).map((p) => `### ${r.kind} (q=${JSON.stringify(r.q)}) depth ${p.depth}\n${p.plan}\n`))
-    .join('\n');
-  await writeFile(settings.plansFile, planText);
-  return { backend: target.backend, rows: target.meta.rows, cases, window };
+/** Postgres backends of the benchmark database other than this connection. */
+async function backendPids(pg: postgres.Sql): Promise<number[]> {
+  const rows = await pg`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+  return rows.map((r) => Number(r.pid));
+}
+
+function sumCpu(pids: number[]): number {
+  return pids.reduce((total, pid) => total + (processCpuMs(pid) || 0), 0);
 }

@@ -3,8 +3,9 @@
 //
 // Phase A, in this process: for each case the exact match count, the cursor of the page at
 // the wanted depth (the (time, seq) of the depth-th matching row, computed in SQL and
-// encoded with encodeCursor), the timing of our SQL (the store functions the service
-// calls, page and capped count in parallel as listEvents does), the timing of the
+// encoded with encodeCursor, with the capped count a first page would have put in it),
+// the timing of our SQL (the store functions the service calls, as listEvents does: page
+// and capped count in parallel for a first page, the page alone after a cursor), the timing of the
 // Coder-style SQL, a check that both return the same page, and EXPLAIN ANALYZE of ours.
 // Phase B: the same pages through the tRPC HTTP endpoint with the typed client.
 import { randomBytes } from 'node:crypto';
@@ -221,11 +222,15 @@ async function pgliteEngine(dataDir: string): Promise<Engine> {
   return engine;
 }
 
+/**
+ * What listEvents runs: the page and, for a first page, the capped count in parallel. A
+ * deeper page's cursor carries the count the first page found, so it only walks the page.
+ */
 async function oursOnce(engine: Engine, q: string, after: Position | undefined) {
   const query = resolve(q);
   const [rows] = await Promise.all([
     selectEventsPage(engine.db, query, after, PAGE + 1),
-    countEventsCapped(engine.db, query, COUNT_CAP + 1),
+    after ? null : countEventsCapped(engine.db, query, COUNT_CAP + 1),
   ]);
   return rows;
 }
@@ -260,6 +265,7 @@ async function pagePoint(
   engine: Engine,
   c: ListCase,
   where: { text: string; params: unknown[] },
+  matches: number,
   depth: number,
   settings: ListSettings,
 ): Promise<PagePoint> {
@@ -272,7 +278,8 @@ async function pagePoint(
     );
     if (!row) throw new Error(`${c.kind}: no row at depth ${depth}`);
     const time = new Date(row.time).toISOString();
-    cursor = encodeCursor({ time, seq: Number(row.seq) });
+    // As a client paging there would hold it: with the count the first page found.
+    cursor = encodeCursor({ time, seq: Number(row.seq), count: { value: Math.min(matches, COUNT_CAP), capped: matches > COUNT_CAP } });
     after = { time: new Date(time), seq: Number(row.seq) };
   }
   const coderPage = `select * from audit_events ${where.text} order by time desc, seq desc limit ${PAGE} offset ${depth}`;
@@ -344,14 +351,14 @@ async function phaseSql(engine: Engine, target: ListTarget, settings: ListSettin
     const where = whereOf(resolve(c.q));
     const [counted] = await engine.raw.query<{ n: string | number }>(`select count(*) as n from audit_events ${where.text}`, where.params);
     const matches = Number(counted?.n ?? 0);
-    const first = await pagePoint(engine, c, where, 0, settings);
+    const first = await pagePoint(engine, c, where, matches, 0, settings);
     const count = await measure(() => countEventsCapped(engine.db, resolve(c.q), COUNT_CAP + 1), partOptions(settings));
     const count2k = await measure(() => countEventsCapped(engine.db, resolve(c.q), 2_001), partOptions(settings));
     const result: ListCaseResult = { kind: c.kind, q: c.q, matches, count, count2k, first };
     // Not quite the last page: a since: window loses its oldest events as the clock moves
     // between the phases, and the deep page must still exist when tRPC asks for it.
     const depth = Math.min(settings.depth, matches - (matches > 20 * PAGE ? 10 * PAGE : PAGE));
-    if (depth >= PAGE) result.deep = await pagePoint(engine, c, where, depth, settings);
+    if (depth >= PAGE) result.deep = await pagePoint(engine, c, where, matches, depth, settings);
     cases.push(result);
     log(
       `${target.backend} list ${c.kind}: ${matches.toLocaleString()} matches; ours SQL p95 ${first.oursSql.p95.toFixed(2)} / ` +

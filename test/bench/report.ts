@@ -371,8 +371,10 @@ const METHOD = `## Method
   For each filter kind: the exact match count; the cursor of the page at the wanted depth, computed in SQL as the
   (time, seq) of that matching event and encoded with \`encodeCursor\`; then
   - **ours via tRPC**: \`events.list\` with \`limit: 50\` through HTTP with the typed client (sequential calls, after warm-up);
-  - **ours SQL**: the store functions the service calls (\`selectEventsPage\` for 51 rows and \`countEventsCapped\` to 10,001,
-    in parallel as \`listEvents\` does) through Drizzle and the same driver, in the benchmark's process;
+  - **ours SQL**: the store functions the service calls, as \`listEvents\` does: \`selectEventsPage\` for 51 rows and, for a
+    first page, \`countEventsCapped\` to 10,001 in parallel (a deeper page's cursor carries the count its first page found,
+    so it is not counted again; the benchmark's cursors carry it too), through Drizzle and the same driver, in the
+    benchmark's process;
   - **Coder-style SQL**: \`SELECT * ... ORDER BY time DESC, seq DESC LIMIT 50 OFFSET depth\` plus an exact
     \`SELECT count(*)\` with the same WHERE clause (Coder's separate-count form), in parallel; the same indexes serve it.
     Both sides return the same page (checked every case). Coder's original one-query form with \`count(*) OVER ()\` is

@@ -321,11 +321,14 @@ export function renderReport(results: BenchResults): string {
   out.push('');
   const slow = [pgList, liteList]
     .filter((l): l is ListResult => !!l)
-    .flatMap((l) => points(l).filter((x) => (x.p.oursTrpc?.p95 ?? 0) >= TARGET_MS).map((x) => ({ l, ...x })));
+    .flatMap((l) => points(l).filter((x) => x.p.oursSql.p95 >= TARGET_MS).map((x) => ({ l, ...x })));
   if (slow.length) {
-    out.push('## Query plans of the pages over 5 ms at p95');
+    out.push('## Query plans of the pages whose SQL is over 5 ms at p95');
     out.push('');
-    out.push('EXPLAIN ANALYZE of the exact statements the store ran (page and capped count), taken right after the timing runs.');
+    out.push(
+      'EXPLAIN ANALYZE of the exact statements the store ran (the page, and the capped count of a first page), taken right ' +
+        'after the timing runs. The plans of every page are in `.bench-data/plans-*.txt` after a run.',
+    );
     out.push('');
     for (const { l, c, p } of slow) {
       out.push(`<details><summary>${l.backend}: ${c.kind} (${c.q ? `<code>${c.q}</code>` : 'no filter'}), depth ${int(p.depth)}</summary>`);

@@ -162,13 +162,11 @@ if (args['report-only']) {
   }
 }
 
-// test/bench/extra.ts (the issue 5-7 benchmarks) keeps its own block in the same file,
-// between these markers: carried over as it is.
-const EXTRA_START = '<!-- bench:extra:start -->';
-const EXTRA_END = '<!-- bench:extra:end -->';
+// Other benchmarks keep their own blocks in the same file, between markers
+// <!-- bench:NAME:start --> and <!-- bench:NAME:end --> (test/bench/extra.ts: "extra",
+// the soak: "soak"): carried over as they are, in their order.
 const existing = await readFile(out, 'utf8').catch(() => '');
-const extraAt = existing.indexOf(EXTRA_START);
-const extraEnd = existing.indexOf(EXTRA_END, extraAt);
-const extra = extraAt >= 0 && extraEnd > extraAt ? `${existing.slice(extraAt, extraEnd + EXTRA_END.length)}\n` : '';
+const blocks = [...existing.matchAll(/<!-- bench:([\w-]+):start -->[\s\S]*?<!-- bench:\1:end -->/g)].map((m) => m[0]);
+const extra = blocks.map((b) => `${b}\n`).join('\n');
 await writeFile(out, `${renderReport(results).trimEnd()}\n${extra ? `\n${extra}` : ''}`);
 log(`wrote ${path.relative(process.cwd(), out) || out} (${results.seconds} s)`);

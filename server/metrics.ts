@@ -5,7 +5,7 @@
 //   vigil_events_duplicate_total                          replayed ids answered as duplicates
 //   vigil_trpc_procedure_duration_seconds{procedure,type,code}   per tRPC procedure
 //   vigil_http_request_duration_seconds{method,route,status}     every HTTP request
-//   vigil_live_subscribers{transport}                     open live subscriptions (setLiveSubscribers)
+//   vigil_live_subscribers{transport}                     open live subscriptions (liveSubscriberOpened/Closed)
 //   vigil_exports_total{format,outcome} / vigil_export_rows_total{format}
 //   vigil_database_info{kind} 1 / vigil_database_pool_max{kind}
 //   process_* and nodejs_* (prom-client's default metrics: memory, CPU, event loop lag)
@@ -68,12 +68,7 @@ export const exportRows = new Counter({
   registers: [registry],
 });
 
-/** For the live-events code: the number of open subscriptions on a transport ('websocket', 'sse'). */
-export function setLiveSubscribers(transport: string, count: number): void {
-  liveSubscribers.set({ transport }, count);
-}
-
-/** Or count them as they come and go. */
+/** Live subscriptions, counted as they come and go (the events.live procedure). */
 export function liveSubscriberOpened(transport: string): void {
   liveSubscribers.inc({ transport });
 }

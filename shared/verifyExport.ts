@@ -33,7 +33,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { canonicalEvent, canonicalFieldsOf } from './canonical.js';
+import { canonicalEvent, canonicalFieldsOf, type ListedEventFields } from './canonical.js';
 
 export const EXPORT_FORMAT = 'vigil.export.v1';
 
@@ -93,23 +93,10 @@ export function keyIdOf(publicKeyPem: string): string {
   return createHash('sha256').update(der).digest('hex');
 }
 
-interface ExportedEvent {
+/** An event line of an NDJSON export: a listed event plus its place in the chain. */
+interface ExportedEvent extends ListedEventFields {
   type: 'event';
-  id: string;
   seq: number;
-  time: string;
-  recordedAt: string;
-  action: string;
-  resourceType: string;
-  resourceId: string | null;
-  resourceTarget: string;
-  actor: { id: string | null; username: string; email: string | null } | null;
-  ip: string | null;
-  userAgent: string | null;
-  statusCode: number | null;
-  requestId: string | null;
-  diff: unknown;
-  metadata: unknown;
   hash: string;
   prevHash: string;
 }

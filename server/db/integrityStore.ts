@@ -74,11 +74,6 @@ export async function deleteOldestEvents(db: Database, throughSeq: number, limit
   });
 }
 
-export async function selectCheckpointBySeq(db: Database, seq: number): Promise<IntegrityCheckpointRow | undefined> {
-  const [row] = await db.select().from(integrityCheckpoints).where(eq(integrityCheckpoints.seq, seq)).limit(1);
-  return row;
-}
-
 
 /** The newest checkpoint at or before `seq` (what an export up to `seq` can be held against). */
 export async function selectLatestCheckpointThrough(db: Database, seq: number): Promise<IntegrityCheckpointRow | undefined> {

@@ -31,6 +31,14 @@ const MIGRATIONS_FOLDER = path.join(path.dirname(fileURLToPath(import.meta.url))
 /** Serialises migrations when several replicas start on one Postgres at once. */
 const MIGRATION_LOCK_KEY = 7_162_021_001;
 
+/**
+ * How long postgres.js waits before connecting again after a failed attempt. Its default
+ * grows to 10-20 s while the database is down (the count is shared by the whole pool and
+ * the LISTEN connection): a request during an outage waited that long for its 503, and
+ * the server noticed the database was back as late. Here: at most one second.
+ */
+const reconnectDelaySeconds = (failures: number) => Math.min(0.05 * 2 ** failures, 1);
+
 export interface OpenDatabaseOptions {
   databaseUrl?: string | undefined;
   /** Where PGlite keeps its files (`<dataDir>/pgdata`) and its lock. */
@@ -54,7 +62,7 @@ async function openPostgres(url: string, max: number): Promise<DatabaseHandle> {
   } finally {
     await migrator.end();
   }
-  const client = postgres(url, { max, onnotice: () => {} });
+  const client = postgres(url, { max, onnotice: () => {}, backoff: reconnectDelaySeconds });
   const db = drizzlePostgres({ client, schema }) as unknown as Database;
   return {
     db,

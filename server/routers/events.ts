@@ -1,5 +1,5 @@
 // events.*: record and find audit events. Thin: validate, then call the events service.
-import { tracked } from '@trpc/server';
+import { tracked, TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { eventBatchSchema, eventInputSchema } from '../../shared/event.js';
 import { QUERY_LIMITS } from '../../shared/query.js';
@@ -15,7 +15,7 @@ import {
   resolveFilter,
   toAuditEvent,
 } from '../services/events.js';
-import { eventReaderProcedure, ingestProcedure, router } from '../trpc.js';
+import { eventReaderProcedure, ingestProcedure, isDatabaseUnavailable, router } from '../trpc.js';
 
 const querySchema = z.string().max(QUERY_LIMITS.length).optional();
 
@@ -92,6 +92,12 @@ export const eventsRouter = router({
         for await (const row of ctx.live.subscribe(query, after, signal ?? new AbortController().signal)) {
           yield tracked(String(row.seq), toAuditEvent(row));
         }
+      } catch (error) {
+        // Errors while streaming bypass the procedure middleware: say "retry" here too.
+        if (isDatabaseUnavailable(error)) {
+          throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; retry shortly', cause: error });
+        }
+        throw error;
       } finally {
         liveSubscriberClosed(transport);
       }

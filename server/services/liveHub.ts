@@ -59,7 +59,12 @@ export class LiveHub {
       if (this.listen) this.unlisten = await this.listen(EVENTS_CHANNEL, () => this.catchUp());
       this.poll = setInterval(() => this.catchUp(), this.pollMs);
       this.poll.unref();
-    })();
+    })().catch((error: unknown) => {
+      // The database was down: the next subscriber starts the hub afresh (a failed start
+      // kept would refuse every live subscription until the process restarted).
+      this.started = null;
+      throw error;
+    });
     return this.started;
   }
 

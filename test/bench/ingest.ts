@@ -157,13 +157,16 @@ export interface HttpRun {
  * With several server URLs (replicas on one database), client k talks to url k mod n.
  */
 async function sendBatches(urls: string | string[], token: string, batches: EventInput[][], concurrency: number): Promise<HttpRun> {
-  const clients = (Array.isArray(urls) ? urls : [urls]).map((url) => createVigilClient({ url, token }));
+  // One client per sender, as each internal app has its own: a shared client's batch link
+  // would merge the senders' concurrent calls into one HTTP request (one answer for all).
+  const targets = Array.isArray(urls) ? urls : [urls];
+  const clients = Array.from({ length: concurrency }, (_, k) => createVigilClient({ url: targets[k % targets.length]!, token }));
   let next = 0;
   const latencies: number[] = [];
   const t0 = now();
   await Promise.all(
     Array.from({ length: concurrency }, async (_, k) => {
-      const client = clients[k % clients.length]!;
+      const client = clients[k]!;
       for (let i = next++; i < batches.length; i = next++) {
         const s = now();
         const result = await client.events.recordBatch.mutate({ events: batches[i]! });

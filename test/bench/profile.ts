@@ -76,7 +76,7 @@ async function profiled(
   dir: string,
   what: string,
   warm: (client: ReturnType<typeof createVigilClient>) => Promise<void>,
-  run: (client: ReturnType<typeof createVigilClient>) => Promise<number>,
+  run: (client: ReturnType<typeof createVigilClient>, url: string, token: string) => Promise<number>,
 ): Promise<ProfileResult> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -91,7 +91,7 @@ async function profiled(
     await warm(client);
     skipMs = now() - started;
     const t0 = now();
-    calls = await run(client);
+    calls = await run(client, server.url, token);
     wall = (now() - t0) / calls;
   } finally {
     await server.stop();
@@ -102,6 +102,7 @@ async function profiled(
   // The profile starts when the process does, before the server listened: skip that too.
   const startup = profile.timeDeltas.reduce((a, b) => a + b, 0) / 1000 - (now() - started);
   const { cpu, components } = summarise(profile, calls, Math.max(0, startup) + skipMs);
+  if (process.env.BENCH_KEEP_PROFILE) await (await import('node:fs/promises')).copyFile(path.join(dir, file), process.env.BENCH_KEEP_PROFILE);
   await rm(dir, { recursive: true, force: true });
   const result = {
     what,
@@ -140,11 +141,13 @@ export function profileIngest(target: { databaseUrl?: string; dataDir?: string }
     async (c) => {
       for (let i = 0; i < 3; i++) await c.events.recordBatch.mutate({ events: makeEvents(1000, 900 + i) });
     },
-    async (c) => {
+    async (c, url, token) => {
       let next = 0;
+      // A client per sender (a shared one would merge their calls into one request).
       await Promise.all(
-        Array.from({ length: 4 }, async () => {
-          for (let i = next++; i < data.length; i = next++) await c.events.recordBatch.mutate({ events: data[i]! });
+        Array.from({ length: 4 }, async (_, k) => {
+          const own = k === 0 ? c : createVigilClient({ url, token });
+          for (let i = next++; i < data.length; i = next++) await own.events.recordBatch.mutate({ events: data[i]! });
         }),
       );
       return batches;

@@ -11,6 +11,7 @@
 //                                  postgres://postgres@127.0.0.1:5432/postgres); the
 //                                  benchmark creates and drops its own databases there
 //   --out=FILE  --rows=N  --pglite-rows=N  --depth=N  --ingest-rows=N
+//   BENCH_CONCURRENCY=N            ingest senders at once (default 4)
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,7 +48,7 @@ const settings = {
   pgliteIngestRows: quick ? 5_000 : 20_000,
   ingestRounds: quick ? 1 : 3,
   pgliteIngestRounds: quick ? 1 : 2,
-  concurrency: 4,
+  concurrency: Number(process.env.BENCH_CONCURRENCY ?? 4),
   quietMaxWaitMs: quick ? 3_000 : 15_000,
   /** All waits for an idle machine together, per run. */
   quietBudgetMs: quick ? 20_000 : 120_000,

@@ -14,4 +14,7 @@ export const logger = pino({
  * shape is fixed and masked before logging, so they skip the wildcard redaction above,
  * which cost more CPU than everything else in ingest.
  */
-export const auditLineLogger = pino(base);
+export const auditLineDestination = pino.destination({ dest: 1, sync: true });
+export const auditLineLogger = pino(base, auditLineDestination);
+/** The fields every line carries (pino's `base`). */
+export const LINE_BASE = base.base;

@@ -37,8 +37,15 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
+/** ISO 8601 UTC with milliseconds, as Date#toISOString writes it (years 0000-9999). */
+const CANONICAL_TIME = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
 /** Normalises a time to ISO 8601 UTC with milliseconds. */
-function isoTime(value: string | Date): string {
+export function isoTime(value: string | Date): string {
+  // Times are nearly always in that form already (the server writes them so); skipping
+  // the Date round trip for them was a tenth of ingest's CPU. A day past the month's end
+  // (02-30) is left to Date, which rolls it over.
+  if (typeof value === 'string' && CANONICAL_TIME.test(value) && Number(value.slice(8, 10)) <= 28) return value;
   return (typeof value === 'string' ? new Date(value) : value).toISOString();
 }
 

@@ -56,15 +56,20 @@ export const storable = (value: string, ctx: z.RefinementCtx) => {
 };
 /** One issue at most for a JSON field: what Postgres cannot store, else its size. */
 const storableJsonOf = (maxBytes: number) => (value: unknown, ctx: z.RefinementCtx) => {
-  const problem = unstorableJson(value) ?? (jsonBytes(value) > maxBytes ? `larger than ${maxBytes} bytes of JSON` : null);
+  const problem = unstorableJson(value) ?? (jsonBytes(value, maxBytes) > maxBytes ? `larger than ${maxBytes} bytes of JSON` : null);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 };
 
 const text = (max: number = EVENT_LIMITS.textField) => z.string().trim().min(1).max(max).superRefine(storable);
 
-function jsonBytes(value: unknown): number {
+const utf8 = new TextEncoder();
+
+/** The UTF-8 size of `value` as JSON; not counted exactly when it is plainly under `limit`. */
+function jsonBytes(value: unknown, limit: number): number {
   try {
-    return new TextEncoder().encode(JSON.stringify(value)).length;
+    const json = JSON.stringify(value);
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: short text needs no encoding.
+    return json.length * 3 <= limit ? json.length : utf8.encode(json).length;
   } catch {
     // Nested too deeply for JSON.stringify (a small body can hold 10,000 levels): over any
     // limit, so safeParse reports an issue instead of throwing a RangeError.

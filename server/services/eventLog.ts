@@ -5,7 +5,7 @@
 // so log shippers and SIEMs get the trail without another API. Only events actually
 // stored are logged (an idempotent replay is not), and counted in the metrics.
 import type { InsertedEvent, NewAuditEventRow } from '../db/auditEventsStore.js';
-import { auditLineLogger } from '../logger.js';
+import { auditLineDestination, auditLineLogger, LINE_BASE } from '../logger.js';
 import { eventsDuplicate, eventsRecorded } from '../metrics.js';
 
 // Secrets never reach the database (diffs keep only `secret: true`); metadata is free
@@ -48,16 +48,29 @@ export function auditLogFields(row: NewAuditEventRow, seq: number) {
   };
 }
 
+const INFO = auditLogger.levels.values.info!;
+const SERVICE = JSON.stringify(LINE_BASE.service);
+
 /** Called by recordEvents once the insert returned: logs and counts the stored events. */
 export function observeRecorded(rows: NewAuditEventRow[], stored: InsertedEvent[]): void {
   const logging = auditLogger.isLevelEnabled('info');
+  const recordedByAction = new Map<string, number>();
+  // The lines of a batch are made here and written at once: pino's per-call work (its
+  // serialisers, one write each) was a fifth of the server's CPU in ingest. The shape is
+  // the one pino writes: {"level","time","service","fields":{"audit_log":{...}},"msg"}.
+  let lines = '';
+  const time = Date.now();
   stored.forEach((result, i) => {
     if (result.duplicate) {
       eventsDuplicate.inc();
       return;
     }
     const row = rows[i]!;
-    eventsRecorded.inc({ action: row.action });
-    if (logging) auditLogger.info({ fields: { audit_log: auditLogFields(row, result.seq) } }, 'audit_log');
+    recordedByAction.set(row.action, (recordedByAction.get(row.action) ?? 0) + 1);
+    if (logging) {
+      lines += `{"level":${INFO},"time":${time},"service":${SERVICE},"fields":{"audit_log":${JSON.stringify(auditLogFields(row, result.seq))}},"msg":"audit_log"}\n`;
+    }
   });
+  for (const [action, n] of recordedByAction) eventsRecorded.inc({ action }, n);
+  if (lines) auditLineDestination.write(lines);
 }

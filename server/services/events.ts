@@ -2,6 +2,7 @@
 // these; the audit_events table is touched only through auditEventsStore.
 import { randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
+import { isoTime } from '../../shared/canonical.js';
 import { decodeCursor, encodeCursor } from '../../shared/cursor.js';
 import type { AuditEvent, DiffEntry, ParsedEventInput } from '../../shared/event.js';
 import { formatQueryError, parseAuditQuery, type AuditFilter } from '../../shared/query.js';
@@ -36,11 +37,11 @@ function maskDiff(diff: Record<string, DiffEntry> | undefined): Record<string, D
   return masked;
 }
 
-function toRow(input: ParsedEventInput, recordedAt: Date): NewAuditEventRow {
+function toRow(input: ParsedEventInput, recordedIso: string): NewAuditEventRow {
   return {
     id: input.id ?? randomUUID(),
-    time: input.time ? new Date(input.time).toISOString() : recordedAt.toISOString(),
-    recordedAt: recordedAt.toISOString(),
+    time: input.time ? isoTime(input.time) : recordedIso,
+    recordedAt: recordedIso,
     action: input.action,
     resourceType: input.resourceType,
     resourceId: input.resourceId ?? null,
@@ -66,7 +67,8 @@ export async function recordEvents(
   options: { chain?: boolean } = {},
 ): Promise<InsertedEvent[]> {
   const recordedAt = clock();
-  const rows = inputs.map((input) => toRow(input, recordedAt));
+  const recordedIso = recordedAt.toISOString();
+  const rows = inputs.map((input) => toRow(input, recordedIso));
   const stored = await insertEvents(db, rows, options);
   // One JSON log line per stored event (fields.audit_log.action) and the metrics.
   observeRecorded(rows, stored);

@@ -1,0 +1,111 @@
+// The write path of the audit log (auditEventsStore.insertEvents and the database function
+// vigil_append_events of migration 0006): a writer chains hashes from the head it expects
+// and the database inserts only if that is still the head; a stale expectation or a stored
+// id inserts nothing and is answered, so the writer recomputes. Shown here against other
+// writers on the same database (other server processes), on both backends where it applies.
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GENESIS_HASH } from '../../shared/canonical.js';
+import { openDatabase, queryRows, type DatabaseHandle } from '../../server/db/database.js';
+import { insertEvents, type NewAuditEventRow } from '../../server/db/auditEventsStore.js';
+import { verifyChain } from '../../server/services/integrity.js';
+import { generateSigner } from '../../server/services/signingKey.js';
+import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
+
+function rowOf(target: string, id: string = randomUUID()): NewAuditEventRow {
+  const now = new Date().toISOString();
+  return {
+    id,
+    time: now,
+    recordedAt: now,
+    action: 'create',
+    resourceType: 'job',
+    resourceId: null,
+    resourceTarget: target,
+    actorId: null,
+    actorUsername: 'writer',
+    actorEmail: null,
+    ip: '10.0.0.1',
+    userAgent: null,
+    statusCode: 200,
+    requestId: null,
+    diff: {},
+    metadata: { target },
+  };
+}
+
+async function stored(db: TestDatabase['db']): Promise<{ n: number; ids: number }> {
+  const [row] = await queryRows<{ n: number; ids: number }>(db, sql`select count(*)::int as n, count(distinct id)::int as ids from audit_events`);
+  return row!;
+}
+
+async function chainOk(db: TestDatabase['db']): Promise<void> {
+  const { n } = await stored(db);
+  expect(await verifyChain(db, { trusted: [generateSigner()] })).toMatchObject({ ok: true, checked: n });
+}
+
+describe.each(BACKENDS)('appending events on %s', (backend) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase(backend);
+  });
+  afterAll(async () => {
+    await database?.destroy();
+  });
+
+  it('the database function refuses a stale head and a stored id, inserting nothing', async () => {
+    const first = await insertEvents(database.db, [rowOf('a')]);
+    const before = await stored(database.db);
+    const call = async (expected: string | null, ids: string[]) => {
+      const events = JSON.stringify(ids.map((id, ord) => ({ ord, id, time: new Date().toISOString(), recorded_at: new Date().toISOString(), action: 'create', resource_type: 'job', resource_target: 't', diff: {}, metadata: {}, hash: 'f'.repeat(64) })));
+      const [row] = await queryRows<{ answer: unknown }>(
+        database.db,
+        sql`select vigil_append_events(${events}::json, ${`{${ids.join(',')}}`}::uuid[], ${expected}::text, ${GENESIS_HASH}::text, 'vigil_test'::text) as answer`,
+      );
+      return typeof row!.answer === 'string' ? JSON.parse(row!.answer) : row!.answer;
+    };
+    const [head] = await queryRows<{ hash: string }>(database.db, sql`select hash from audit_events order by seq desc limit 1`);
+    // A stale expectation: told the true head.
+    expect(await call('0'.repeat(64), [randomUUID()])).toEqual({ head: head!.hash });
+    // The right head but an id already stored (with a new one): told which, with its seq.
+    expect(await call(head!.hash, [randomUUID(), first[0]!.id])).toEqual({ duplicates: [{ id: first[0]!.id, seq: first[0]!.seq }], head: head!.hash });
+    expect(await stored(database.db)).toEqual(before);
+    await chainOk(database.db);
+  });
+
+  it('a batch of stored and new ids: the stored keep their seq, the new are appended, the chain holds', async () => {
+    const old = await insertEvents(database.db, [rowOf('old-1'), rowOf('old-2')]);
+    const fresh = [rowOf('new-1'), rowOf('new-2')];
+    const mixed = await insertEvents(database.db, [fresh[0]!, rowOf('old-1', old[0]!.id), fresh[1]!, rowOf('old-2', old[1]!.id)]);
+    expect(mixed.map((m) => m.duplicate)).toEqual([false, true, false, true]);
+    expect(mixed[1]!.seq).toBe(old[0]!.seq);
+    expect(mixed[3]!.seq).toBe(old[1]!.seq);
+    expect(mixed[2]!.seq).toBe(mixed[0]!.seq + 1);
+    await chainOk(database.db);
+  });
+
+  it.runIf(backend === 'postgres')('writers on other connections pools (other server processes) interleave and the chain holds', async () => {
+    const others: DatabaseHandle[] = await Promise.all([1, 2].map(() => openDatabase({ databaseUrl: database.url! })));
+    try {
+      const writers = [database, ...others];
+      const before = await stored(database.db);
+      // Taking turns: every write finds the head another process moved.
+      for (let round = 0; round < 6; round++) {
+        for (const [w, writer] of writers.entries()) await insertEvents(writer.db, [rowOf(`turn-${round}-${w}-a`), rowOf(`turn-${round}-${w}-b`)]);
+      }
+      // All at once: many small batches from each, racing for the head; losers retry and,
+      // after repeated losses, take the lock first.
+      const results = await Promise.all(
+        writers.flatMap((writer, w) => Array.from({ length: 40 }, (_, k) => insertEvents(writer.db, [rowOf(`race-${w}-${k}-a`), rowOf(`race-${w}-${k}-b`)]))),
+      );
+      expect(results.flat().every((r) => !r.duplicate)).toBe(true);
+      const after = await stored(database.db);
+      expect(after.n - before.n).toBe(6 * 3 * 2 + 3 * 40 * 2);
+      expect(after.ids).toBe(after.n);
+      await chainOk(database.db);
+    } finally {
+      await Promise.all(others.map((o) => o.close()));
+    }
+  });
+});

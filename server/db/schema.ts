@@ -13,9 +13,10 @@ const instant = (name: string) => timestamp(name, { withTimezone: true, precisio
  * (time, seq) so "newest 50 matching" is a backward index walk at any table size; text
  * filters are case-insensitive, hence the lower() expressions. The indexes are plain
  * ascending on purpose: drizzle's `.desc()` means DESC NULLS LAST, which cannot serve
- * `ORDER BY time DESC` (NULLS FIRST) in either direction. Migration 0005 adds each text
- * column as an INCLUDE column of its lower() index (drizzle cannot express INCLUDE), so
- * the capped count on a text filter is an index-only scan.
+ * `ORDER BY time DESC` (NULLS FIRST) in either direction. Migrations 0005 and 0007 add
+ * INCLUDE columns (drizzle cannot express INCLUDE): each lower() index carries its column,
+ * and the broad ones also action and resource_type (the action and resource_type indexes
+ * carry each other), so capped counts on one filter, or on two of them, are index-only.
  */
 export const auditEvents = pgTable(
   'audit_events',

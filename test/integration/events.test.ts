@@ -410,7 +410,22 @@ describe.each(BACKENDS)('events on %s', (backend) => {
       expect(plan).toMatch(/Index/);
     });
 
-    it.each(['resource_target:bob/dev', 'resource_id:ws-9', 'username:bob', 'email:bob@example.com', 'request_id:req-1', 'action:delete', ''])(
+    it.each([
+      'resource_target:bob/dev',
+      'resource_id:ws-9',
+      'username:bob',
+      'email:bob@example.com',
+      'request_id:req-1',
+      'action:delete',
+      '',
+      // Two filters: the broad indexes carry action and resource_type (migration 0007).
+      'username:bob action:delete',
+      'email:bob@example.com -action:login',
+      'username:bob resource_type:workspace',
+      'resource_target:bob/dev action:connect',
+      'resource_id:ws-9 resource_type:workspace',
+      'action:delete resource_type:workspace',
+    ])(
       'the capped count for "%s" reads the index alone',
       async (q) => {
         const { resolveFilter, parseQueryFor } = await import('../../server/services/events.js');

@@ -80,8 +80,9 @@ interface PreparedRow {
   json: string;
 }
 
-function prepareRow(row: NewAuditEventRow, chain: boolean): PreparedRow {
-  const json = JSON.stringify({
+/** A row's fields by their column names (the database's, and the audit log line's). */
+export function columnsOf(row: NewAuditEventRow) {
+  return {
     id: row.id,
     time: row.time,
     recorded_at: row.recordedAt,
@@ -98,8 +99,11 @@ function prepareRow(row: NewAuditEventRow, chain: boolean): PreparedRow {
     request_id: row.requestId,
     diff: row.diff,
     metadata: row.metadata,
-  });
-  return { row, canonical: chain ? canonicalEvent(row) : '', json };
+  };
+}
+
+function prepareRow(row: NewAuditEventRow, chain: boolean): PreparedRow {
+  return { row, canonical: chain ? canonicalEvent(row) : '', json: JSON.stringify(columnsOf(row)) };
 }
 
 /** What vigil_append_events answered (migration 0006). */

@@ -4,7 +4,7 @@
 //    "resource_type":"workspace","seq":42,"id":"...",...}},"msg":"audit_log"}
 // so log shippers and SIEMs get the trail without another API. Only events actually
 // stored are logged (an idempotent replay is not), and counted in the metrics.
-import type { InsertedEvent, NewAuditEventRow } from '../db/auditEventsStore.js';
+import { columnsOf, type InsertedEvent, type NewAuditEventRow } from '../db/auditEventsStore.js';
 import { auditLineDestination, auditLineLogger, LINE_BASE } from '../logger.js';
 import { eventsDuplicate, eventsRecorded } from '../metrics.js';
 
@@ -27,25 +27,7 @@ export const auditLogger = auditLineLogger;
 
 /** The log line's `fields.audit_log`: the event's columns, by their database names. */
 export function auditLogFields(row: NewAuditEventRow, seq: number) {
-  return {
-    action: row.action,
-    id: row.id,
-    seq,
-    time: row.time,
-    recorded_at: row.recordedAt,
-    resource_type: row.resourceType,
-    resource_id: row.resourceId,
-    resource_target: row.resourceTarget,
-    actor_id: row.actorId,
-    actor_username: row.actorUsername,
-    actor_email: row.actorEmail,
-    ip: row.ip,
-    user_agent: row.userAgent,
-    status_code: row.statusCode,
-    request_id: row.requestId,
-    diff: row.diff,
-    metadata: maskedMetadata(row.metadata),
-  };
+  return { ...columnsOf(row), seq, metadata: maskedMetadata(row.metadata) };
 }
 
 const INFO = auditLogger.levels.values.info!;

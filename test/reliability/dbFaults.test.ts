@@ -12,16 +12,7 @@ import { openDatabase, queryRows, type DatabaseHandle } from '../../server/db/da
 import { BACKENDS, createPostgres, type TestDatabase } from '../support/databases.js';
 import { rawCall, startTestServer, type TestServer } from '../support/server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+import { eventually, sleep } from '../support/waiting.js';
 
 describe.runIf(BACKENDS.includes('postgres'))('database outage (Postgres)', () => {
   let direct: TestDatabase;

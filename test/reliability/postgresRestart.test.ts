@@ -16,16 +16,7 @@ import type { AuditEvent, EventInput } from '../../shared/event.js';
 import { createVigilLiveClient } from '../../shared/liveClient.js';
 import { privatePostgresMissing, startPrivatePostgres, type PrivatePostgres } from '../support/privatePostgres.js';
 import { rawCall, startTestServer, type TestServer } from '../support/server.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+import { eventually, sleep } from '../support/waiting.js';
 
 async function health(server: TestServer): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${server.url}/healthz`);

@@ -100,6 +100,19 @@ describe.each(BACKENDS)('events on %s', (backend) => {
       expect(String(raw!.diff)).not.toContain('"x"');
     });
 
+    it('list answers every event exactly as get does (Postgres builds the listed JSON)', async () => {
+      const odd: EventInput[] = [
+        { action: 'login', resourceType: 'user', resourceTarget: 'Ünïcødé 😀 "quoted" \\ back', actor: { username: 'Zoë', email: 'zoe@example.com' }, ip: '::ffff:10.0.0.9', metadata: { 'k"ey': ['a', 1, null, { deep: true }], n: 1.5e-7 } },
+        { action: 'auto_off', resourceType: 'workspace', resourceTarget: 'sys', time: '2026-03-10T11:59:59.007Z' },
+        { action: 'write', resourceType: 'template', resourceTarget: 'tpl', ip: '10.1.2.3', statusCode: 500, diff: { a: { old: null, new: { x: [1, 2] } } }, requestId: 'r-1', userAgent: 'ua', actor: { id: 'u-9', username: 'bob' } },
+        { action: 'create', resourceType: 'job', resourceTarget: 'early', time: '1999-12-31T23:59:59.999+02:00' },
+      ];
+      await api.events.recordBatch({ events: odd });
+      const listed = await listAll('');
+      expect(listed.length).toBe(await storedCount());
+      for (const event of listed) expect(event).toStrictEqual(await api.events.get({ id: event.id }));
+    });
+
     it('an event without an actor is the system, and time defaults to the server clock', async () => {
       const stored = await api.events.record({ action: 'auto_off', resourceType: 'workspace', resourceTarget: 'bob/idle' });
       const event = await api.events.get({ id: stored.id });
@@ -418,13 +431,6 @@ describe.each(BACKENDS)('events on %s', (backend) => {
       'request_id:req-1',
       'action:delete',
       '',
-      // Two filters: the broad indexes carry action and resource_type (migration 0007).
-      'username:bob action:delete',
-      'email:bob@example.com -action:login',
-      'username:bob resource_type:workspace',
-      'resource_target:bob/dev action:connect',
-      'resource_id:ws-9 resource_type:workspace',
-      'action:delete resource_type:workspace',
     ])(
       'the capped count for "%s" reads the index alone',
       async (q) => {

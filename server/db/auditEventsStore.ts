@@ -1,7 +1,7 @@
 // The one module that reads and writes the audit_events table.
 import { and, asc, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { PgTransaction, type PgColumn } from 'drizzle-orm/pg-core';
-import type { DiffEntry } from '../../shared/event.js';
+import type { AuditEvent, DiffEntry } from '../../shared/event.js';
 import type { FieldFilter, FilterField } from '../../shared/query.js';
 import { canonicalEvent, GENESIS_HASH } from '../../shared/canonical.js';
 import { chainStep } from '../services/chain.js';
@@ -286,14 +286,35 @@ function conditionsOf(query: EventQuery): SQL[] {
   return conditions;
 }
 
-/** Newest first, strictly after `after` in that order (keyset: same cost at any depth). */
-export async function selectEventsPage(
+/** ISO 8601 UTC with milliseconds, as Date#toISOString writes it. */
+const isoTimeOf = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * An event as events.list answers it (what the events service's toAuditEvent makes of a
+ * row), built by Postgres as JSON: decoding 18 columns of 51 rows into objects, Dates
+ * included, and turning them back into JSON was a third of a list call's server CPU.
+ */
+const LISTED_EVENT_JSON = sql`json_build_object(
+  'id', p.id, 'seq', p.seq, 'time', ${isoTimeOf(sql`p.time`)}, 'recordedAt', ${isoTimeOf(sql`p.recorded_at`)},
+  'action', p.action, 'resourceType', p.resource_type, 'resourceId', p.resource_id, 'resourceTarget', p.resource_target,
+  'actor', case when p.actor_username is null then null
+    else json_build_object('id', p.actor_id, 'username', p.actor_username, 'email', p.actor_email) end,
+  'ip', p.ip, 'userAgent', p.user_agent, 'statusCode', p.status_code, 'requestId', p.request_id,
+  'diff', p.diff, 'metadata', p.metadata, 'hash', p.hash)`;
+
+/** Newest first, strictly after `after` in that order (keyset: same cost at any depth), as listed events. */
+export async function selectListedEventsPage(
   db: Database,
   query: EventQuery,
   after: Position | undefined,
   limit: number,
-): Promise<AuditEventRow[]> {
-  return eventsPageQuery(db, query, after, limit);
+): Promise<AuditEvent[]> {
+  const [row] = await queryRows<{ page: string }>(
+    db,
+    sql`select coalesce(json_agg(${LISTED_EVENT_JSON} order by p.time desc, p.seq desc), '[]')::text as page
+        from (${eventsPageQuery(db, query, after, limit)}) p`,
+  );
+  return JSON.parse(row!.page) as AuditEvent[];
 }
 
 /** The page query itself, unexecuted (tests EXPLAIN it to prove every filter is indexed). */

@@ -13,7 +13,7 @@ import {
   selectEventsAfterSeq,
   selectMaxSeq,
   selectEventById,
-  selectEventsPage,
+  selectListedEventsPage,
   selectEventStats,
   type EventQuery,
   type InsertedEvent,
@@ -153,11 +153,11 @@ export async function listEvents(
   // The count is taken with the first page and carried by the cursor: a listing's
   // deeper pages cost only their own index walk.
   const [rows, counted] = await Promise.all([
-    selectEventsPage(db, query, after, limit + 1),
+    selectListedEventsPage(db, query, after, limit + 1),
     knownCount ? Promise.resolve(null) : countEventsCapped(db, query, COUNT_CAP + 1),
   ]);
   const count = knownCount ?? { value: Math.min(counted!, COUNT_CAP), capped: counted! > COUNT_CAP };
-  const items = rows.slice(0, limit).map(toAuditEvent);
+  const items = rows.slice(0, limit);
   const last = items.at(-1);
   return {
     items,

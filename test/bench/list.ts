@@ -15,7 +15,7 @@ import type { Logger } from 'drizzle-orm';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { countEventsCapped, selectEventsPage, type EventQuery, type Position } from '../../server/db/auditEventsStore.js';
+import { countEventsCapped, selectListedEventsPage, type EventQuery, type Position } from '../../server/db/auditEventsStore.js';
 import type { Database } from '../../server/db/database.js';
 import { openDatabase } from '../../server/db/database.js';
 import * as schema from '../../server/db/schema.js';
@@ -60,7 +60,7 @@ export interface PagePoint {
   cursor: string | undefined;
   firstId: string | undefined;
   oursSql: Summary;
-  /** The page query alone (selectEventsPage), without the count. */
+  /** The page query alone (selectListedEventsPage), without the count. */
   pageOnly?: Summary;
   oursTrpc?: Summary;
   coder: Summary;
@@ -229,7 +229,7 @@ async function pgliteEngine(dataDir: string): Promise<Engine> {
 async function oursOnce(engine: Engine, q: string, after: Position | undefined) {
   const query = resolve(q);
   const [rows] = await Promise.all([
-    selectEventsPage(engine.db, query, after, PAGE + 1),
+    selectListedEventsPage(engine.db, query, after, PAGE + 1),
     after ? null : countEventsCapped(engine.db, query, COUNT_CAP + 1),
   ]);
   return rows;
@@ -291,7 +291,7 @@ async function pagePoint(
 
   const idleSql = (await waitForQuiet(settings.quietMaxWaitMs)).idle;
   const oursSql = await measure(() => oursOnce(engine, c.q, after), oursOptions(settings));
-  const pageOnly = await measure(() => selectEventsPage(engine.db, resolve(c.q), after, PAGE + 1), partOptions(settings));
+  const pageOnly = await measure(() => selectListedEventsPage(engine.db, resolve(c.q), after, PAGE + 1), partOptions(settings));
   const coder = await measure(
     () => Promise.all([engine.raw.query(coderPage, where.params), engine.raw.query(coderCount, where.params)]),
     { warmup: settings.coderWarmup, runs: settings.coderRuns, budgetMs: settings.coderBudgetMs, minRuns: 2 },

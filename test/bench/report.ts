@@ -356,7 +356,9 @@ const METHOD = `## Method
 
 - **Server**: the real binary, \`server/main.ts\` (what \`npm start\` runs), started as a child process and configured only by
   its environment (\`DATABASE_URL\` or \`VIGIL_DATA_DIR\`, \`VIGIL_ADMIN_TOKEN\`, \`PORT\`). Clients use the typed client of
-  \`shared/client.ts\` (\`createVigilClient\`, HTTP batch link) over loopback with the admin bearer token.
+  \`shared/client.ts\` (\`createVigilClient\`) over loopback with the admin bearer token: one client per ingest sender
+  (HTTP batch link, its default), and for the list the client's \`batch: false\` (plain HTTP link), since a single
+  caller gains nothing from batching and the batch link holds each call for a timer tick (at least 1 ms in Node).
 - **Ingest**: the same generated rows (realistic events with client-supplied ids, actors, ips, request ids, some diffs and
   metadata) go (a) through \`events.recordBatch\` in batches of 1000 from several concurrent clients, each taking the next
   batch (several internal apps flushing at once), and (b) through one raw \`COPY ... FROM STDIN\` stream (postgres.js
@@ -373,7 +375,8 @@ const METHOD = `## Method
   another size, or no longer matching the migrations (or with \`--fresh\`).
   For each filter kind: the exact match count; the cursor of the page at the wanted depth, computed in SQL as the
   (time, seq) of that matching event and encoded with \`encodeCursor\`; then
-  - **ours via tRPC**: \`events.list\` with \`limit: 50\` through HTTP with the typed client (sequential calls, after warm-up);
+  - **ours via tRPC**: \`events.list\` with \`limit: 50\` through HTTP with the typed client, unbatched (sequential calls,
+    after warm-up);
   - **ours SQL**: the store functions the service calls, as \`listEvents\` does: \`selectEventsPage\` for 51 rows and, for a
     first page, \`countEventsCapped\` to 10,001 in parallel (a deeper page's cursor carries the count its first page found,
     so it is not counted again; the benchmark's cursors carry it too), through Drizzle and the same driver, in the

@@ -102,8 +102,20 @@ export function columnsOf(row: NewAuditEventRow) {
   };
 }
 
+const columnsJsonCache = new WeakMap<NewAuditEventRow, string>();
+
+/** columnsOf(row) as JSON, made once per row: the insert and the audit log line both use it. */
+export function columnsJsonOf(row: NewAuditEventRow): string {
+  let json = columnsJsonCache.get(row);
+  if (json === undefined) {
+    json = JSON.stringify(columnsOf(row));
+    columnsJsonCache.set(row, json);
+  }
+  return json;
+}
+
 function prepareRow(row: NewAuditEventRow, chain: boolean): PreparedRow {
-  return { row, canonical: chain ? canonicalEvent(row) : '', json: JSON.stringify(columnsOf(row)) };
+  return { row, canonical: chain ? canonicalEvent(row) : '', json: columnsJsonOf(row) };
 }
 
 /** What vigil_append_events answered (migration 0006). */

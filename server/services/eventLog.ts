@@ -4,7 +4,7 @@
 //    "resource_type":"workspace","seq":42,"id":"...",...}},"msg":"audit_log"}
 // so log shippers and SIEMs get the trail without another API. Only events actually
 // stored are logged (an idempotent replay is not), and counted in the metrics.
-import { columnsOf, type InsertedEvent, type NewAuditEventRow } from '../db/auditEventsStore.js';
+import { columnsJsonOf, columnsOf, type InsertedEvent, type NewAuditEventRow } from '../db/auditEventsStore.js';
 import { auditLineDestination, auditLineLogger, LINE_BASE } from '../logger.js';
 import { eventsDuplicate, eventsRecorded } from '../metrics.js';
 
@@ -21,6 +21,12 @@ function maskedMetadata(metadata: Record<string, unknown>): Record<string, unkno
     if (CREDENTIAL_KEY_SET.has(key.toLowerCase())) (masked ??= { ...metadata })[key] = '******';
   }
   return masked ?? metadata;
+}
+
+/** `fields.audit_log` as JSON: the row's JSON made for the insert, unless metadata needs masking. */
+function auditLogJson(row: NewAuditEventRow, seq: number): string {
+  const masked = maskedMetadata(row.metadata);
+  return masked === row.metadata ? `{"seq":${seq},${columnsJsonOf(row).slice(1)}` : JSON.stringify(auditLogFields(row, seq));
 }
 
 export const auditLogger = auditLineLogger;
@@ -50,7 +56,7 @@ export function observeRecorded(rows: NewAuditEventRow[], stored: InsertedEvent[
     const row = rows[i]!;
     recordedByAction.set(row.action, (recordedByAction.get(row.action) ?? 0) + 1);
     if (logging) {
-      lines += `{"level":${INFO},"time":${time},"service":${SERVICE},"fields":{"audit_log":${JSON.stringify(auditLogFields(row, result.seq))}},"msg":"audit_log"}\n`;
+      lines += `{"level":${INFO},"time":${time},"service":${SERVICE},"fields":{"audit_log":${auditLogJson(row, result.seq)}},"msg":"audit_log"}\n`;
     }
   });
   for (const [action, n] of recordedByAction) eventsRecorded.inc({ action }, n);

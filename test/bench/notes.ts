@@ -20,6 +20,16 @@ const HISTORY = [
     'depth 246,075 of 1M against 6 buffers without it; Postgres 15 was not affected. (3) The capped count is taken ' +
     'with the first page and carried by the cursor, so deep pages no longer count. (4) Audit log lines skip pino\'s ' +
     'wildcard redaction: on 2026-11-21 07:38 logging took 25.3 ms of the server\'s 62.7 ms of CPU per 1000 ingested events.',
+  '- **Changes in the second session** (2026-11-21, from 13,210 rows/s = 0.36x of COPY and list p50s of 5-8 ms through ' +
+    'tRPC). (5) The ingest benchmark\'s 4 senders shared one typed client, whose batch link merged their calls into one ' +
+    'request: it measured one client in lockstep; each sender now has its own client. (6) Migration 0006: a write is one ' +
+    'round trip (`vigil_append_events` takes the lock, checks the chain head the writer expects, inserts); it was six ' +
+    'under the lock, each waiting for the busy event loop. (7) Audit log lines are built per batch from the row JSON made ' +
+    'for the insert (pino per call was ~11 ms of the server\'s ~40 ms per 1000 events); times already canonical skip the ' +
+    'Date round trip. Quick runs (50,000 rows): 13-15k rows/s before (5)-(7), 17-19.5k after. (8) Migration 0007: the ' +
+    'two-filter count, 62.5 ms (heap) before, is index-only. (9) Postgres builds the listed events as JSON (decoding ' +
+    'them was 1.2 of the server\'s 3.4 ms per list call), and the list benchmark\'s client does not batch (the batch ' +
+    'link waits a timer tick, at least 1 ms).',
 ];
 
 function median(values: number[]): number {
@@ -175,10 +185,11 @@ function listNotes(list: ListResult): string[] {
   if (twoFields.length) {
     const c = twoFields[0]!;
     out.push(
-      `  - **Counts on filters over two columns** (${c.kind}): no index holds both columns, so the count reads heap rows ` +
-        `whatever the indexes: ${ms(c.count?.p50 ?? NaN)} to 10,001, ${ms(c.count2k?.p50 ?? NaN)} to 2,001 (p50). Only the ` +
-        `first page pays it: deeper pages carry the count in their cursor (deep page: ${ms(c.deep?.oursTrpc?.p50 ?? NaN)} p50 ` +
-        `through tRPC).`,
+      `  - **Counts on filters over two columns** (${c.kind}): the username index carries action (migration 0007), so the ` +
+        `count reads the index alone, but it walks every event of the user until 10,001 match the action: ` +
+        `${ms(c.count?.p50 ?? NaN)} to 10,001, ${ms(c.count2k?.p50 ?? NaN)} to 2,001 (p50). Only the first page pays it: ` +
+        `deeper pages carry the count in their cursor (deep page: ${ms(c.deep?.oursTrpc?.p50 ?? NaN)} p50 through tRPC). ` +
+        `A composite (user, action, time) index would make it a direct range; it is not built (an 11th index on every insert).`,
     );
   }
   out.push(
@@ -200,7 +211,10 @@ function listNotes(list: ListResult): string[] {
             .map((c) => `${c.name} ${ms(c.msPerCall)}`)
             .join(', ') +
           (list.backend === 'postgres'
-            ? ` — decoding 51 rows of 17 columns (dates, jsonb) and serialising 50 events to JSON, not waiting for SQL.`
+            ? ` — Postgres builds the page as one JSON text, so the driver's share is mostly its socket writes: a ` +
+              `function-level profile (2026-11-21) put 0.47 ms per call in writes to Postgres' sockets (two queries for a ` +
+              `first page), on this virtual machine the dearest thing a call does; then tRPC's Fetch-API request and ` +
+              `response objects, and Node's HTTP.`
             : ` — here the SQL itself runs in the server's thread.`)
         : ''),
   );
@@ -215,8 +229,8 @@ function listNotes(list: ListResult): string[] {
     const c10 = median(list.cases.map((c) => c.count?.p50 ?? NaN));
     const c2 = median(list.cases.map((c) => c.count2k?.p50 ?? NaN));
     out.push(
-      `- **Proposed count changes** (services/events.ts, not benchmark code): (a) cap at 2,000 like Coder ("2,000+") ` +
-        `instead of 10,000: the median capped count goes from ${ms(c10)} to ${ms(c2)}, and the two-column filter from ` +
+      `- **Possible count changes** (services/events.ts, not benchmark code): (a) cap at 2,000 like Coder ("2,000+") ` +
+        `instead of the 10,000 PRODUCT.md sets (a product decision): the median capped count goes from ${ms(c10)} to ${ms(c2)}, and the two-column filter from ` +
         `${ms(twoFields[0]?.count?.p50 ?? NaN)} to ${ms(twoFields[0]?.count2k?.p50 ?? NaN)}; (b) or serve the count from its ` +
         `own procedure that the UI calls beside the first page, so a slow count never delays a page. (Counting only on the ` +
         `first page and carrying the count in the cursor is done.)`,

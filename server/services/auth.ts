@@ -13,7 +13,7 @@ import {
 import type { Database } from '../db/database.js';
 import { countUsers, insertUser, selectUserByUsername } from '../db/usersStore.js';
 import type { Caller, RequestInfo } from './caller.js';
-import { recordEvents, type Clock } from './events.js';
+import { auditedTransaction, recordEvents, type Clock } from './events.js';
 import type { LoginThrottle } from './loginThrottle.js';
 import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from './passwords.js';
 
@@ -128,8 +128,8 @@ export async function login(
   await throttle.recordSuccess(input.username, ip);
   const token = generateToken();
   const expiresAt = new Date(clock().getTime() + SESSION_TTL_MS);
-  await db.transaction(async (tx) => {
-    await insertApiToken(tx as unknown as Database, {
+  await auditedTransaction(db, async (tx) => {
+    await insertApiToken(tx, {
       id: randomUUID(),
       kind: 'session',
       tokenHash: hashToken(token),
@@ -138,7 +138,7 @@ export async function login(
       scopes: [],
       expiresAt,
     });
-    await record('ok', tx as unknown as Database, user);
+    await record('ok', tx, user);
   });
   return {
     token,

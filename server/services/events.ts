@@ -58,6 +58,25 @@ function toRow(input: ParsedEventInput, recordedIso: string): NewAuditEventRow {
   };
 }
 
+/** Audit log lines waiting for their transaction to commit (see auditedTransaction). */
+const linesAfterCommit = new WeakMap<Database, (() => void)[]>();
+
+/**
+ * Runs `work` in a transaction. The log lines and metrics of the events it records are
+ * written once it commits, and not at all if it rolls back: a line must never announce an
+ * event that was not stored.
+ */
+export async function auditedTransaction<T>(db: Database, work: (tx: Database) => Promise<T>): Promise<T> {
+  const pending: (() => void)[] = [];
+  const result = await db.transaction(async (t) => {
+    const tx = t as unknown as Database;
+    linesAfterCommit.set(tx, pending);
+    return work(tx);
+  });
+  for (const observe of pending) observe();
+  return result;
+}
+
 /** Records validated events in one transaction; replayed ids are stored once. */
 export async function recordEvents(
   db: Database,
@@ -70,8 +89,11 @@ export async function recordEvents(
   const recordedIso = recordedAt.toISOString();
   const rows = inputs.map((input) => toRow(input, recordedIso));
   const stored = await insertEvents(db, rows, options);
-  // One JSON log line per stored event (fields.audit_log.action) and the metrics.
-  observeRecorded(rows, stored);
+  // One JSON log line per stored event (fields.audit_log.action) and the metrics; inside
+  // an audited transaction, once it commits.
+  const afterCommit = linesAfterCommit.get(db);
+  if (afterCommit) afterCommit.push(() => observeRecorded(rows, stored));
+  else observeRecorded(rows, stored);
   return stored;
 }
 

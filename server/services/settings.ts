@@ -22,7 +22,7 @@ import type { SettingRow } from '../db/schema.js';
 import { deleteSettingRow, lockSettings, selectSettingRows, upsertSettingRow } from '../db/settingsStore.js';
 import { logger } from '../logger.js';
 import { actorOf, type Caller, type RequestInfo } from './caller.js';
-import { listEvents, recordEvents, type Clock, type EventPage } from './events.js';
+import { auditedTransaction, listEvents, recordEvents, type Clock, type EventPage } from './events.js';
 import type { SecretsKey } from './secretsKey.js';
 
 /** What a settings change needs from the request's context. */
@@ -114,8 +114,7 @@ export async function updateSettings(ctx: SettingsContext, changes: SettingsUpda
   const actor = actorOf(ctx.caller);
   const updatedBy = actor.username;
 
-  return ctx.db.transaction(async (t) => {
-    const tx = t as unknown as Database;
+  return auditedTransaction(ctx.db, async (tx) => {
     await lockSettings(tx);
     const rows = new Map((await selectSettingRows(tx, wanted.map(([key]) => key))).map((row) => [row.key, row]));
     const now = ctx.clock();

@@ -7,7 +7,7 @@ import type { Database } from '../db/database.js';
 import type { ApiTokenRow } from '../db/schema.js';
 import { generateToken, hashToken } from './auth.js';
 import { actorOf, type Caller, type RequestInfo } from './caller.js';
-import { recordEvents, type Clock } from './events.js';
+import { auditedTransaction, recordEvents, type Clock } from './events.js';
 
 export interface PublicToken {
   id: string;
@@ -58,8 +58,7 @@ export async function createServiceToken(
   const token = generateToken();
   const scopes = [...new Set(input.scopes)];
   const expiresAt = input.expiresInDays ? new Date(ctx.clock().getTime() + input.expiresInDays * 86_400_000) : null;
-  return ctx.db.transaction(async (t) => {
-    const tx = t as unknown as Database;
+  return auditedTransaction(ctx.db, async (tx) => {
     const row = await insertApiToken(tx, {
       id: randomUUID(),
       kind: 'service',
@@ -90,8 +89,7 @@ export async function listServiceTokens(db: Database): Promise<PublicToken[]> {
 }
 
 export async function revokeServiceToken(ctx: AuditContext, input: { id: string }): Promise<PublicToken> {
-  return ctx.db.transaction(async (t) => {
-    const tx = t as unknown as Database;
+  return auditedTransaction(ctx.db, async (tx) => {
     const existing = await selectTokenById(tx, input.id);
     if (!existing || existing.kind !== 'service') throw new TRPCError({ code: 'NOT_FOUND', message: `id: no service token ${input.id}` });
     if (existing.revokedAt) return toPublicToken(existing);

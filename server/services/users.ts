@@ -8,7 +8,7 @@ import type { Database } from '../db/database.js';
 import type { UserRow } from '../db/schema.js';
 import { countActiveSiteManagers, insertUser, selectAllUsers, selectUserById, updateUser } from '../db/usersStore.js';
 import { actorOf, type Caller, type RequestInfo } from './caller.js';
-import { recordEvents, type Clock } from './events.js';
+import { auditedTransaction, recordEvents, type Clock } from './events.js';
 import { hashPassword } from './passwords.js';
 
 export interface PublicUser {
@@ -72,8 +72,7 @@ export async function createUser(
   input: { username: string; email?: string | undefined; role: Role; password: string },
 ): Promise<PublicUser> {
   const passwordHash = await hashPassword(input.password);
-  return ctx.db.transaction(async (t) => {
-    const tx = t as unknown as Database;
+  return auditedTransaction(ctx.db, async (tx) => {
     const user = await insertUser(tx, {
       id: randomUUID(),
       username: input.username,
@@ -106,8 +105,7 @@ async function keepASiteManager(tx: Database, user: UserRow): Promise<void> {
 }
 
 export async function setUserRole(ctx: AuditContext, input: { id: string; role: Role }): Promise<PublicUser> {
-  return ctx.db.transaction(async (t) => {
-    const tx = t as unknown as Database;
+  return auditedTransaction(ctx.db, async (tx) => {
     const user = await loadUser(tx, input.id);
     if (user.role === input.role) return toPublicUser(user);
     if (input.role !== 'site_manager') await keepASiteManager(tx, user);
@@ -118,8 +116,7 @@ export async function setUserRole(ctx: AuditContext, input: { id: string; role: 
 }
 
 export async function setUserDisabled(ctx: AuditContext, input: { id: string; disabled: boolean }): Promise<PublicUser> {
-  return ctx.db.transaction(async (t) => {
-    const tx = t as unknown as Database;
+  return auditedTransaction(ctx.db, async (tx) => {
     const user = await loadUser(tx, input.id);
     if ((user.disabledAt !== null) === input.disabled) return toPublicUser(user);
     if (input.disabled) await keepASiteManager(tx, user);
@@ -131,8 +128,7 @@ export async function setUserDisabled(ctx: AuditContext, input: { id: string; di
 
 export async function setUserPassword(ctx: AuditContext, input: { id: string; password: string }): Promise<PublicUser> {
   const passwordHash = await hashPassword(input.password);
-  return ctx.db.transaction(async (t) => {
-    const tx = t as unknown as Database;
+  return auditedTransaction(ctx.db, async (tx) => {
     const user = await loadUser(tx, input.id);
     const updated = (await updateUser(tx, user.id, { passwordHash }))!;
     await recordUserEvent(tx, ctx, 'write', updated, { password: { secret: true } });

@@ -122,4 +122,39 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
     const warn = jsonLines((await run('warn')).stdout);
     expect(warn.map((l) => l.msg)).toEqual(['a warning']);
   });
+
+  it('an event recorded in a transaction is logged once it commits, and never if it rolls back', async () => {
+    const script = `
+      const { mkdtemp } = await import('node:fs/promises');
+      const { tmpdir } = await import('node:os');
+      const { join } = await import('node:path');
+      const { openDatabase } = await import('./server/db/database.ts');
+      const { auditedTransaction, recordEvents } = await import('./server/services/events.ts');
+      const handle = await openDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: await mkdtemp(join(tmpdir(), 'vigil-logs-')) });
+      const event = (target) => ({ action: 'write', resourceType: 'settings', resourceTarget: target });
+      await auditedTransaction(handle.db, async (tx) => {
+        await recordEvents(tx, [event('rolled-back')]);
+        console.log(JSON.stringify({ msg: 'inside, before the rollback' }));
+        throw new Error('undo');
+      }).catch(() => {});
+      await auditedTransaction(handle.db, async (tx) => {
+        await recordEvents(tx, [event('committed')]);
+        console.log(JSON.stringify({ msg: 'inside, before the commit' }));
+      });
+      const { sql } = await import('drizzle-orm');
+      const stored = await handle.db.execute(sql\`select resource_target from audit_events where resource_target in ('rolled-back', 'committed')\`);
+      console.log(JSON.stringify({ msg: 'stored', targets: (stored.rows ?? stored).map((r) => r.resource_target) }));
+      await handle.close();`;
+    if (backend === 'postgres') database ??= await createTestDatabase('postgres');
+    const env = { ...process.env, LOG_LEVEL: 'info', ...(backend === 'postgres' ? { DATABASE_URL: database!.url! } : { DATABASE_URL: '' }) };
+    const lines = jsonLines((await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env })).stdout);
+    const relevant = lines.filter((l) => l.msg !== 'audit_log' || l.fields.audit_log.action === 'write');
+    expect(relevant.map((l) => (l.msg === 'audit_log' ? `line: ${l.fields.audit_log.resource_target}` : l.msg))).toEqual([
+      'inside, before the rollback',
+      'inside, before the commit',
+      'line: committed',
+      'stored',
+    ]);
+    expect(relevant.at(-1)!.targets).toEqual(['committed']);
+  });
 });

@@ -2,6 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 import type { Database } from './db/database.js';
+import { requestIdOf } from './requestLog.js';
 import { authenticateToken, bearerToken, type AuthConfig } from './services/auth.js';
 import type { Caller, RequestInfo } from './services/caller.js';
 import type { Clock } from './services/events.js';
@@ -70,6 +71,7 @@ export function makeCreateContext(deps: ContextDeps) {
         ip: req.ip ?? req.socket.remoteAddress ?? null,
         userAgent: req.headers['user-agent'] ?? null,
         transport: req.headers.upgrade?.toLowerCase() === 'websocket' ? 'ws' : 'http',
+        requestId: requestIdOf(req),
       },
       loginThrottle: deps.loginThrottle,
       signer: deps.signer,

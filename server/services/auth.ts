@@ -12,7 +12,7 @@ import {
 } from '../db/apiTokensStore.js';
 import type { Database } from '../db/database.js';
 import { countUsers, insertUser, selectUserByUsername } from '../db/usersStore.js';
-import type { Caller, RequestInfo } from './caller.js';
+import { requestFields, type Caller, type RequestInfo } from './caller.js';
 import { auditedTransaction, recordEvents, type Clock } from './events.js';
 import type { LoginThrottle } from './loginThrottle.js';
 import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from './passwords.js';
@@ -98,8 +98,7 @@ export async function login(
             ? { id: user.id, username: user.username, ...(user.email ? { email: user.email } : {}) }
             : { username: input.username },
           statusCode: STATUS_OF[outcome],
-          ...(request.ip ? { ip: request.ip } : {}),
-          ...(request.userAgent ? { userAgent: request.userAgent.slice(0, 1024) } : {}),
+          ...requestFields(request),
           metadata: { outcome },
         },
       ],

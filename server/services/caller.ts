@@ -20,6 +20,17 @@ export interface RequestInfo {
   userAgent: string | null;
   /** How the call arrived: HTTP (SSE included), a WebSocket, or in-process. */
   transport?: 'http' | 'ws' | 'local';
+  /** The HTTP request's id (x-request-id, also on its request log line). */
+  requestId?: string | undefined;
+}
+
+/** The event fields a request fills in (ip, user agent, request id), where it has them. */
+export function requestFields(request: RequestInfo): { ip?: string; userAgent?: string; requestId?: string } {
+  return {
+    ...(request.ip ? { ip: request.ip } : {}),
+    ...(request.userAgent ? { userAgent: request.userAgent.slice(0, 1024) } : {}),
+    ...(request.requestId ? { requestId: request.requestId } : {}),
+  };
 }
 
 /** The actor recorded on events a caller causes. */

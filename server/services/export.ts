@@ -15,7 +15,7 @@ import { selectExportChunk, type EventQuery, type ExportRow, type Position } fro
 import type { Database } from '../db/database.js';
 import { selectChainStart, selectHead, selectLatestCheckpointThrough } from '../db/integrityStore.js';
 import { exportRows } from '../metrics.js';
-import { actorOf, usernameOf, type Caller } from './caller.js';
+import { actorOf, requestFields, usernameOf, type Caller } from './caller.js';
 import { parseQueryFor, recordEvents, resolveFilter, toAuditEvent, type Clock } from './events.js';
 import { toPublicCheckpoint } from './integrity.js';
 import type { Signer } from './signingKey.js';
@@ -149,9 +149,7 @@ export async function startExport(db: Database, signer: Signer, input: ExportReq
         resourceType: 'audit_log',
         resourceTarget: 'audit_events',
         actor: actorOf(input.caller),
-        ...(input.request.ip ? { ip: input.request.ip } : {}),
-        ...(input.request.userAgent ? { userAgent: input.request.userAgent.slice(0, 1024) } : {}),
-        ...(input.request.requestId ? { requestId: input.request.requestId } : {}),
+        ...requestFields(input.request),
         metadata: { export: true, query: input.q ?? '', format: input.format },
       },
     ],

@@ -21,7 +21,7 @@ import type { Database } from '../db/database.js';
 import type { SettingRow } from '../db/schema.js';
 import { deleteSettingRow, lockSettings, selectSettingRows, upsertSettingRow } from '../db/settingsStore.js';
 import { logger } from '../logger.js';
-import { actorOf, type Caller, type RequestInfo } from './caller.js';
+import { actorOf, requestFields, type Caller, type RequestInfo } from './caller.js';
 import { auditedTransaction, listEvents, recordEvents, type Clock, type EventPage } from './events.js';
 import type { SecretsKey } from './secretsKey.js';
 
@@ -110,7 +110,8 @@ export async function updateSettings(ctx: SettingsContext, changes: SettingsUpda
     (entry): entry is [SettingKey, string | boolean] => entry[1] !== undefined,
   );
   if (wanted.length === 0) return { requestId: null, changed: [] };
-  const requestId = randomUUID();
+  // One id ties the change's events together: the HTTP request's, else a new one.
+  const requestId = ctx.request.requestId ?? randomUUID();
   const actor = actorOf(ctx.caller);
   const updatedBy = actor.username;
 
@@ -147,8 +148,7 @@ export async function updateSettings(ctx: SettingsContext, changes: SettingsUpda
         resourceTarget: def.target,
         resourceId: key,
         actor,
-        ...(ctx.request.ip ? { ip: ctx.request.ip } : {}),
-        ...(ctx.request.userAgent ? { userAgent: ctx.request.userAgent.slice(0, 1024) } : {}),
+        ...requestFields(ctx.request),
         requestId,
         diff: { [def.field]: diff },
         metadata: { setting: key, label: def.label },

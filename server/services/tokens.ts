@@ -6,7 +6,7 @@ import { insertApiToken, revokeToken, selectServiceTokens, selectTokenById } fro
 import type { Database } from '../db/database.js';
 import type { ApiTokenRow } from '../db/schema.js';
 import { generateToken, hashToken } from './auth.js';
-import { actorOf, type Caller, type RequestInfo } from './caller.js';
+import { actorOf, requestFields, type Caller, type RequestInfo } from './caller.js';
 import { auditedTransaction, recordEvents, type Clock } from './events.js';
 
 export interface PublicToken {
@@ -45,8 +45,7 @@ function tokenEvent(ctx: AuditContext, action: 'create' | 'write', row: ApiToken
     resourceTarget: row.name,
     resourceId: row.id,
     actor: actorOf(ctx.caller),
-    ...(ctx.request.ip ? { ip: ctx.request.ip } : {}),
-    ...(ctx.request.userAgent ? { userAgent: ctx.request.userAgent.slice(0, 1024) } : {}),
+    ...requestFields(ctx.request),
     diff,
   };
 }

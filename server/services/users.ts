@@ -7,7 +7,7 @@ import type { Role } from '../../shared/identity.js';
 import type { Database } from '../db/database.js';
 import type { UserRow } from '../db/schema.js';
 import { countActiveSiteManagers, insertUser, selectAllUsers, selectUserById, updateUser } from '../db/usersStore.js';
-import { actorOf, type Caller, type RequestInfo } from './caller.js';
+import { actorOf, requestFields, type Caller, type RequestInfo } from './caller.js';
 import { auditedTransaction, recordEvents, type Clock } from './events.js';
 import { hashPassword } from './passwords.js';
 
@@ -54,8 +54,7 @@ async function recordUserEvent(
         resourceTarget: user.username,
         resourceId: user.id,
         actor: actorOf(ctx.caller),
-        ...(ctx.request.ip ? { ip: ctx.request.ip } : {}),
-        ...(ctx.request.userAgent ? { userAgent: ctx.request.userAgent.slice(0, 1024) } : {}),
+        ...requestFields(ctx.request),
         diff,
       },
     ],

@@ -69,7 +69,10 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
 
     await expect.poll(() => jsonLines(child.output()).some((l) => l.req?.id === 'trace-abc.123'), { timeout: 5000 }).toBe(true);
     const lines = jsonLines(child.output());
-    expect(lines.filter((l) => l.fields?.audit_log?.action === 'login')).toHaveLength(1);
+    const loginLines = lines.filter((l) => l.fields?.audit_log?.action === 'login');
+    expect(loginLines).toHaveLength(1);
+    // The event a request causes carries that request's id, as its request log line does.
+    expect(loginLines[0]!.fields.audit_log.request_id).toBe('trace-abc.123');
     const mine = lines.filter((l) => l.fields?.audit_log?.id === id);
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({

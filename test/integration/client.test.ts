@@ -4,7 +4,6 @@
 // real server process that is stopped and started again: no event lost, none duplicated.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +15,7 @@ import { createVigilClient } from '../../shared/client.js';
 import { startChildServer, type ChildServer } from '../support/childServer.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { freePort } from '../support/ports.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -44,17 +44,6 @@ function faultyFetch(plan: { failBefore?: number; failAfter?: number; unavailabl
     return response;
   };
   return { fetch: wrapped, calls };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 const fastRetry = { baseDelayMs: 5, maxDelayMs: 20 };

@@ -8,9 +8,9 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { appendFile, chown, mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports.js';
 
 export type StopMode = 'smart' | 'fast' | 'immediate';
 
@@ -85,17 +85,6 @@ export const privatePostgresMissing: string | null = typeof capability === 'stri
 
 if (privatePostgresMissing && process.env.VIGIL_REQUIRE_POSTGRES === '1') {
   throw new Error(`VIGIL_REQUIRE_POSTGRES=1 but a private Postgres cluster cannot be started: ${privatePostgresMissing}`);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts a fresh cluster; the caller must destroy() it. */

@@ -23,18 +23,18 @@ function maskedMetadata(metadata: Record<string, unknown>): Record<string, unkno
   return masked ?? metadata;
 }
 
-/** `fields.audit_log` as JSON: the row's JSON made for the insert, unless metadata needs masking. */
+/**
+ * The log line's `fields.audit_log` as JSON: the event's columns by their database names,
+ * and its seq. It reuses the row's JSON made for the insert unless metadata needs masking.
+ */
 function auditLogJson(row: NewAuditEventRow, seq: number): string {
   const masked = maskedMetadata(row.metadata);
-  return masked === row.metadata ? `{"seq":${seq},${columnsJsonOf(row).slice(1)}` : JSON.stringify(auditLogFields(row, seq));
+  return masked === row.metadata
+    ? `{"seq":${seq},${columnsJsonOf(row).slice(1)}`
+    : JSON.stringify({ ...columnsOf(row), seq, metadata: masked });
 }
 
 export const auditLogger = auditLineLogger;
-
-/** The log line's `fields.audit_log`: the event's columns, by their database names. */
-export function auditLogFields(row: NewAuditEventRow, seq: number) {
-  return { ...columnsOf(row), seq, metadata: maskedMetadata(row.metadata) };
-}
 
 const INFO = auditLogger.levels.values.info!;
 const SERVICE = JSON.stringify(LINE_BASE.service);

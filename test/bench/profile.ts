@@ -102,6 +102,7 @@ async function profiled(
   // The profile starts when the process does, before the server listened: skip that too.
   const startup = profile.timeDeltas.reduce((a, b) => a + b, 0) / 1000 - (now() - started);
   const { cpu, components } = summarise(profile, calls, Math.max(0, startup) + skipMs);
+  // BENCH_KEEP_PROFILE=<file> keeps the raw profile, for a look at single functions.
   if (process.env.BENCH_KEEP_PROFILE) await (await import('node:fs/promises')).copyFile(path.join(dir, file), process.env.BENCH_KEEP_PROFILE);
   await rm(dir, { recursive: true, force: true });
   const result = {

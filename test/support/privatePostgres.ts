@@ -96,11 +96,15 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const dataDir = path.join(base, 'data');
   const logFile = path.join(base, 'postgres.log');
 
+  /** The command line that runs a server binary (as the postgres user when we are root). */
+  const commandOf = (binary: string, args: string[]): [string, string[]] => {
+    const [command, ...prefix] = [...runAs, path.join(bindir, binary)];
+    return [command!, [...prefix, ...args]];
+  };
   const run = (binary: string, args: string[], timeoutMs = 60_000) =>
     new Promise<string>((resolve, reject) => {
-      const [command, ...prefix] = [...runAs, path.join(bindir, binary)];
       // cwd: the postgres user may not be allowed into the test's working directory.
-      execFile(command!, [...prefix, ...args], { cwd: base, timeout: timeoutMs, encoding: 'utf8' }, async (error, stdout, stderr) => {
+      execFile(...commandOf(binary, args), { cwd: base, timeout: timeoutMs, encoding: 'utf8' }, async (error, stdout, stderr) => {
         if (!error) return resolve(stdout);
         const log = await readFile(logFile, 'utf8').catch(() => '');
         reject(new Error(`${binary} ${args.join(' ')} failed: ${error.message}\n${stderr}\n${log.split('\n').slice(-20).join('\n')}`));
@@ -112,14 +116,18 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     if (!running) return;
     running = false;
     try {
-      const [command, ...prefix] = [...runAs, path.join(bindir, 'pg_ctl')];
-      execFileSync(command!, [...prefix, '-D', dataDir, '-m', 'immediate', 'stop'], { cwd: base, stdio: 'ignore', timeout: 15_000 });
+      execFileSync(...commandOf('pg_ctl', ['-D', dataDir, '-m', 'immediate', 'stop']), { cwd: base, stdio: 'ignore', timeout: 15_000 });
     } catch {
       // already down
     }
   };
   // A test process that dies without destroy() must not leave a postmaster behind.
   process.once('exit', stopNow);
+  const removeCluster = async () => {
+    stopNow();
+    process.removeListener('exit', stopNow);
+    await rm(base, { recursive: true, force: true });
+  };
 
   try {
     await run('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
@@ -157,16 +165,10 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
         await run('pg_ctl', ['-D', dataDir, '-m', mode, '-w', '-t', '60', 'stop'], 90_000);
         running = false;
       },
-      async destroy() {
-        stopNow();
-        process.removeListener('exit', stopNow);
-        await rm(base, { recursive: true, force: true });
-      },
+      destroy: removeCluster,
     };
   } catch (error) {
-    stopNow();
-    process.removeListener('exit', stopNow);
-    await rm(base, { recursive: true, force: true });
+    await removeCluster();
     throw error;
   }
 }

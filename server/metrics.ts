@@ -11,7 +11,7 @@
 //   process_* and nodejs_* (prom-client's default metrics: memory, CPU, event loop lag)
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Database } from './db/database.js';
+import { databaseKindOf, type Database } from './db/database.js';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -79,16 +79,6 @@ export function liveSubscriberClosed(transport: string): void {
 // The database this process serves, described from the drizzle handle's client.
 const databases = new Set<Database>();
 
-interface ClientShape {
-  options?: { max?: number };
-  waitReady?: unknown;
-}
-
-function describeDatabase(db: Database): { kind: 'postgres' | 'pglite'; poolMax: number } {
-  const client = (db as unknown as { $client?: ClientShape }).$client;
-  if (client && 'waitReady' in client) return { kind: 'pglite', poolMax: 1 };
-  return { kind: 'postgres', poolMax: Number(client?.options?.max ?? 0) };
-}
 
 new Gauge({
   name: 'vigil_database_info',
@@ -97,7 +87,7 @@ new Gauge({
   registers: [registry],
   collect() {
     this.reset();
-    for (const db of databases) this.set({ kind: describeDatabase(db).kind }, 1);
+    for (const db of databases) this.set({ kind: databaseKindOf(db).kind }, 1);
   },
 });
 
@@ -109,7 +99,7 @@ new Gauge({
   collect() {
     this.reset();
     for (const db of databases) {
-      const { kind, poolMax } = describeDatabase(db);
+      const { kind, poolMax } = databaseKindOf(db);
       this.set({ kind }, poolMax);
     }
   },

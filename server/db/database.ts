@@ -113,6 +113,13 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   }
 }
 
+/** Which database a Drizzle handle talks to (PGlite's client is the one with `waitReady`). */
+export function databaseKindOf(db: Database): { kind: 'postgres' | 'pglite'; poolMax: number } {
+  const client = (db as unknown as { $client?: { options?: { max?: number }; waitReady?: unknown } }).$client;
+  if (client && 'waitReady' in client) return { kind: 'pglite', poolMax: 1 };
+  return { kind: 'postgres', poolMax: Number(client?.options?.max ?? 0) };
+}
+
 /** Rows of a raw query, whichever driver ran it (postgres.js gives an array, PGlite `{ rows }`). */
 export async function queryRows<T extends Record<string, unknown>>(db: Database, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as T[] | { rows: T[] };

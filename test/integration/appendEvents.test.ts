@@ -85,6 +85,33 @@ describe.each(BACKENDS)('appending events on %s', (backend) => {
     await chainOk(database.db);
   });
 
+  it('requests sent at once, a replay among them: writes behind a refused one are retried, each event stored once', async () => {
+    // On Postgres two writes are under way at once, each chained from the one sent before
+    // it; when that one is refused (here: it holds a stored id), the next one's expected
+    // head is wrong too, and both are answered and written again.
+    const old = await insertEvents(database.db, [rowOf('replayed')]);
+    const before = await stored(database.db);
+    const requests = [
+      [rowOf('p-1a'), rowOf('p-1b')],
+      [rowOf('p-2a'), rowOf('replayed', old[0]!.id), rowOf('p-2b')],
+      [rowOf('p-3a')],
+      [rowOf('p-4a'), rowOf('p-4b')],
+      [rowOf('p-5a')],
+    ];
+    const results = await Promise.all(requests.map((rows) => insertEvents(database.db, rows)));
+    expect(results[1]![1]).toEqual({ id: old[0]!.id, seq: old[0]!.seq, duplicate: true });
+    const fresh = results.flat().filter((r) => !r.duplicate);
+    expect(fresh).toHaveLength(8);
+    expect(new Set(fresh.map((r) => r.seq)).size).toBe(8);
+    // Each request's new events are consecutive, in the order sent.
+    for (const result of results) {
+      const seqs = result.filter((r) => !r.duplicate).map((r) => r.seq);
+      expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
+    }
+    expect((await stored(database.db)).n - before.n).toBe(8);
+    await chainOk(database.db);
+  });
+
   it.runIf(backend === 'postgres')('writers on other connections pools (other server processes) interleave and the chain holds', async () => {
     const others: DatabaseHandle[] = await Promise.all([1, 2].map(() => openDatabase({ databaseUrl: database.url! })));
     try {

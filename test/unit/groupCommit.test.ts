@@ -49,4 +49,39 @@ describe('GroupCommit', () => {
     await expect(queue.submit(['bad'])).rejects.toThrow('cannot write bad');
     await expect(queue.submit(['ok'])).resolves.toEqual(['OK']);
   });
+
+  it('with two writes in flight, sends the second at once and merges those that wait behind both', async () => {
+    let running = 0;
+    let mostAtOnce = 0;
+    const writes: string[][] = [];
+    const queue = new GroupCommit(
+      async (items: string[]) => {
+        writes.push(items);
+        mostAtOnce = Math.max(mostAtOnce, ++running);
+        await new Promise((r) => setTimeout(r, 20));
+        running--;
+        return items.map((i) => i.toUpperCase());
+      },
+      100,
+      2,
+    );
+    const results = await Promise.all([['a'], ['b'], ['c'], ['d', 'e']].map((items) => queue.submit(items)));
+    expect(results).toEqual([['A'], ['B'], ['C'], ['D', 'E']]);
+    expect(writes).toEqual([['a'], ['b'], ['c', 'd', 'e']]);
+    expect(mostAtOnce).toBe(2);
+  });
+
+  it('with two writes in flight, a failed merged write still fails only its bad request', async () => {
+    const { writes, write } = recorder('bad');
+    const queue = new GroupCommit(write, 100, 2);
+    const results = await Promise.allSettled([['a'], ['b'], ['bad'], ['c']].map((items) => queue.submit(items)));
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
+      ['A'],
+      ['B'],
+      'cannot write bad',
+      ['C'],
+    ]);
+    expect(writes).toEqual([['a'], ['b'], ['bad', 'c'], ['bad'], ['c']]);
+    await expect(queue.submit(['ok'])).resolves.toEqual(['OK']);
+  });
 });

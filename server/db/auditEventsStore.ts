@@ -131,6 +131,8 @@ type AppendAnswer =
  */
 interface ChainTip {
   head: string | null;
+  /** Until then (ms since the epoch), one write at a time: another process moved the head lately. */
+  contendedUntil: number;
 }
 
 /** A write that keeps finding its expected head taken (other writers) takes the lock first after this many tries. */
@@ -200,6 +202,9 @@ async function appendWithRetries(
       return true;
     }
     if ('duplicates' in answer) for (const d of answer.duplicates) outcome.seqById.set(d.id, Number(d.seq));
+    // A head other than the expected one: another writer (process or transaction) wrote in
+    // between, and its writes would keep refusing the second one of a pipeline.
+    else tip.contendedUntil = Date.now() + CONTENDED_MS;
     tip.head = answer.head;
   }
   return rows.every((p) => outcome.seqById.has(p.row.id));
@@ -241,13 +246,20 @@ const GROUP_COMMIT_MAX_EVENTS = 5000;
  * at a time, in this process: one.)
  */
 const PIPELINED_WRITES = 2;
+/**
+ * After a refusal for a moved head, one write at a time for this long: with several
+ * processes writing, a pipeline's second write is refused over and over (it was chained
+ * from the first, and another process's write comes in between).
+ */
+const CONTENDED_MS = 2_000;
 
 function chainWriterFor(db: Database, chain: boolean): ChainWriter {
   const map = chain ? chainWriters.chained : chainWriters.plain;
   let writer = map.get(db);
   if (!writer) {
-    const tip: ChainTip = { head: null };
-    const inFlight = databaseKindOf(db).kind === 'postgres' ? PIPELINED_WRITES : 1;
+    const tip: ChainTip = { head: null, contendedUntil: 0 };
+    const pipelined = databaseKindOf(db).kind === 'postgres' ? PIPELINED_WRITES : 1;
+    const inFlight = () => (Date.now() < tip.contendedUntil ? 1 : pipelined);
     writer = { tip, queue: new GroupCommit((items) => writeEvents(db, items, chain, tip), GROUP_COMMIT_MAX_EVENTS, inFlight) };
     map.set(db, writer);
   }
@@ -275,7 +287,7 @@ export async function insertEvents(
   // through the process's group commit: waiting writers hold no connection (the pool
   // stays free for reads) and are written together.
   const inTransaction = (db as unknown) instanceof PgTransaction;
-  return inTransaction ? writeEvents(db, prepared, chain, { head: null }) : chainWriterFor(db, chain).queue.submit(prepared);
+  return inTransaction ? writeEvents(db, prepared, chain, { head: null, contendedUntil: 0 }) : chainWriterFor(db, chain).queue.submit(prepared);
 }
 
 /** Text columns matched case-insensitively, through their lower() indexes. */

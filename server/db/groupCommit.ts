@@ -16,8 +16,8 @@ export class GroupCommit<TItem, TResult> {
     private readonly write: (items: TItem[]) => Promise<TResult[]>,
     /** Requests are merged up to this many items (a single larger request goes alone). */
     private readonly maxItems: number,
-    /** Writes under way at once. */
-    private readonly maxInFlight = 1,
+    /** Writes under way at once (asked before each write is started). */
+    private readonly maxInFlight: () => number = () => 1,
   ) {}
 
   submit(items: TItem[]): Promise<TResult[]> {
@@ -28,7 +28,7 @@ export class GroupCommit<TItem, TResult> {
   }
 
   private pump(): void {
-    while (this.pending.length > 0 && this.inFlight < this.maxInFlight) {
+    while (this.pending.length > 0 && this.inFlight < this.maxInFlight()) {
       const group = [this.pending.shift()!];
       let size = group[0]!.items.length;
       while (this.pending.length > 0 && size + this.pending[0]!.items.length <= this.maxItems) {

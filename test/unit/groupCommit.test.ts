@@ -63,7 +63,7 @@ describe('GroupCommit', () => {
         return items.map((i) => i.toUpperCase());
       },
       100,
-      2,
+      () => 2,
     );
     const results = await Promise.all([['a'], ['b'], ['c'], ['d', 'e']].map((items) => queue.submit(items)));
     expect(results).toEqual([['A'], ['B'], ['C'], ['D', 'E']]);
@@ -73,7 +73,7 @@ describe('GroupCommit', () => {
 
   it('with two writes in flight, a failed merged write still fails only its bad request', async () => {
     const { writes, write } = recorder('bad');
-    const queue = new GroupCommit(write, 100, 2);
+    const queue = new GroupCommit(write, 100, () => 2);
     const results = await Promise.allSettled([['a'], ['b'], ['bad'], ['c']].map((items) => queue.submit(items)));
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
       ['A'],

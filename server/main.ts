@@ -26,13 +26,15 @@ const app = createApp({
   trustProxy: config.trustProxy,
   metricsToken: config.metricsToken,
 });
+// Before listening: "vigil listening" means ready, and start-up work that fails (the
+// database went away) ends the process before it has answered anyone.
+const first = await ensureFirstSiteManager(database.db, { password: config.adminPassword });
 const running = await listen(app, config.port, config.host);
 logger.info(
   { url: running.url, database: database.kind, dataDir: database.kind === 'pglite' ? config.dataDir : undefined, signingKeyId: signer.keyId },
   'vigil listening',
 );
 
-const first = await ensureFirstSiteManager(database.db, { password: config.adminPassword });
 if (first.created) {
   // Printed once, to the console only (never to the JSON log), so it can be copied.
   const password = first.generatedPassword ?? '(the value of VIGIL_ADMIN_PASSWORD)';

@@ -10,6 +10,13 @@ import { logger } from './logger.js';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Scraped or polled every few seconds: logged only at debug level. */
 const QUIET_PATHS = new Set(['/healthz', '/metrics']);
+/** The message of the Error pino-http invents for a 5xx (pino-http/logger.js). */
+const SYNTHETIC_ERROR = /^failed with status code \d+$/;
+
+/** The path a request was made to: Express strips a mount point (`/trpc`) from req.url. */
+function requestPath(req: IncomingMessage): string {
+  return pathOf((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url);
+}
 
 function pathOf(url: string | undefined): string {
   const raw = url ?? '/';
@@ -34,11 +41,11 @@ export function requestLogger() {
     },
     customLogLevel(req, res, error) {
       if (error || res.statusCode >= 500) return 'error';
-      if (QUIET_PATHS.has(pathOf(req.url))) return 'debug';
+      if (QUIET_PATHS.has(requestPath(req))) return 'debug';
       return res.statusCode >= 400 ? 'warn' : 'info';
     },
-    customSuccessMessage: (req, res) => `${req.method} ${pathOf(req.url)} ${res.statusCode}`,
-    customErrorMessage: (req, res) => `${req.method} ${pathOf(req.url)} ${res.statusCode}`,
+    customSuccessMessage: (req, res) => `${req.method} ${requestPath(req)} ${res.statusCode}`,
+    customErrorMessage: (req, res) => `${req.method} ${requestPath(req)} ${res.statusCode}`,
     serializers: {
       // The path without its query string: tRPC GET inputs and export queries stay out of the log.
       req: (req: { id: unknown; method: string; url: string; remoteAddress?: string; headers?: Record<string, unknown> }) => ({
@@ -49,6 +56,9 @@ export function requestLogger() {
         userAgent: req.headers?.['user-agent'],
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      // For a 5xx answered without an error, pino-http makes one up ("failed with status
+      // code 503"): its stack points into pino-http and says nothing the line does not.
+      err: (err: { message?: string }) => (SYNTHETIC_ERROR.test(err.message ?? '') ? undefined : err),
     },
   });
 }

@@ -100,7 +100,7 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
     expect(requests.length).toBeGreaterThanOrEqual(4);
     expect(new Set(requests.map((l) => l.req.id)).size).toBe(requests.length);
     const loginLine = requests.find((l) => l.req.id === 'trace-abc.123')!;
-    expect(loginLine).toMatchObject({ req: { method: 'POST', path: '/trpc/auth.login' }, res: { statusCode: 200 } });
+    expect(loginLine).toMatchObject({ msg: 'POST /trpc/auth.login 200', req: { method: 'POST', path: '/trpc/auth.login' }, res: { statusCode: 200 } });
     expect(typeof loginLine.responseTime).toBe('number');
 
     // Nothing secret anywhere in the output.

@@ -10,6 +10,8 @@ import type { AuditEvent } from '../../shared/event.js';
 import { createVigilLiveClient } from '../../shared/liveClient.js';
 import { openDatabase, queryRows, type DatabaseHandle } from '../../server/db/database.js';
 import { BACKENDS, createPostgres, type TestDatabase } from '../support/databases.js';
+import { generateToken } from '../../server/services/auth.js';
+import { startChildServer } from '../support/childServer.js';
 import { rawCall, startTestServer, type TestServer } from '../support/server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy.js';
 import { eventually, sleep } from '../support/waiting.js';
@@ -92,5 +94,33 @@ describe.runIf(BACKENDS.includes('postgres'))('database outage (Postgres)', () =
 
     const stored = await queryRows<{ id: string }>(direct.db, sql`select id from audit_events where resource_type = 'job'`);
     expect(new Set(stored.map((r) => r.id))).toEqual(new Set(acknowledged));
+  });
+
+  it("a 503's request log line names the request and the status, with no made-up error stack", async () => {
+    // A server in its own process, so its log (stdout) can be read.
+    const url = new URL(direct.url!);
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    const token = generateToken();
+    const child = await startChildServer({ DATABASE_URL: url.toString(), VIGIL_ADMIN_TOKEN: token, VIGIL_CHECKPOINT_MINUTES: '0' });
+    try {
+      proxy.cut();
+      const answer = await fetch(`${child.url}/trpc/events.list?input=${encodeURIComponent('{}')}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(answer.status).toBe(503);
+      const requestId = answer.headers.get('x-request-id');
+      await eventually(() => child.output().includes(`"id":"${requestId}"`), 'the request log line');
+      const line = child
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, any>)
+        .find((l) => l.req?.id === requestId)!;
+      expect(line).toMatchObject({ level: 50, msg: 'GET /trpc/events.list 503', res: { statusCode: 503 } });
+      expect(line.err).toBeUndefined();
+      expect(JSON.stringify(line)).not.toContain('failed with status code');
+    } finally {
+      proxy.restore();
+      await child.stop();
+    }
   });
 });

@@ -9,8 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EventInput } from '../../shared/event.js';
 
-/** mulberry32: small, fast and good enough for a simulation. */
-function prng(seed: number): () => number {
+/** mulberry32: small, fast and good enough for a simulation (and the benchmark's events). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

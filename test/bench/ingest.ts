@@ -8,28 +8,19 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import postgres from 'postgres';
 import { openDatabase } from '../../server/db/database.js';
+import { prng } from '../../server/tools/simulator.js';
 import { createVigilClient } from '../../shared/client.js';
 import type { EventInput } from '../../shared/event.js';
 import type { AuditAction, ResourceType } from '../../shared/vocabulary.js';
-import { auditColumns, pgliteOf, rawPglite, rawPostgres, withDatabase } from './datasets.js';
+import { auditColumns, pgliteOf, rawPglite, rawPostgres } from './datasets.js';
 import { ACTION_WEIGHTS, USER_COUNT, usernameOf } from './generate.js';
 import { profileIngest, type ProfileResult } from './profile.js';
-import { log, now, processCpuMs, startBenchServer, summarize, waitForQuiet, type BenchServer, type Summary } from './util.js';
+import { freshDatabase, log, now, processCpuMs, startBenchServer, summarize, waitForQuiet, type BenchServer, type Summary } from './util.js';
 
 export const BATCH = 1000;
 
 // --- The rows: realistic events as an internal app sends them (same mix as the generator) ---
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ACTIONS = Object.entries(ACTION_WEIGHTS) as [AuditAction, number][];
 const TYPE_OF: Partial<Record<AuditAction, ResourceType>> = {
@@ -50,7 +41,7 @@ const CHANGE_TYPES: ResourceType[] = ['workspace', 'workspace', 'image', 'templa
 const AGENTS = ['Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0', 'coder-cli/2.14.1 (linux/amd64)', 'vscode-coder/1.3.2'];
 
 export function makeEvents(count: number, seed: number): EventInput[] {
-  const rand = mulberry32(seed);
+  const rand = prng(seed);
   const start = Date.now() - 86_400_000;
   const events: EventInput[] = [];
   for (let i = 0; i < count; i++) {
@@ -235,15 +226,8 @@ export function median(values: number[]): number {
 
 export async function runPostgresIngest(adminUrl: string, settings: IngestSettings): Promise<IngestResult> {
   const measuredAt = new Date().toISOString();
-  const name = 'vigil_bench_ingest';
-  const url = withDatabase(adminUrl, name);
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.unsafe(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
+  const scratch = await freshDatabase(adminUrl, 'vigil_bench_ingest');
+  const url = scratch.url;
   const handle = await openDatabase({ databaseUrl: url, maxConnections: 1 });
   await handle.close();
   const sql = postgres(url, { max: 1, onnotice: () => {} });
@@ -369,9 +353,7 @@ export async function runPostgresIngest(adminUrl: string, settings: IngestSettin
   } finally {
     await server.stop();
     await sql.end();
-    const drop = postgres(adminUrl, { max: 1, onnotice: () => {} });
-    await drop.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-    await drop.end();
+    await scratch.drop();
   }
 }
 

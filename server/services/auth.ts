@@ -55,9 +55,10 @@ export async function authenticateToken(
   return { kind: 'user', userId: user!.id, username: user!.username, email: user!.email, role: user!.role, tokenId: row.id };
 }
 
-/** Reads `Authorization: Bearer <token>`; anything else is anonymous. */
+/** Reads `Authorization: Bearer <token>`; anything else is anonymous. The scheme name is
+ * case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are the same scheme. */
 export function bearerToken(header: string | undefined): string | null {
-  const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? '');
+  const match = /^Bearer +([\x21-\x7e]{1,512})$/i.exec(header ?? '');
   return match ? match[1]! : null;
 }
 

@@ -54,6 +54,19 @@ describe('security of the HTTP surface', () => {
     expect(text).not.toContain(server.token);
   });
 
+  it.each(['bearer', 'BEARER', 'bEaReR'])('the scheme %s is accepted on tRPC, /export and /metrics', async (scheme) => {
+    const me = await fetch(`${server.url}/trpc/auth.me`, { headers: { authorization: `${scheme} ${server.token}` } });
+    expect(me.status).toBe(200);
+    expect((await me.json()).result.data).toMatchObject({ kind: 'user', user: { role: 'site_manager' } });
+    const exported = await fetch(`${server.url}/export?format=ndjson`, { headers: { authorization: `${scheme} ${server.token}` } });
+    expect(exported.status).toBe(200);
+    await exported.text();
+    expect((await fetch(`${server.url}/metrics`, { headers: { authorization: `${scheme} ${metricsToken}` } })).status).toBe(200);
+    // Only the scheme is case-insensitive: the token itself is not.
+    const wrongCase = await fetch(`${server.url}/trpc/auth.me`, { headers: { authorization: `${scheme} ${server.token.toUpperCase()}` } });
+    expect(wrongCase.status).toBe(401);
+  });
+
   it('a WebSocket message over the size limit closes that socket only', async () => {
     const { WebSocket } = await import('ws');
     const socket = new WebSocket(`${server.url.replace('http', 'ws')}/trpc`);

@@ -111,8 +111,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.type('application/x-pem-file').set('x-vigil-key-id', deps.signer.keyId).send(deps.signer.publicKeyPem);
   });
 
-  // Filtered export of the audit log, streamed (CSV or NDJSON with integrity data).
-  app.get(
+  // Filtered export of the audit log, streamed (CSV or NDJSON with integrity data). Every
+  // method reaches the handler, which answers any but GET with a JSON 405.
+  app.all(
     '/export',
     exportHandler({ db: deps.db, signer: deps.signer, adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined }),
   );

@@ -197,6 +197,12 @@ export async function getEvent(db: Database, id: string): Promise<AuditEvent> {
 /** Bucket sizes the timeline may use; the smallest that fits the requested count wins. */
 const BUCKET_LADDER_MS = [60_000, 300_000, 900_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000, 604_800_000];
 const DEFAULT_STATS_RANGE_MS = 86_400_000;
+const WEEK_MS = BUCKET_LADDER_MS.at(-1)!;
+
+/** Past the ladder (ranges of years): whole weeks, as many as it takes to stay within `wanted` buckets. */
+function wholeWeeksFor(spanMs: number, wanted: number): number {
+  return Math.ceil(spanMs / wanted / WEEK_MS) * WEEK_MS;
+}
 
 export interface EventStats {
   from: string;
@@ -221,7 +227,7 @@ export async function eventStats(
   const from = query.from ?? new Date(to.getTime() - DEFAULT_STATS_RANGE_MS);
   const wanted = input.buckets ?? 60;
   const span = Math.max(1, to.getTime() - from.getTime());
-  const bucketMs = BUCKET_LADDER_MS.find((size) => span / size <= wanted) ?? BUCKET_LADDER_MS.at(-1)!;
+  const bucketMs = BUCKET_LADDER_MS.find((size) => span / size <= wanted) ?? wholeWeeksFor(span, wanted);
   const rows = await selectEventStats(db, { ...query, from, to }, bucketMs);
 
   const first = Math.floor(from.getTime() / bucketMs);

@@ -330,6 +330,17 @@ describe.each(BACKENDS)('events on %s', (backend) => {
       expect(filtered.buckets.map((b) => b.total)).toEqual([1, 0, 1]);
     });
 
+    it('stats keeps to the bucket count asked for over any range, ten thousand years included', async () => {
+      const wide = await api.events.stats({ q: 'date_from:0001-01-01 date_to:9999-12-31', buckets: 60 });
+      expect(wide.buckets.length).toBeLessThanOrEqual(61);
+      expect(wide.bucketMs % 604_800_000).toBe(0);
+      const everything = await api.events.stats({ q: 'date_from:0001-01-01 date_to:9999-12-31', buckets: 500 });
+      expect(everything.buckets.length).toBeLessThanOrEqual(501);
+      // Every stored event falls in one of the buckets.
+      expect(wide.buckets.reduce((n, b) => n + b.total, 0)).toBe(await storedCount());
+      expect(everything.buckets.reduce((n, b) => n + b.total, 0)).toBe(await storedCount());
+    });
+
     it('username:me without a user is a clear error', async () => {
       await expect(callerAs(undefined).events.list({ q: 'username:me' })).rejects.toMatchObject({
         code: 'BAD_REQUEST',

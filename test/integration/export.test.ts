@@ -131,6 +131,12 @@ describe.each(BACKENDS)('export on %s', (backend) => {
     expect(JSON.parse(badQuery.text).error.message).toBe('q: term "date_to:2026-13-01" has an invalid date "2026-13-01"; use YYYY-MM-DD');
     const head = await fetch(exportUrl(server, {}), { method: 'HEAD', headers: { authorization: `Bearer ${server.token}` } });
     expect(head.status).toBe(405);
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+      const other = await fetch(exportUrl(server, {}), { method, headers: { authorization: `Bearer ${server.token}` } });
+      expect(other.status, method).toBe(405);
+      expect(other.headers.get('allow'), method).toBe('GET');
+      expect(await other.json(), method).toEqual({ error: { code: 'METHOD_NOT_SUPPORTED', message: 'GET /export only' } });
+    }
     const badFormat = await download(server, { format: 'xlsx' });
     expect(badFormat.response.status).toBe(400);
     expect(JSON.parse(badFormat.text).error.message).toBe('format: one of ndjson, csv');

@@ -1,5 +1,6 @@
 // The HTTP server: tRPC at /trpc and the health check. Built from explicit parts so
 // tests start the same server the binary runs.
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -15,9 +16,12 @@ import { logger } from './logger.js';
 import { httpMetrics, metricsHandler } from './metrics.js';
 import { requestLogger } from './requestLog.js';
 import { exportHandler } from './routes/export.js';
+import { extensionRoutes } from './routes/extension.js';
+import { landingPage } from './routes/landing.js';
 import { appRouter } from './routers/_app.js';
 import { bearerToken, hashToken } from './services/auth.js';
 import { LiveHub } from './services/liveHub.js';
+import type { ExtensionPackages } from './services/extensionPackages.js';
 import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
 import type { SecretsKey } from './services/secretsKey.js';
 import type { Signer } from './services/signingKey.js';
@@ -43,6 +47,10 @@ export interface AppDeps {
   livePollMs?: number;
   /** VIGIL_METRICS_TOKEN: when set, GET /metrics needs it as a bearer token. */
   metricsToken?: string | undefined;
+  /** The extension packages served at /extension/* and offered on the landing page (null: not built). */
+  extensionPackages?: ExtensionPackages | null;
+  /** VIGIL_PUBLIC_URL: this server's address as browsers reach it. */
+  publicUrl?: string | undefined;
 }
 
 /** What listen() needs from createApp to serve WebSockets and shut down cleanly. */
@@ -50,6 +58,8 @@ interface VigilLocals {
   createContext: ReturnType<typeof makeCreateContext>;
   live: LiveHub;
 }
+
+const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** WebSocket keep-alive: a ping after 20 s of quiet keeps an MV3 service worker awake. */
 const WS_PING_MS = 20_000;
@@ -133,6 +143,19 @@ export function createApp(deps: AppDeps): express.Express {
     }
   });
 
+  // The landing page and the extension packages: no login, no event data.
+  const extensionPackages = deps.extensionPackages ?? null;
+  app.get(
+    '/',
+    landingPage({
+      version: SERVER_VERSION,
+      packages: extensionPackages,
+      publicUrl: deps.publicUrl,
+      healthy: () => answersWithin(pingDatabase(deps.db), 1000),
+    }),
+  );
+  app.use(extensionRoutes(extensionPackages, deps.publicUrl));
+
   // Anything no route answered (malformed URLs, body parsers) ends here: a status and a
   // message, never a stack trace.
   const lastResort: ErrorRequestHandler = (error: { status?: number; statusCode?: number }, _req, res, _next) => {
@@ -144,6 +167,21 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(lastResort);
 
   return app;
+}
+
+/** Whether `work` succeeds within `ms` (a stalled database must not stall the page). */
+async function answersWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), late]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function metricsGuard(token: string | undefined): express.RequestHandler {

@@ -1,5 +1,6 @@
 // Configuration from the environment, read once at start-up. Every knob is listed here.
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface ServerConfig {
   port: number;
@@ -27,6 +28,26 @@ export interface ServerConfig {
   retentionDays: number | undefined;
   /** Bearer token GET /metrics requires (unset: open, like most Prometheus endpoints). */
   metricsToken: string | undefined;
+  /** RSA private key (PEM) signing the served CRX3; generated into dataDir when unset. */
+  extensionKeyPem: string | undefined;
+  /** The extension build the server serves (`vite build` output, holding chrome/ and firefox/). */
+  extensionDir: string;
+  /** This server's address as browsers reach it, for the update manifest and policies (default: the request's). */
+  publicUrl: string | undefined;
+}
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function publicUrlFromEnv(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`VIGIL_PUBLIC_URL must be an http(s) URL, got ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`VIGIL_PUBLIC_URL must be an http(s) URL, got ${JSON.stringify(raw)}`);
+  return url.origin + url.pathname.replace(/\/+$/, '');
 }
 
 function trustProxyFromEnv(raw: string | undefined): ServerConfig['trustProxy'] {
@@ -63,6 +84,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     secretsKey: env.VIGIL_SECRETS_KEY || undefined,
     checkpointMinutes: intFromEnv(env, 'VIGIL_CHECKPOINT_MINUTES', 10, 0, 7 * 24 * 60),
     metricsToken: env.VIGIL_METRICS_TOKEN || undefined,
+    extensionKeyPem: env.VIGIL_EXTENSION_KEY || undefined,
+    extensionDir: path.resolve(env.VIGIL_EXTENSION_DIR || path.join(repoRoot, 'dist')),
+    publicUrl: publicUrlFromEnv(env.VIGIL_PUBLIC_URL),
     retentionDays: env.VIGIL_RETENTION_DAYS ? intFromEnv(env, 'VIGIL_RETENTION_DAYS', 0, 1, 36_500) : undefined,
   };
 }

@@ -6,11 +6,19 @@ import { loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { logger } from './logger.js';
 import { ensureFirstSiteManager } from './services/auth.js';
+import { loadExtensionKey } from './services/extensionKey.js';
+import { packExtension } from './services/extensionPackages.js';
 import { startScheduledJobs } from './services/jobs.js';
 import { loadSecretsKey } from './services/secretsKey.js';
 import { loadSigner } from './services/signingKey.js';
 
 const config = loadConfig();
+// First, so that a bad VIGIL_EXTENSION_KEY stops the start before anything else happens.
+const extensionKey = await loadExtensionKey({ pem: config.extensionKeyPem, dataDir: config.dataDir });
+const extensionPackages = await packExtension(config.extensionDir, extensionKey).catch((err: unknown) => {
+  logger.warn({ err, extensionDir: config.extensionDir }, 'no extension packages to serve');
+  return null;
+});
 const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
 const signer = await loadSigner({ pem: config.signingKeyPem, dataDir: config.dataDir });
 const secretsKey = await loadSecretsKey({ key: config.secretsKey, dataDir: config.dataDir });
@@ -25,13 +33,15 @@ const app = createApp({
   corsOrigins: config.corsOrigins,
   trustProxy: config.trustProxy,
   metricsToken: config.metricsToken,
+  extensionPackages,
+  publicUrl: config.publicUrl,
 });
 // Before listening: "vigil listening" means ready, and start-up work that fails (the
 // database went away) ends the process before it has answered anyone.
 const first = await ensureFirstSiteManager(database.db, { password: config.adminPassword });
 const running = await listen(app, config.port, config.host);
 logger.info(
-  { url: running.url, database: database.kind, dataDir: database.kind === 'pglite' ? config.dataDir : undefined, signingKeyId: signer.keyId },
+  { url: running.url, database: database.kind, dataDir: database.kind === 'pglite' ? config.dataDir : undefined, signingKeyId: signer.keyId, extensionId: extensionKey.extensionId },
   'vigil listening',
 );
 

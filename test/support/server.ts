@@ -2,6 +2,7 @@
 import { createApp, listen } from '../../server/app.js';
 import type { Database, ListenFn } from '../../server/db/database.js';
 import { generateToken } from '../../server/services/auth.js';
+import type { ExtensionPackages } from '../../server/services/extensionPackages.js';
 import { processSecretsKey, type SecretsKey } from '../../server/services/secretsKey.js';
 import { generateSigner, type Signer } from '../../server/services/signingKey.js';
 import { createVigilClient, type VigilClient } from '../../shared/client.js';
@@ -22,6 +23,7 @@ export async function startTestServer(
     listen?: ListenFn;
     livePollMs?: number;
     metricsToken?: string;
+    extensionPackages?: ExtensionPackages;
   } = {},
 ): Promise<TestServer> {
   const token = generateToken();
@@ -31,6 +33,7 @@ export async function startTestServer(
     ...(options.listen ? { listen: options.listen } : {}),
     ...(options.livePollMs ? { livePollMs: options.livePollMs } : {}),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
+    ...(options.extensionPackages ? { extensionPackages: options.extensionPackages } : {}),
     db,
     adminToken: token,
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,

@@ -1,6 +1,7 @@
 // tRPC initialisation, error shaping and the procedure kinds every router builds on.
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { Context } from './context.js';
+import { isDatabaseUnavailable } from './db/database.js';
 import { procedureDuration } from './metrics.js';
 
 interface SchemaIssue {
@@ -44,20 +45,6 @@ const t = initTRPC.context<Context>().create({
     return shape;
   },
 });
-
-// Postgres error classes and client error codes that mean "the database is not there
-// right now": the request may be retried (event ids are idempotency keys).
-const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
-const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT']);
-
-/** Whether an error (or what caused it, drizzle wraps driver errors) means the database is unreachable. */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let e = error as { code?: unknown; errno?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    const code = typeof e.code === 'string' ? e.code : typeof e.errno === 'string' ? e.errno : '';
-    if (UNAVAILABLE_ERRNO.has(code) || UNAVAILABLE_SQLSTATE.test(code)) return true;
-  }
-  return false;
-}
 
 /**
  * Errors clients can act on, for HTTP and in-process callers alike: input validation

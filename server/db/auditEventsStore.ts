@@ -5,7 +5,7 @@ import type { AuditEvent, DiffEntry } from '../../shared/event.js';
 import type { FieldFilter, FilterField } from '../../shared/query.js';
 import { canonicalEvent, GENESIS_HASH } from '../../shared/canonical.js';
 import { chainStep } from '../services/chain.js';
-import { databaseKindOf, queryRows, type Database } from './database.js';
+import { databaseKindOf, isDatabaseUnavailable, queryRows, type Database } from './database.js';
 import { GroupCommit } from './groupCommit.js';
 import { auditEvents, type AuditEventRow } from './schema.js';
 
@@ -260,7 +260,7 @@ function chainWriterFor(db: Database, chain: boolean): ChainWriter {
     const tip: ChainTip = { head: null, contendedUntil: 0 };
     const pipelined = databaseKindOf(db).kind === 'postgres' ? PIPELINED_WRITES : 1;
     const inFlight = () => (Date.now() < tip.contendedUntil ? 1 : pipelined);
-    writer = { tip, queue: new GroupCommit((items) => writeEvents(db, items, chain, tip), GROUP_COMMIT_MAX_EVENTS, inFlight) };
+    writer = { tip, queue: new GroupCommit((items) => writeEvents(db, items, chain, tip), GROUP_COMMIT_MAX_EVENTS, inFlight, isDatabaseUnavailable) };
     map.set(db, writer);
   }
   return writer;

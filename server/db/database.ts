@@ -27,6 +27,20 @@ export interface DatabaseHandle {
 
 export type ListenFn = (channel: string, onNotify: (payload: string) => void) => Promise<() => Promise<void>>;
 
+// Postgres error classes and client error codes that mean "the database is not there
+// right now": the request may be retried (event ids are idempotency keys).
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT']);
+
+/** Whether an error (or what caused it, drizzle wraps driver errors) means the database is unreachable. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error as { code?: unknown; errno?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    const code = typeof e.code === 'string' ? e.code : typeof e.errno === 'string' ? e.errno : '';
+    if (UNAVAILABLE_ERRNO.has(code) || UNAVAILABLE_SQLSTATE.test(code)) return true;
+  }
+  return false;
+}
+
 const MIGRATIONS_FOLDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 /** Serialises migrations when several replicas start on one Postgres at once. */
 const MIGRATION_LOCK_KEY = 7_162_021_001;

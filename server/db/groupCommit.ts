@@ -2,7 +2,9 @@
 // memory (holding no connection), and are then written together in ONE transaction.
 // Under concurrency that turns many small serialised transactions into few large ones.
 // If a merged write fails, each waiting request is written alone, so one bad request
-// cannot fail the others: every request keeps its own all-or-nothing outcome.
+// cannot fail the others: every request keeps its own all-or-nothing outcome. Not when
+// the database is down: each request alone would fail the same way, one round trip after
+// another, holding the write slot; the whole group fails at once (its callers retry).
 //
 // Up to `maxInFlight` writes may be under way at once (a pipeline): the next group is sent
 // while the previous one is still being stored or its answer waits for the busy event
@@ -18,6 +20,8 @@ export class GroupCommit<TItem, TResult> {
     private readonly maxItems: number,
     /** Writes under way at once (asked before each write is started). */
     private readonly maxInFlight: () => number = () => 1,
+    /** Whether a failure is the database's (unreachable), not one request's. */
+    private readonly isOutage: (error: unknown) => boolean = () => false,
   ) {}
 
   submit(items: TItem[]): Promise<TResult[]> {
@@ -53,8 +57,8 @@ export class GroupCommit<TItem, TResult> {
         offset += g.items.length;
       }
     } catch (error) {
-      if (group.length === 1) {
-        group[0]!.reject(error);
+      if (group.length === 1 || this.isOutage(error)) {
+        for (const g of group) g.reject(error);
         return;
       }
       for (const g of group) {

@@ -15,7 +15,8 @@ import {
   resolveFilter,
   toAuditEvent,
 } from '../services/events.js';
-import { eventReaderProcedure, ingestProcedure, isDatabaseUnavailable, router } from '../trpc.js';
+import { isDatabaseUnavailable } from '../db/database.js';
+import { eventReaderProcedure, ingestProcedure, router } from '../trpc.js';
 
 const querySchema = z.string().max(QUERY_LIMITS.length).optional();
 

@@ -13,7 +13,7 @@ import { authenticateToken, bearerToken } from '../services/auth.js';
 import type { Caller } from '../services/caller.js';
 import { EXPORT_FORMATS, startExport, type ExportFormat } from '../services/export.js';
 import type { Signer } from '../services/signingKey.js';
-import { isDatabaseUnavailable } from '../trpc.js';
+import { isDatabaseUnavailable } from '../db/database.js';
 
 export interface ExportRouteDeps {
   db: Database;

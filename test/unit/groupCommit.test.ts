@@ -1,6 +1,7 @@
 // The group-commit queue: waiting requests are written together; a failed merged write
-// is retried request by request so only the bad one fails.
+// is retried request by request so only the bad one fails, unless the database is down.
 import { describe, expect, it } from 'vitest';
+import { isDatabaseUnavailable } from '../../server/db/database.js';
 import { GroupCommit } from '../../server/db/groupCommit.js';
 
 function recorder(failOn?: string) {
@@ -82,6 +83,33 @@ describe('GroupCommit', () => {
       ['C'],
     ]);
     expect(writes).toEqual([['a'], ['b'], ['bad', 'c'], ['bad'], ['c']]);
+    await expect(queue.submit(['ok'])).resolves.toEqual(['OK']);
+  });
+
+  it('while the database is down, fails the whole waiting group with one write, then serves again', async () => {
+    const writes: string[][] = [];
+    let down = true;
+    const queue = new GroupCommit(
+      async (items: string[]) => {
+        writes.push(items);
+        await new Promise((r) => setTimeout(r, 5));
+        if (down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+        return items.map((i) => i.toUpperCase());
+      },
+      100,
+      () => 1,
+      isDatabaseUnavailable,
+    );
+    const results = await Promise.allSettled([['a'], ['b'], ['c'], ['d']].map((items) => queue.submit(items)));
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'stored'))).toEqual([
+      'ECONNREFUSED',
+      'ECONNREFUSED',
+      'ECONNREFUSED',
+      'ECONNREFUSED',
+    ]);
+    // The first request alone, then the three that waited together: no request retried alone.
+    expect(writes).toEqual([['a'], ['b', 'c', 'd']]);
+    down = false;
     await expect(queue.submit(['ok'])).resolves.toEqual(['OK']);
   });
 });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type InlineConfig, type Plugin, type UserConfig } from 'vite';
 import { drawIcon } from './icons.js';
+import { MANAGED_SCHEMA_FILE, managedSchema } from './managedSchema.js';
 import { createManifest, ICON_SIZES, type BrowserTarget } from './manifest.js';
 
 const extensionRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -62,6 +63,7 @@ function manifestPlugin(outBase: string, targets: BrowserTarget[], grantLoopback
     name: 'vigil-extension-manifest',
     apply: 'build',
     generateBundle() {
+      this.emitFile({ type: 'asset', fileName: MANAGED_SCHEMA_FILE, source: `${JSON.stringify(managedSchema, null, 2)}\n` });
       for (const size of ICON_SIZES) {
         this.emitFile({ type: 'asset', fileName: `icons/vigil-${size}.png`, source: drawIcon(size) });
       }

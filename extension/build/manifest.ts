@@ -1,6 +1,8 @@
 // The two manifests, from one description. Chrome runs the background as a module
 // service worker; Firefox has no service workers for extensions and takes
 // background.scripts plus its browser_specific_settings.
+import { MANAGED_SCHEMA_FILE } from './managedSchema.js';
+
 export type BrowserTarget = 'chrome' | 'firefox';
 
 export interface ManifestOptions {
@@ -39,8 +41,15 @@ export function createManifest(target: BrowserTarget, options: ManifestOptions):
     optional_host_permissions: ['http://*/*', 'https://*/*'],
     ...(options.grantLoopback ? { host_permissions: ['http://127.0.0.1/*'] } : {}),
     ...(target === 'chrome'
-      ? { minimum_chrome_version: '116' }
+      ? {
+          minimum_chrome_version: '116',
+          // Policies hand the extension its server address (storage.managed).
+          storage: { managed_schema: MANAGED_SCHEMA_FILE },
+        }
       : {
+          // Firefox's default extension-page policy upgrades ws:// to wss://, so the live
+          // socket to an http:// server never connected; this is the default without that.
+          content_security_policy: { extension_pages: "script-src 'self'; object-src 'self'" },
           browser_specific_settings: {
             gecko: {
               id: 'vigil@vigil.example',

@@ -46,8 +46,21 @@ describe('the extension build', () => {
       expect(m.optional_host_permissions).toEqual(['http://*/*', 'https://*/*']);
       expect(m.host_permissions).toBeUndefined();
       expect(m.content_scripts).toBeUndefined();
-      expect(m.content_security_policy).toBeUndefined();
     }
+  });
+
+  it('lets Firefox pages open ws:// to an http:// server (no upgrade-insecure-requests)', async () => {
+    expect((await manifest('chrome')).content_security_policy).toBeUndefined();
+    const csp = (await manifest('firefox')).content_security_policy.extension_pages as string;
+    expect(csp).toBe("script-src 'self'; object-src 'self'");
+    expect(csp).not.toMatch(/upgrade-insecure-requests/);
+  });
+
+  it('declares the schema of what policies may set (storage.managed)', async () => {
+    const m = await manifest('chrome');
+    expect(m.storage).toEqual({ managed_schema: 'managed_schema.json' });
+    const schema = JSON.parse(await readFile(path.join(base, 'chrome', 'managed_schema.json'), 'utf8'));
+    expect(Object.keys(schema.properties).sort()).toEqual(['lockNotificationRules', 'lockServerUrl', 'notificationRules', 'serverUrl']);
   });
 
   it('has no inline scripts and no eval', async () => {

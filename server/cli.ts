@@ -17,6 +17,7 @@ import cliProgress from 'cli-progress';
 import { ROLES, TOKEN_SCOPES, type Role, type TokenScope } from '../shared/identity.js';
 import { loadConfig } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
+import { restrictNewFiles } from './fileModes.js';
 import { selectUserByUsername } from './db/usersStore.js';
 import type { Caller } from './services/caller.js';
 import { verifyChain } from './services/integrity.js';
@@ -184,6 +185,7 @@ export async function runCli(argv: string[], db: Database, options: CliOptions =
 }
 
 async function main(): Promise<number> {
+  restrictNewFiles();
   const config = loadConfig();
   let database;
   try {

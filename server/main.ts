@@ -4,6 +4,7 @@
 import { listen, createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
+import { restrictNewFiles } from './fileModes.js';
 import { logger } from './logger.js';
 import { ensureFirstSiteManager } from './services/auth.js';
 import { loadExtensionKey } from './services/extensionKey.js';
@@ -12,6 +13,8 @@ import { startScheduledJobs } from './services/jobs.js';
 import { loadSecretsKey } from './services/secretsKey.js';
 import { loadSigner } from './services/signingKey.js';
 
+// Before anything touches the disk: the data directory, keys and lock are the server's alone.
+restrictNewFiles();
 const config = loadConfig();
 // First, so that a bad VIGIL_EXTENSION_KEY stops the start before anything else happens.
 const extensionKey = await loadExtensionKey({ pem: config.extensionKeyPem, dataDir: config.dataDir });

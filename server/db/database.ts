@@ -13,6 +13,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import lockfile from 'proper-lockfile';
+import { PRIVATE_DIR_MODE, restrictTree } from '../fileModes.js';
 import * as schema from './schema.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -91,7 +92,7 @@ async function openPostgres(url: string, max: number): Promise<DatabaseHandle> {
 }
 
 async function openPglite(dataDir: string): Promise<DatabaseHandle> {
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(dataDir, {
@@ -110,6 +111,7 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   try {
     const client = new PGlite(path.join(dataDir, 'pgdata'));
     await client.waitReady;
+    await restrictTree(dataDir);
     const pglite = drizzlePglite({ client, schema });
     await migratePglite(pglite, { migrationsFolder: MIGRATIONS_FOLDER });
     return {

@@ -55,7 +55,7 @@ describe('embedded PGlite data directory', () => {
     await database.close();
     expect((await readdir(path.join(dataDir, 'pgdata'))).length).toBeGreaterThan(10);
     expect(await notPrivate(dataDir)).toEqual([]);
-  });
+  }, 120_000);
 
   it('the server process creates its data directory, database and keys owner-only', async () => {
     const parent = await mkdtemp(path.join(os.tmpdir(), 'vigil-modes-'));
@@ -76,5 +76,5 @@ describe('embedded PGlite data directory', () => {
       await child.stop();
     }
     expect(await notPrivate(dataDir)).toEqual([]);
-  });
+  }, 120_000);
 });

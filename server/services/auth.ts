@@ -12,7 +12,7 @@ import {
 } from '../db/apiTokensStore.js';
 import type { Database } from '../db/database.js';
 import { countUsers, insertUser, selectUserByUsername } from '../db/usersStore.js';
-import { requestFields, type Caller, type RequestInfo } from './caller.js';
+import { BOOTSTRAP_TOKEN_CALLER, requestFields, type Caller, type RequestInfo } from './caller.js';
 import { auditedTransaction, recordEvents, type Clock } from './events.js';
 import type { LoginThrottle } from './loginThrottle.js';
 import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from './passwords.js';
@@ -43,7 +43,7 @@ export async function authenticateToken(
 ): Promise<Caller | null> {
   const tokenHash = hashToken(token);
   if (config.adminTokenHash && timingSafeEqual(Buffer.from(tokenHash), Buffer.from(config.adminTokenHash))) {
-    return { kind: 'user', userId: null, username: 'admin', email: null, role: 'site_manager', tokenId: null };
+    return BOOTSTRAP_TOKEN_CALLER;
   }
   const found = await selectTokenByHash(db, tokenHash);
   if (!found) return null;

@@ -14,6 +14,22 @@ export type Caller =
     }
   | { kind: 'service'; tokenId: string; name: string; scopes: TokenScope[] };
 
+/**
+ * The actor name of VIGIL_ADMIN_TOKEN's acts. It is not the first site manager `admin`, so
+ * the log tells the shared automation token from the person; no user may take the name.
+ */
+export const BOOTSTRAP_TOKEN_USERNAME = 'bootstrap-token';
+
+/** The caller VIGIL_ADMIN_TOKEN stands for: a site manager with no user row. */
+export const BOOTSTRAP_TOKEN_CALLER: Caller = {
+  kind: 'user',
+  userId: null,
+  username: BOOTSTRAP_TOKEN_USERNAME,
+  email: null,
+  role: 'site_manager',
+  tokenId: null,
+};
+
 /** Where a request came from, recorded on the events it causes. */
 export interface RequestInfo {
   ip: string | null;

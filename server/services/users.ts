@@ -7,7 +7,7 @@ import type { Role } from '../../shared/identity.js';
 import type { Database } from '../db/database.js';
 import type { UserRow } from '../db/schema.js';
 import { countActiveSiteManagers, insertUser, selectAllUsers, selectUserById, updateUser } from '../db/usersStore.js';
-import { actorOf, requestFields, type Caller, type RequestInfo } from './caller.js';
+import { actorOf, BOOTSTRAP_TOKEN_USERNAME, requestFields, type Caller, type RequestInfo } from './caller.js';
 import { auditedTransaction, recordEvents, type Clock } from './events.js';
 import { hashPassword } from './passwords.js';
 
@@ -70,6 +70,9 @@ export async function createUser(
   ctx: AuditContext,
   input: { username: string; email?: string | undefined; role: Role; password: string },
 ): Promise<PublicUser> {
+  if (input.username.toLowerCase() === BOOTSTRAP_TOKEN_USERNAME) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `username: ${BOOTSTRAP_TOKEN_USERNAME} is reserved for VIGIL_ADMIN_TOKEN` });
+  }
   const passwordHash = await hashPassword(input.password);
   return auditedTransaction(ctx.db, async (tx) => {
     const user = await insertUser(tx, {

@@ -54,7 +54,7 @@ describe.skipIf(!chromiumAvailable)('the extension in Chromium', () => {
     browser.setStorage({
       serverUrl: server.url,
       token: server.token,
-      session: { kind: 'user', user: { id: null, username: 'admin', email: null, role: 'site_manager' } },
+      session: { kind: 'user', user: { id: null, username: 'bootstrap-token', email: null, role: 'site_manager' } },
       ...extra,
     });
 
@@ -398,7 +398,7 @@ describe.skipIf(!chromiumAvailable)('the extension in Chromium', () => {
     await page.fill('#token', server.token);
     await page.click('button:has-text("Use token")');
     await page.waitForSelector('[data-session]');
-    expect(await page.textContent('[data-username]')).toBe('admin');
+    expect(await page.textContent('[data-username]')).toBe('bootstrap-token');
     expect(await page.textContent('[data-role]')).toBe('site manager');
     await page.waitForSelector('[data-status="ready"]');
     expect(await page.textContent('[data-status="ready"]')).toContain(`${await totalEvents()} events`);

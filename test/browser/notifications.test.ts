@@ -231,7 +231,7 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
     await browser.setStorage({
       serverUrl: server.url,
       token: server.token,
-      session: { kind: 'user', user: { id: null, username: 'admin', email: null, role: 'site_manager' } },
+      session: { kind: 'user', user: { id: null, username: 'bootstrap-token', email: null, role: 'site_manager' } },
     });
     const cursor = await waitFor(async () => (await stored()).notifyCursor as { seq: number } | undefined, 'the first poll to store a cursor');
     expect(cursor.seq).toBe(head);

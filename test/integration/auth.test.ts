@@ -137,6 +137,18 @@ describe.each(BACKENDS)('identity on %s', (backend) => {
     expect(throttled).toBe(10);
   });
 
+  it("VIGIL_ADMIN_TOKEN's acts are recorded as bootstrap-token, never as a user", async () => {
+    const me = await server.client.auth.me.query();
+    expect(me).toMatchObject({ kind: 'user', user: { id: null, username: 'bootstrap-token', role: 'site_manager' } });
+    const created = await server.client.users.create.mutate({ username: 'made-by-automation', role: 'member', password: 'automation password 1' });
+    const [event] = (await admin().events.list({ q: `action:create resource_id:${created.id}`, limit: 5 })).items;
+    expect(event!.actor).toEqual({ id: null, username: 'bootstrap-token', email: null });
+    // Nobody can take the name, so the actor stays unambiguous.
+    await expect(
+      server.client.users.create.mutate({ username: 'Bootstrap-Token', role: 'member', password: 'automation password 1' }),
+    ).rejects.toMatchObject({ message: 'username: bootstrap-token is reserved for VIGIL_ADMIN_TOKEN' });
+  });
+
   it('the database holds no usable token', async () => {
     const session = await from('10.3.3.3').auth.login({ username: 'carol', password: 'carol password 1' });
     const service = await admin().tokens.create({ name: 'ci-bot', scopes: ['events:write'] });

@@ -142,7 +142,7 @@ describe.each(BACKENDS)('export on %s', (backend) => {
     expect(JSON.parse(badFormat.text).error.message).toBe('format: one of ndjson, csv');
     // Refused exports are not recorded as reads.
     const reads = await listAll(server, 'action:read resource_type:audit_log');
-    expect(reads.filter((e) => e.actor?.username === `member-${backend}` || e.actor?.username === 'service:app' || e.actor?.username === 'admin')).toEqual([]);
+    expect(reads.filter((e) => e.actor?.username === `member-${backend}` || e.actor?.username === 'service:app' || e.actor?.username === 'bootstrap-token')).toEqual([]);
   });
 
   it(`a complete NDJSON export (~${EVENTS} events) matches events.list and verifies offline with the script`, async () => {

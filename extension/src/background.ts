@@ -26,7 +26,7 @@ browser.alarms.onAlarm.addListener((alarm) => {
 });
 
 browser.storage.onChanged.addListener((changes, area) => {
-  if (area === 'local' && ('serverUrl' in changes || 'token' in changes || 'notifyRules' in changes)) void requestSync('settings');
+  if (area === 'managed' || (area === 'local' && ('serverUrl' in changes || 'token' in changes || 'notifyRules' in changes))) void requestSync('settings');
 });
 
 browser.notifications.onClicked.addListener((id) => {

@@ -3,6 +3,7 @@
 // last query the user looked at and the notification rules; and, apart from those, the
 // background's bookkeeping for notifications (its cursor and the unseen count).
 import type { Role } from '../../shared/identity.js';
+import { applyPolicy, NO_POLICY, readManagedPolicy, type ManagedPolicy } from './managed.js';
 import { browser } from './platform.js';
 import type { NotificationRules } from './rules.js';
 
@@ -29,12 +30,24 @@ export interface Settings {
   lastQuery?: string;
   /** What raises a desktop notification (rules.ts); absent means the defaults. */
   notifyRules?: NotificationRules;
+  /** What the organization set by policy; serverUrl and notifyRules above already include it. */
+  managed?: ManagedPolicy;
 }
 
 const KEYS = ['serverUrl', 'token', 'session', 'lastQuery', 'notifyRules'] as const satisfies readonly (keyof Settings)[];
 
+/** storage.managed, or no policy where the browser has none (Firefox without policies.json throws). */
+async function loadManagedPolicy(): Promise<ManagedPolicy> {
+  try {
+    return readManagedPolicy(await browser.storage.managed.get(null));
+  } catch {
+    return { ...NO_POLICY, notices: [] };
+  }
+}
+
 export async function loadSettings(): Promise<Settings> {
-  return (await browser.storage.local.get([...KEYS])) as Settings;
+  const [local, managed] = await Promise.all([browser.storage.local.get([...KEYS]) as Promise<Settings>, loadManagedPolicy()]);
+  return applyPolicy(local, managed);
 }
 
 /** Writes the given keys; `undefined` removes a key. */
@@ -52,8 +65,8 @@ export async function saveSettings(patch: Partial<Settings>): Promise<void> {
 /** Calls back with fresh settings whenever another page (options, popup) changes them. */
 export function onSettingsChanged(callback: (settings: Settings) => void): () => void {
   const listener = (changes: Record<string, unknown>, area: string) => {
-    if (area !== 'local') return;
-    if (!KEYS.some((key) => key in changes)) return;
+    // A policy change applies at once (area 'managed').
+    if (area !== 'managed' && (area !== 'local' || !KEYS.some((key) => key in changes))) return;
     void loadSettings().then(callback);
   };
   browser.storage.onChanged.addListener(listener);

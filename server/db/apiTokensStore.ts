@@ -1,5 +1,5 @@
 // The one module that reads and writes the api_tokens table.
-import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, ne, or } from 'drizzle-orm';
 import type { TokenScope } from '../../shared/identity.js';
 import type { Database } from './database.js';
 import { apiTokens, users, type ApiTokenRow, type UserRow } from './schema.js';
@@ -49,6 +49,26 @@ export async function revokeToken(db: Database, id: string, at: Date): Promise<A
     .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
     .returning();
   return row;
+}
+
+/**
+ * Revokes every live session of a user, except `keepId` (the caller's own session, when a
+ * user's change comes from that user). Answers how many were ended.
+ */
+export async function revokeSessionsOfUser(db: Database, userId: string, at: Date, keepId: string | null): Promise<number> {
+  const rows = await db
+    .update(apiTokens)
+    .set({ revokedAt: at })
+    .where(
+      and(
+        eq(apiTokens.userId, userId),
+        eq(apiTokens.kind, 'session'),
+        isNull(apiTokens.revokedAt),
+        ...(keepId ? [ne(apiTokens.id, keepId)] : []),
+      ),
+    )
+    .returning({ id: apiTokens.id });
+  return rows.length;
 }
 
 /** Records use, at most once per `granularityMs`, so reads do not become writes. */

@@ -6,6 +6,7 @@ import type { DiffEntry } from '../../shared/event.js';
 import type { Role } from '../../shared/identity.js';
 import type { Database } from '../db/database.js';
 import type { UserRow } from '../db/schema.js';
+import { revokeSessionsOfUser } from '../db/apiTokensStore.js';
 import { countActiveSiteManagers, insertUser, selectAllUsers, selectUserById, updateUser } from '../db/usersStore.js';
 import { actorOf, BOOTSTRAP_TOKEN_USERNAME, requestFields, type Caller, type RequestInfo } from './caller.js';
 import { auditedTransaction, recordEvents, type Clock } from './events.js';
@@ -44,6 +45,7 @@ async function recordUserEvent(
   action: 'create' | 'write',
   user: UserRow,
   diff: Record<string, DiffEntry>,
+  metadata?: Record<string, unknown>,
 ): Promise<void> {
   await recordEvents(
     tx,
@@ -56,6 +58,7 @@ async function recordUserEvent(
         actor: actorOf(ctx.caller),
         ...requestFields(ctx.request),
         diff,
+        ...(metadata ? { metadata } : {}),
       },
     ],
     ctx.clock,
@@ -128,12 +131,18 @@ export async function setUserDisabled(ctx: AuditContext, input: { id: string; di
   });
 }
 
+/**
+ * A new password ends the user's sessions (whoever knew the old one is logged out), in the
+ * same transaction; the caller's own session stays when users change their own password.
+ */
 export async function setUserPassword(ctx: AuditContext, input: { id: string; password: string }): Promise<PublicUser> {
   const passwordHash = await hashPassword(input.password);
   return auditedTransaction(ctx.db, async (tx) => {
     const user = await loadUser(tx, input.id);
     const updated = (await updateUser(tx, user.id, { passwordHash }))!;
-    await recordUserEvent(tx, ctx, 'write', updated, { password: { secret: true } });
+    const ownSession = ctx.caller.kind === 'user' && ctx.caller.userId === user.id ? ctx.caller.tokenId : null;
+    const sessionsEnded = await revokeSessionsOfUser(tx, user.id, ctx.clock(), ownSession);
+    await recordUserEvent(tx, ctx, 'write', updated, { password: { secret: true } }, { sessionsEnded });
     return toPublicUser(updated);
   });
 }

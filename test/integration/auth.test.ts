@@ -228,6 +228,34 @@ describe.each(BACKENDS)('identity on %s', (backend) => {
     expect((await rawCall(as, 'events.list', { method: 'GET', input: {} })).status).toBe(200);
   });
 
+  it("a password reset ends the user's sessions, except the resetter's own", async () => {
+    const frida = await admin().users.create({ username: 'frida', role: 'site_manager', password: 'frida password 1' });
+    const sessions = [
+      await from('10.7.7.1').auth.login({ username: 'frida', password: 'frida password 1' }),
+      await from('10.7.7.2').auth.login({ username: 'frida', password: 'frida password 1' }),
+    ];
+    const me = (token: string) => rawCall({ url: server.url, token }, 'auth.me', { method: 'GET' });
+    for (const { token } of sessions) expect((await me(token)).status).toBe(200);
+    await admin().users.setPassword({ id: frida.id, password: 'frida password 2' });
+    for (const { token } of sessions) expect((await me(token)).status).toBe(401);
+    const [reset] = (await admin().events.list({ q: `action:write resource_id:${frida.id}`, limit: 1 })).items;
+    expect(reset).toMatchObject({ diff: { password: { secret: true } }, metadata: { sessionsEnded: 2 } });
+    // Frida changing her own password keeps the session she does it with, and ends the others.
+    const mine = await from('10.7.7.3').auth.login({ username: 'frida', password: 'frida password 2' });
+    const elsewhere = await from('10.7.7.4').auth.login({ username: 'frida', password: 'frida password 2' });
+    const change = await rawCall({ url: server.url, token: mine.token }, 'users.setPassword', {
+      body: JSON.stringify({ id: frida.id, password: 'frida password 3' }),
+    });
+    expect(change.status).toBe(200);
+    expect((await me(mine.token)).status).toBe(200);
+    expect((await me(elsewhere.token)).status).toBe(401);
+    const [revoked] = await queryRows<{ n: number }>(
+      database.db,
+      sql`select count(*)::int as n from api_tokens where user_id = ${frida.id} and kind = 'session' and revoked_at is not null`,
+    );
+    expect(Number(revoked!.n)).toBe(3);
+  });
+
   it('logout ends only that session', async () => {
     const one = await from('10.6.6.6').auth.login({ username: 'carol', password: 'carol password 1' });
     const two = await from('10.6.6.6').auth.login({ username: 'carol', password: 'carol password 1' });

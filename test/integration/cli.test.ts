@@ -33,6 +33,15 @@ describe('vigil CLI', () => {
     expect(JSON.stringify(created)).not.toContain(password);
   });
 
+  it("`user password` ends the user's sessions", async () => {
+    await runCli(['user', 'add', 'hugo', '--role', 'member', '--password', 'hugo password 1'], database.db);
+    const { authenticateToken } = await import('../../server/services/auth.js');
+    const session = await createCaller(createContextInner({ db: database.db })).auth.login({ username: 'hugo', password: 'hugo password 1' });
+    expect(await authenticateToken(database.db, session.token, {}, new Date())).toMatchObject({ kind: 'user', username: 'hugo' });
+    expect(await runCli(['user', 'password', 'hugo', '--password', 'hugo password 2'], database.db)).toEqual(['password of hugo changed']);
+    expect(await authenticateToken(database.db, session.token, {}, new Date())).toBeNull();
+  });
+
   it('creates a service token that works, and revokes it', async () => {
     const out = await runCli(['token', 'create', 'ingest-bot', '--scopes', 'events:write,events:read', '--expires-days', '7'], database.db);
     const token = /token \(shown once\): (\S+)/.exec(out[1]!)![1]!;

@@ -6,7 +6,11 @@ import { extensionBuildConfig } from './extension/build/config.js';
 export default defineConfig(({ command }) => ({
   ...(command === 'build' ? extensionBuildConfig() : {}),
   test: {
-    include: ['test/**/*.test.ts'],
+    // Policy tests write machine-wide Chromium policy files: they run alone, after the rest.
+    projects: [
+      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: ['test/policy/**'], sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'policy', include: ['test/policy/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 1 } } },
+    ],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

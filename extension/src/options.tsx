@@ -74,6 +74,13 @@ function Options({ initial }: { initial: Settings }) {
     };
   }, [settings.serverUrl, settings.token]);
 
+  const policy = settings.managed;
+  const addressLocked = Boolean(policy?.lockServerUrl);
+  // A locked address follows the policy live.
+  useEffect(() => {
+    if (addressLocked && settings.serverUrl) setAddress(settings.serverUrl);
+  }, [addressLocked, settings.serverUrl]);
+
   const saveServer = (e: Event) => {
     e.preventDefault();
     const check = normalizeServerUrl(address);
@@ -106,13 +113,28 @@ function Options({ initial }: { initial: Settings }) {
     );
   };
 
-  const submitLogin = async (e: Event) => {
+  const submitLogin = (e: Event) => {
     e.preventDefault();
-    if (!settings.serverUrl) return;
+    const serverUrl = settings.serverUrl;
+    if (!serverUrl) return;
+    // An address set by policy was never saved here, so access to it may not be granted
+    // yet: ask in the click itself, before any await.
+    const pattern = serverPattern(serverUrl);
+    const asked = granted.some((g) => patternCovers(g, pattern)) ? Promise.resolve(true) : browser.permissions.request({ origins: [pattern] });
+    void asked.then(
+      (ok) => {
+        if (ok) return loginTo(serverUrl);
+        setLoginNote({ tone: 'error', text: `Access to ${new URL(serverUrl).origin} was not granted, so Vigil cannot reach the server.` });
+      },
+      (error: unknown) => setLoginNote({ tone: 'error', text: `Could not ask for access: ${String(error)}` }),
+    );
+  };
+
+  const loginTo = async (serverUrl: string) => {
     setBusy(true);
     setLoginNote(null);
     try {
-      const answer = await login(settings.serverUrl, username.trim(), password);
+      const answer = await login(serverUrl, username.trim(), password);
       await saveSettings({ token: answer.token, session: { kind: 'user', user: answer.user, expiresAt: answer.expiresAt } });
       setPassword('');
       setLoginNote({ tone: 'ok', text: `Logged in as ${answer.user.username}.` });
@@ -175,11 +197,25 @@ function Options({ initial }: { initial: Settings }) {
             onInput={(e) => setAddress(e.currentTarget.value)}
             autocomplete="url"
             spellcheck={false}
+            readOnly={addressLocked}
+            aria-describedby={policy?.serverUrl ? 'server-managed' : undefined}
           />
-          <button class="button primary" type="submit">
-            Save
-          </button>
+          {!addressLocked && (
+            <button class="button primary" type="submit">
+              Save
+            </button>
+          )}
         </form>
+        {policy?.serverUrl && (
+          <p class="hint" id="server-managed" data-managed={addressLocked ? 'locked' : 'suggested'}>
+            {addressLocked ? 'Set by your organization.' : `Your organization suggests ${policy.serverUrl}.`}
+          </p>
+        )}
+        {policy?.notices.map((notice) => (
+          <p class="note error" role="alert" data-policy-notice key={notice}>
+            {notice}
+          </p>
+        ))}
         <p class="hint">Vigil asks the browser for access to this server only.</p>
         {serverNote && <Note note={serverNote} id="server-note" />}
       </section>
@@ -240,7 +276,7 @@ function Options({ initial }: { initial: Settings }) {
         </section>
       )}
 
-      <NotificationRulesSection initial={normalizeRules(initial.notifyRules)} />
+      <NotificationRulesSection initial={normalizeRules(initial.notifyRules)} locked={Boolean(policy?.lockNotificationRules)} />
 
       <section aria-labelledby="status-h">
         <h2 id="status-h">Status</h2>
@@ -272,7 +308,7 @@ function toggled<T>(list: readonly T[], value: T): T[] {
 }
 
 /** Which events raise a desktop notification: actions, resource types, an extra query. */
-function NotificationRulesSection({ initial }: { initial: NotificationRules }) {
+function NotificationRulesSection({ initial, locked }: { initial: NotificationRules; locked: boolean }) {
   const [rules, setRules] = useState(initial);
   const [note, setNote] = useState<Note>(null);
   const check = composeRules(rules);
@@ -307,8 +343,13 @@ function NotificationRulesSection({ initial }: { initial: NotificationRules }) {
         A desktop notification for each new event matching these rules (more than 5 at once make one summary). The toolbar badge
         counts them until you open the popup.
       </p>
+      {locked && (
+        <p class="hint" data-managed="locked">
+          Set by your organization.
+        </p>
+      )}
       <form onSubmit={save} class="rules" aria-label="Notification rules">
-        <fieldset>
+        <fieldset disabled={locked}>
           <legend>Actions</legend>
           {(Object.keys(ACTION_GROUPS) as ActionGroup[]).map((group) => (
             <div class="check-row" key={group}>
@@ -327,7 +368,7 @@ function NotificationRulesSection({ initial }: { initial: NotificationRules }) {
             </div>
           ))}
         </fieldset>
-        <fieldset>
+        <fieldset disabled={locked}>
           <legend>Resource types (none ticked: any)</legend>
           <div class="check-row">
             {RESOURCE_TYPES.map((type: ResourceType) => (
@@ -350,6 +391,7 @@ function NotificationRulesSection({ initial }: { initial: NotificationRules }) {
           spellcheck={false}
           autocomplete="off"
           value={rules.query}
+          readOnly={locked}
           aria-invalid={check.ok ? 'false' : 'true'}
           aria-describedby="notify-query-error"
           onInput={(e) => edit({ query: e.currentTarget.value })}
@@ -364,13 +406,13 @@ function NotificationRulesSection({ initial }: { initial: NotificationRules }) {
           The server is asked for: <code data-rules-query>{check.ok && check.q !== null ? check.q : '—'}</code>
         </p>
         <div class="row">
-          <button class="button primary" type="submit" id="notify-save">
+          <button class="button primary" type="submit" id="notify-save" disabled={locked}>
             Save rules
           </button>
           <button class="button" type="button" id="notify-test" onClick={sendTest}>
             Send test notification
           </button>
-          <button class="button subtle" type="button" onClick={() => edit({ ...DEFAULT_RULES, actions: [...DEFAULT_RULES.actions] })}>
+          <button class="button subtle" type="button" disabled={locked} onClick={() => edit({ ...DEFAULT_RULES, actions: [...DEFAULT_RULES.actions] })}>
             Defaults
           </button>
         </div>

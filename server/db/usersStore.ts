@@ -9,12 +9,19 @@ export async function countUsers(db: Database): Promise<number> {
   return row?.n ?? 0;
 }
 
-export async function countActiveSiteManagers(db: Database): Promise<number> {
-  const [row] = await db
-    .select({ n: count() })
+/**
+ * Locks the active site managers' rows until the transaction ends and answers their ids.
+ * Two transactions each removing a different site manager then run one after the other,
+ * and the second sees the first's change: they cannot together remove the last one.
+ */
+export async function lockActiveSiteManagers(tx: Database): Promise<string[]> {
+  const rows = await tx
+    .select({ id: users.id })
     .from(users)
-    .where(and(eq(users.role, 'site_manager'), isNull(users.disabledAt)));
-  return row?.n ?? 0;
+    .where(and(eq(users.role, 'site_manager'), isNull(users.disabledAt)))
+    .orderBy(asc(users.id))
+    .for('update');
+  return rows.map((r) => r.id);
 }
 
 export async function selectUserByUsername(db: Database, username: string): Promise<UserRow | undefined> {

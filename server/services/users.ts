@@ -7,7 +7,7 @@ import type { Role } from '../../shared/identity.js';
 import type { Database } from '../db/database.js';
 import type { UserRow } from '../db/schema.js';
 import { revokeSessionsOfUser } from '../db/apiTokensStore.js';
-import { countActiveSiteManagers, insertUser, selectAllUsers, selectUserById, updateUser } from '../db/usersStore.js';
+import { insertUser, lockActiveSiteManagers, selectAllUsers, selectUserById, updateUser } from '../db/usersStore.js';
 import { actorOf, BOOTSTRAP_TOKEN_USERNAME, requestFields, type Caller, type RequestInfo } from './caller.js';
 import { auditedTransaction, recordEvents, type Clock } from './events.js';
 import { hashPassword } from './passwords.js';
@@ -102,18 +102,24 @@ async function loadUser(db: Database, id: string): Promise<UserRow> {
   return user;
 }
 
-/** Refuses a change that would leave no active site manager (nobody could manage Vigil). */
-async function keepASiteManager(tx: Database, user: UserRow): Promise<void> {
-  if (user.role === 'site_manager' && !user.disabledAt && (await countActiveSiteManagers(tx)) <= 1) {
+/**
+ * Refuses a change that would leave no active site manager (nobody could manage Vigil).
+ * Called before the user is read: the lock makes concurrent removals take turns, so the
+ * user and the count read after it are current.
+ */
+async function keepASiteManager(tx: Database, id: string): Promise<void> {
+  const managers = await lockActiveSiteManagers(tx);
+  if (managers.includes(id) && managers.length <= 1) {
+    const user = await loadUser(tx, id);
     throw new TRPCError({ code: 'BAD_REQUEST', message: `id: ${user.username} is the last active site manager` });
   }
 }
 
 export async function setUserRole(ctx: AuditContext, input: { id: string; role: Role }): Promise<PublicUser> {
   return auditedTransaction(ctx.db, async (tx) => {
+    if (input.role !== 'site_manager') await keepASiteManager(tx, input.id);
     const user = await loadUser(tx, input.id);
     if (user.role === input.role) return toPublicUser(user);
-    if (input.role !== 'site_manager') await keepASiteManager(tx, user);
     const updated = (await updateUser(tx, user.id, { role: input.role }))!;
     await recordUserEvent(tx, ctx, 'write', updated, { role: { old: user.role, new: input.role } });
     return toPublicUser(updated);
@@ -122,9 +128,9 @@ export async function setUserRole(ctx: AuditContext, input: { id: string; role: 
 
 export async function setUserDisabled(ctx: AuditContext, input: { id: string; disabled: boolean }): Promise<PublicUser> {
   return auditedTransaction(ctx.db, async (tx) => {
+    if (input.disabled) await keepASiteManager(tx, input.id);
     const user = await loadUser(tx, input.id);
     if ((user.disabledAt !== null) === input.disabled) return toPublicUser(user);
-    if (input.disabled) await keepASiteManager(tx, user);
     const updated = (await updateUser(tx, user.id, { disabledAt: input.disabled ? ctx.clock() : null }))!;
     await recordUserEvent(tx, ctx, 'write', updated, { disabled: { old: !input.disabled, new: input.disabled } });
     return toPublicUser(updated);

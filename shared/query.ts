@@ -26,8 +26,8 @@ export const QUERY_KEYS = {
   username: 'who did it; username:me is you',
   email: "the actor's email",
   request_id: 'events of one request',
-  date_from: 'from the start of this UTC day, YYYY-MM-DD',
-  date_to: 'through the end of this UTC day, YYYY-MM-DD',
+  date_from: 'from the start of this UTC day (YYYY-MM-DD), or from this instant (2026-12-02T10:00:00Z, or with an offset)',
+  date_to: 'through the end of this UTC day (YYYY-MM-DD), or through this instant (2026-12-02T15:00:00Z, or with an offset)',
   since: 'relative time back from now: 15m, 24h, 7d',
 } as const satisfies Record<FilterField | 'date_from' | 'date_to' | 'since', string>;
 export type QueryKey = keyof typeof QUERY_KEYS;
@@ -144,7 +144,8 @@ export function splitQueryTerms(query: string): QueryTerm[] {
         current = '';
         i++;
       } else if (ch === ':') {
-        note("has more than one ':'; quote a value that contains ':'", spanOf(query, start));
+        // Date-times carry colons of their own (date_from:2026-12-02T10:00:00Z).
+        if (!INSTANT_KEYS.has((key ?? '').toLowerCase())) note("has more than one ':'; quote a value that contains ':'", spanOf(query, start));
         current += ch;
         i++;
       } else if (ch === ',' && key !== null) {
@@ -192,6 +193,40 @@ function spanOf(query: string, start: number): Pick<Token, 'raw' | 'start' | 'en
     end++;
   }
   return { raw: query.slice(start, end), start, end };
+}
+
+/** Keys whose value may be a date-time (with colons). */
+const INSTANT_KEYS = new Set(['date_from', 'date_to']);
+
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})t(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * A date_from/date_to bound: a UTC day (from its first or through its last millisecond)
+ * or an exact ISO 8601 date-time with a zone (Z or an offset), taken as given.
+ */
+function parseBound(token: Token, value: string, end: boolean): string {
+  if (!value.includes('t')) return new Date(parseUtcDay(token, value) + (end ? SINCE_UNITS_MS.d - 1 : 0)).toISOString();
+  const m = DATE_TIME.exec(value);
+  if (!m) {
+    const hint = /t[\d:.]+$/.test(value) ? '; add Z or an offset such as +02:00' : '';
+    throw new QuerySyntaxError(token, `has an invalid date-time ${JSON.stringify(value)}${hint}; use YYYY-MM-DD or e.g. 2026-12-02T10:00:00Z`);
+  }
+  const [, , , , hour, minute, second = '00', fraction = ''] = m;
+  const zone = m[8]!;
+  const day = parseUtcDay(token, `${m[1]}-${m[2]}-${m[3]}`);
+  if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) {
+    throw new QuerySyntaxError(token, `has an invalid time of day in ${JSON.stringify(value)}`);
+  }
+  let offsetMinutes = 0;
+  if (zone !== 'z') {
+    const [, sign, hh, mm] = /^([+-])(\d{2}):?(\d{2})$/.exec(zone)!;
+    if (Number(hh) > 23 || Number(mm) > 59) throw new QuerySyntaxError(token, `has an invalid offset in ${JSON.stringify(value)}`);
+    offsetMinutes = (sign === '-' ? -1 : 1) * (Number(hh) * 60 + Number(mm));
+  }
+  // Milliseconds are the finest the server stores; a finer date_to still includes its millisecond.
+  const millis = Number(fraction.slice(1, 4).padEnd(3, '0')) || 0;
+  const ms = day + ((Number(hour) * 60 + Number(minute) - offsetMinutes) * 60 + Number(second)) * 1000 + millis;
+  return new Date(ms).toISOString();
 }
 
 function parseUtcDay(token: Token, value: string): number {
@@ -284,9 +319,9 @@ function applyToken(filter: AuditFilter, token: Token, options: ParseOptions): v
   if (key === 'since') {
     filter.sinceMs = parseSince(token, value);
   } else if (key === 'date_from') {
-    filter.from = new Date(parseUtcDay(token, value)).toISOString();
+    filter.from = parseBound(token, value, false);
   } else {
-    filter.to = new Date(parseUtcDay(token, value) + SINCE_UNITS_MS.d - 1).toISOString();
+    filter.to = parseBound(token, value, true);
   }
   if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to) {
     throw new QuerySyntaxError(token, 'makes date_to earlier than date_from');

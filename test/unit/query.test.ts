@@ -520,6 +520,36 @@ describe('parseAuditQuery: dates', () => {
     expect(err(`date_to:"${value}"`).message).toMatch(/invalid date/);
   });
 
+  it('takes exact ISO 8601 date-times with Z or an offset, as given (Coder\'s days still work)', () => {
+    expect(ok('date_from:2026-12-02T10:00:00Z date_to:2026-12-02T15:00:00Z')).toMatchObject({
+      from: '2026-12-02T10:00:00.000Z',
+      to: '2026-12-02T15:00:00.000Z',
+    });
+    expect(ok('date_from:2026-12-02T10:00:00+02:00').from).toBe('2026-12-02T08:00:00.000Z');
+    expect(ok('date_from:2026-12-02T01:30-0330').from).toBe('2026-12-02T05:00:00.000Z');
+    expect(ok('date_to:2026-12-31T23:30:00-01:00').to).toBe('2027-01-01T00:30:00.000Z');
+    expect(ok('date_from:2026-12-02T10:00:00.25Z').from).toBe('2026-12-02T10:00:00.250Z');
+    expect(ok('date_from:"2026-12-02T10:00:00Z"').from).toBe('2026-12-02T10:00:00.000Z');
+    // Mixed: a day and an instant.
+    expect(ok('date_from:2026-12-02 date_to:2026-12-02T12:00:00Z')).toMatchObject({ from: '2026-12-02T00:00:00.000Z', to: '2026-12-02T12:00:00.000Z' });
+    expectErrorAt('date_from:2026-12-02T15:00:00Z date_to:2026-12-02T10:00:00Z', 'date_to:2026-12-02T10:00:00Z', /date_to earlier than date_from/);
+  });
+
+  it.each([
+    ['date_from:2026-12-02T10:00:00', /add Z or an offset/],
+    ['date_from:2026-12-02T24:00:00Z', /invalid time of day/],
+    ['date_from:2026-12-02T10:60Z', /invalid time of day/],
+    ['date_from:2026-02-30T10:00:00Z', /invalid date "2026-02-30"/],
+    ['date_from:2026-12-02T10:00:00+25:00', /invalid offset/],
+    ['date_to:2026-12-02T10', /invalid date-time/],
+  ])('rejects the bad date-time %s', (q, message) => {
+    expectErrorAt(q, q, message);
+  });
+
+  it('still refuses a second colon in other keys', () => {
+    expectErrorAt('username:a:b', 'username:a:b', /more than one ':'/);
+  });
+
   it('maps years 0000-0099 to themselves, not to the 1900s', () => {
     expect(ok('date_from:0099-01-01').from).toBe('0099-01-01T00:00:00.000Z');
     expect(ok('date_to:0001-12-31').to).toBe('0001-12-31T23:59:59.999Z');

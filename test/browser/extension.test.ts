@@ -333,7 +333,7 @@ describe.skipIf(!chromiumAvailable)('the extension in Chromium', () => {
     await view.keyboard.press('Shift+ArrowLeft');
     await view.keyboard.press('Shift+ArrowLeft');
     await view.keyboard.press('Enter');
-    await expect.poll(() => queryText(view)).toMatch(/^action:delete,write since:\d+[mhd]$/);
+    await expect.poll(() => queryText(view)).toMatch(/^action:delete,write date_from:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     await expectSameAsServer(view, await queryText(view), 100);
 
     // A deep link opens on its query and event.

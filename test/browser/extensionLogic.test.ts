@@ -102,14 +102,15 @@ describe('server address and host permission', () => {
 
 describe('timeline brush terms', () => {
   const now = Date.parse('2026-03-10T12:00:00Z');
-  it('a stretch reaching now becomes since:, replacing other time terms', () => {
-    expect(rangeQuery('action:delete since:7d', now - 90 * 60_000, now, now, 3_600_000)).toBe('action:delete since:90m');
-    expect(rangeQuery('date_from:2026-01-01', now - 2 * 86_400_000, now - 1000, now, 3_600_000)).toBe('since:2d');
+  it('a stretch reaching now starts exactly where brushed and stays open, replacing other time terms', () => {
+    expect(rangeQuery('action:delete since:7d', now - 90 * 60_000, now, now, 3_600_000)).toBe('action:delete date_from:2026-03-10T10:30:00.000Z');
+    expect(rangeQuery('date_from:2026-01-01', now - 2 * 86_400_000, now - 1000, now, 3_600_000)).toBe('date_from:2026-03-08T12:00:00.000Z');
   });
-  it('an earlier stretch becomes whole UTC days', () => {
-    const q = rangeQuery('workspace', Date.parse('2026-03-01T10:00:00Z'), Date.parse('2026-03-03T00:00:00Z'), now, 3_600_000);
-    expect(q).toBe('workspace date_from:2026-03-01 date_to:2026-03-02');
-    expect(parseAuditQuery(q).ok).toBe(true);
+  it('an earlier stretch is exactly the brushed instants, not whole days', () => {
+    const q = rangeQuery('workspace', Date.parse('2026-03-01T10:00:00Z'), Date.parse('2026-03-01T15:00:00Z'), now, 3_600_000);
+    expect(q).toBe('workspace date_from:2026-03-01T10:00:00.000Z date_to:2026-03-01T14:59:59.999Z');
+    const parsed = parseAuditQuery(q);
+    expect(parsed.ok && parsed.filter).toMatchObject({ from: '2026-03-01T10:00:00.000Z', to: '2026-03-01T14:59:59.999Z' });
   });
 });
 

@@ -10,6 +10,7 @@ import cors from 'cors';
 import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
 import { WebSocketServer } from 'ws';
+import { CONNECTION_LIMITS, type ConnectionLimits } from './connectionLimits.js';
 import { makeCreateContext } from './context.js';
 import { pingDatabase, type Database, type ListenFn } from './db/database.js';
 import { logger } from './logger.js';
@@ -19,6 +20,7 @@ import { exportHandler } from './routes/export.js';
 import { extensionRoutes } from './routes/extension.js';
 import { landingPage } from './routes/landing.js';
 import { appRouter } from './routers/_app.js';
+import { AccessWatch } from './services/accessWatch.js';
 import { bearerToken, hashToken } from './services/auth.js';
 import { LiveHub } from './services/liveHub.js';
 import type { ExtensionPackages } from './services/extensionPackages.js';
@@ -51,12 +53,16 @@ export interface AppDeps {
   extensionPackages?: ExtensionPackages | null;
   /** VIGIL_PUBLIC_URL: this server's address as browsers reach it. */
   publicUrl?: string | undefined;
+  /** Per-connection limits (server/connectionLimits.ts); tests lower the send buffer. */
+  limits?: Partial<Pick<ConnectionLimits, 'sendBufferBytes' | 'subscriptionsPerSocket'>>;
 }
 
 /** What listen() needs from createApp to serve WebSockets and shut down cleanly. */
 interface VigilLocals {
   createContext: ReturnType<typeof makeCreateContext>;
   live: LiveHub;
+  access: AccessWatch;
+  limits: ConnectionLimits;
 }
 
 const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -93,15 +99,20 @@ export function createApp(deps: AppDeps): express.Express {
   );
 
   const live = new LiveHub(deps.db, deps.listen, deps.livePollMs);
+  const auth = { adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined };
+  const access = new AccessWatch(deps.db, auth, deps.listen);
+  const limits = { ...CONNECTION_LIMITS, ...deps.limits };
   const createContext = makeCreateContext({
     db: deps.db,
-    auth: { adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined },
+    auth,
     loginThrottle: deps.loginThrottle ?? createLoginThrottle(),
     signer: deps.signer,
     secretsKey: deps.secretsKey,
     live,
+    access,
+    limits,
   });
-  app.locals.vigil = { createContext, live } satisfies VigilLocals;
+  app.locals.vigil = { createContext, live, access, limits } satisfies VigilLocals;
 
   // Mounted before any body parser: tRPC reads and limits the body itself.
   app.use(
@@ -110,6 +121,7 @@ export function createApp(deps: AppDeps): express.Express {
       router: appRouter,
       createContext,
       maxBodySize: deps.maxBodyBytes,
+      maxBatchSize: limits.callsPerBatch,
       onError({ error, path }) {
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'procedure failed');
       },
@@ -197,6 +209,8 @@ function metricsGuard(token: string | undefined): express.RequestHandler {
 export interface RunningServer {
   url: string;
   server: Server;
+  /** Bytes queued for WebSocket clients that have not read them yet (bounded per socket). */
+  webSocketBufferedBytes(): number;
   close(): Promise<void>;
 }
 
@@ -215,6 +229,7 @@ export async function listen(app: express.Express, port: number, host: string): 
           wss,
           router: appRouter,
           createContext: vigil.createContext,
+          maxBatchSize: vigil.limits.callsPerBatch,
           keepAlive: { enabled: true, pingMs: WS_PING_MS, pongWaitMs: 10_000 },
           onError({ error, path }) {
             if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'procedure failed (ws)');
@@ -224,11 +239,13 @@ export async function listen(app: express.Express, port: number, host: string): 
   return {
     url: `http://${shownHost}:${address.port}`,
     server,
+    webSocketBufferedBytes: () => [...(wss?.clients ?? [])].reduce((sum, client) => sum + client.bufferedAmount, 0),
     close: async () => {
       wsHandler?.broadcastReconnectNotification();
       for (const client of wss?.clients ?? []) client.terminate();
       wss?.close();
       await vigil?.live.close();
+      await vigil?.access.close();
       await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));

@@ -1,8 +1,12 @@
 // What every procedure sees: the database, the clock, who is calling and from where.
 import type { IncomingMessage } from 'node:http';
 import type { TRPCRequestInfo } from '@trpc/server/http';
+import type { ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
+import { CONNECTION_LIMITS, SocketBudget, type ConnectionLimits } from './connectionLimits.js';
 import type { Database } from './db/database.js';
 import { requestIdOf } from './requestLog.js';
+import { AccessWatch, type WatchedCaller } from './services/accessWatch.js';
 import { authenticateToken, bearerToken, type AuthConfig } from './services/auth.js';
 import type { Caller, RequestInfo } from './services/caller.js';
 import type { Clock } from './services/events.js';
@@ -24,6 +28,15 @@ export interface ContextInner {
   secretsKey: SecretsKey;
   /** Hands out live events to subscriptions. */
   live: LiveHub;
+  /** Keeps the callers of long-lived connections current (server/services/accessWatch.ts). */
+  access: AccessWatch;
+  /**
+   * A long-lived connection's caller (a WebSocket's, an SSE stream's), re-read when its
+   * rights change: every call over it is authorized with this, not with `caller`.
+   */
+  watched: WatchedCaller | null;
+  /** A WebSocket's send buffer and subscription slots; null over HTTP and in-process. */
+  socket: SocketBudget | null;
 }
 
 /** The context without HTTP, for tests and in-process callers (createCaller). */
@@ -36,6 +49,9 @@ export function createContextInner(inner: Partial<ContextInner> & Pick<ContextIn
     signer: inner.signer ?? generateSigner(),
     secretsKey: inner.secretsKey ?? processSecretsKey(),
     live: inner.live ?? new LiveHub(inner.db, undefined),
+    access: inner.access ?? new AccessWatch(inner.db, {}, undefined),
+    watched: null,
+    socket: null,
     ...inner,
   };
 }
@@ -47,6 +63,8 @@ export interface ContextDeps {
   signer: Signer;
   secretsKey: SecretsKey;
   live: LiveHub;
+  access: AccessWatch;
+  limits?: ConnectionLimits;
 }
 
 /** The token of a request: the Authorization header over HTTP (SSE included), the
@@ -59,24 +77,51 @@ function tokenOf(req: IncomingMessage, info: TRPCRequestInfo | undefined): strin
   return bearerToken(req.headers.authorization);
 }
 
+/** Runs `release` when a WebSocket or an HTTP response (an SSE stream) ends. */
+function onEnd(res: WebSocket | ServerResponse, release: () => void): void {
+  if ('readyState' in res && typeof res.readyState === 'number') {
+    if (res.readyState >= res.CLOSING) release();
+    else res.once('close', release);
+    return;
+  }
+  const response = res as ServerResponse;
+  if (response.closed) release();
+  else response.once('close', release);
+}
+
 export function makeCreateContext(deps: ContextDeps) {
-  return async ({ req, info }: { req: IncomingMessage & { ip?: string | undefined }; info?: TRPCRequestInfo }): Promise<ContextInner> => {
+  return async ({
+    req,
+    res,
+    info,
+  }: {
+    req: IncomingMessage & { ip?: string | undefined };
+    res?: WebSocket | ServerResponse;
+    info?: TRPCRequestInfo;
+  }): Promise<ContextInner> => {
     const clock = () => new Date();
     const token = tokenOf(req, info);
+    const overWebSocket = req.headers.upgrade?.toLowerCase() === 'websocket';
+    // A WebSocket lives for hours and an SSE stream as long: their caller is watched.
+    const watched = token && res && (overWebSocket || info?.type === 'subscription') ? await deps.access.watch(token) : null;
+    if (watched) onEnd(res!, () => watched.release());
     return {
       db: deps.db,
       clock,
-      caller: token ? await authenticateToken(deps.db, token, deps.auth, clock()) : null,
+      caller: watched ? watched.caller : token ? await authenticateToken(deps.db, token, deps.auth, clock()) : null,
       request: {
         ip: req.ip ?? req.socket.remoteAddress ?? null,
         userAgent: req.headers['user-agent'] ?? null,
-        transport: req.headers.upgrade?.toLowerCase() === 'websocket' ? 'ws' : 'http',
+        transport: overWebSocket ? 'ws' : 'http',
         requestId: requestIdOf(req),
       },
       loginThrottle: deps.loginThrottle,
       signer: deps.signer,
       secretsKey: deps.secretsKey,
       live: deps.live,
+      access: deps.access,
+      watched,
+      socket: overWebSocket && res ? new SocketBudget(res as WebSocket, deps.limits ?? CONNECTION_LIMITS) : null,
     };
   };
 }

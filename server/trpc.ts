@@ -1,8 +1,10 @@
 // tRPC initialisation, error shaping and the procedure kinds every router builds on.
 import { initTRPC, TRPCError } from '@trpc/server';
+import { CONNECTION_LIMITS } from './connectionLimits.js';
 import type { Context } from './context.js';
 import { isDatabaseUnavailable } from './db/database.js';
 import { procedureDuration } from './metrics.js';
+import { mayReadEvents, type Caller } from './services/caller.js';
 
 interface SchemaIssue {
   path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>;
@@ -35,6 +37,9 @@ const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error }) {
     const issues = error.code === 'BAD_REQUEST' ? schemaIssues(error.cause) : null;
     if (issues) return { ...shape, data: { ...shape.data, issues: describeIssues(issues) } };
+    if (error.code === 'BAD_REQUEST' && error.message === 'Batch call exceeds maximum size') {
+      return { ...shape, message: `a batch may carry at most ${CONNECTION_LIMITS.callsPerBatch} calls; split it` };
+    }
     if (error.code === 'BAD_REQUEST' && error.cause instanceof SyntaxError) {
       return { ...shape, message: `body: not valid JSON (${error.cause.message})` };
     }
@@ -79,19 +84,31 @@ const timed = t.middleware(async ({ path, type, next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(timed).use(shapeErrors);
+/**
+ * Over a long-lived connection the caller is the one of NOW: rights revoked, a session
+ * ended or a role changed since the connection opened apply to its next call
+ * (server/services/accessWatch.ts). Over a WebSocket whose client has stopped reading,
+ * the call first waits for it to read (and the socket's further calls with it).
+ */
+const currentCaller = t.middleware(async ({ ctx, type, signal, next }) => {
+  if (ctx.socket?.congested && type !== 'subscription') await ctx.socket.drained(signal, true);
+  if (!ctx.watched) return next();
+  return next({ ctx: { ...ctx, caller: await ctx.watched.current() } });
+});
 
-function unauthorized(): never {
-  throw new TRPCError({ code: 'UNAUTHORIZED', message: 'a valid bearer token is required' });
+export const publicProcedure = t.procedure.use(timed).use(shapeErrors).use(currentCaller);
+
+function unauthorized(): TRPCError {
+  return new TRPCError({ code: 'UNAUTHORIZED', message: 'a valid bearer token is required' });
 }
 
-function forbidden(what: string): never {
-  throw new TRPCError({ code: 'FORBIDDEN', message: `only ${what} may do this` });
+function forbidden(what: string): TRPCError {
+  return new TRPCError({ code: 'FORBIDDEN', message: `only ${what} may do this` });
 }
 
 /** Any valid credentials: a user of any role, or a service token. */
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.caller) unauthorized();
+  if (!ctx.caller) throw unauthorized();
   return next({ ctx: { ...ctx, caller: ctx.caller } });
 });
 
@@ -99,17 +116,22 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
 export const auditorProcedure = authedProcedure.use(({ ctx, next }) => {
   const { caller } = ctx;
   if (caller.kind !== 'user' || (caller.role !== 'site_manager' && caller.role !== 'auditor')) {
-    forbidden('site managers and auditors');
+    throw forbidden('site managers and auditors');
   }
   return next({ ctx: { ...ctx, caller } });
 });
 
+/** Why `caller` may not read events (UNAUTHORIZED, FORBIDDEN), or null: it may. Streams re-ask. */
+export function eventReaderRefusal(caller: Caller | null): TRPCError | null {
+  if (!caller) return unauthorized();
+  if (!mayReadEvents(caller)) return forbidden('site managers, auditors and service tokens with events:read');
+  return null;
+}
+
 /** Reading events: site managers, auditors, and service tokens with `events:read`. */
 export const eventReaderProcedure = authedProcedure.use(({ ctx, next }) => {
-  const { caller } = ctx;
-  const allowed =
-    caller.kind === 'user' ? caller.role === 'site_manager' || caller.role === 'auditor' : caller.scopes.includes('events:read');
-  if (!allowed) forbidden('site managers, auditors and service tokens with events:read');
+  const refusal = eventReaderRefusal(ctx.caller);
+  if (refusal) throw refusal;
   return next();
 });
 
@@ -117,13 +139,13 @@ export const eventReaderProcedure = authedProcedure.use(({ ctx, next }) => {
 export const ingestProcedure = authedProcedure.use(({ ctx, next }) => {
   const { caller } = ctx;
   const allowed = caller.kind === 'user' ? caller.role === 'site_manager' : caller.scopes.includes('events:write');
-  if (!allowed) forbidden('service tokens with events:write and site managers');
+  if (!allowed) throw forbidden('service tokens with events:write and site managers');
   return next();
 });
 
 /** Everything else that changes Vigil itself: site managers only. */
 export const siteManagerProcedure = authedProcedure.use(({ ctx, next }) => {
   const { caller } = ctx;
-  if (caller.kind !== 'user' || caller.role !== 'site_manager') forbidden('site managers');
+  if (caller.kind !== 'user' || caller.role !== 'site_manager') throw forbidden('site managers');
   return next({ ctx: { ...ctx, caller } });
 });

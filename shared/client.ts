@@ -12,6 +12,7 @@
 import { createTRPCClient, httpBatchLink, httpLink, type TRPCLink } from '@trpc/client';
 import type { AppRouter } from '../server/routers/_app.js';
 import { EVENT_LIMITS, eventInputSchema, type EventInput } from './event.js';
+import { CALLS_PER_BATCH } from './limits.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt (default 10; 0: none). */
@@ -126,6 +127,7 @@ export function createVigilClient(options: VigilClientOptions) {
       stampEventsLink,
       (options.batch === false ? httpLink : httpBatchLink)({
         url: `${base}/trpc`,
+        maxItems: CALLS_PER_BATCH,
         fetch: retry.attempts > 0 ? retryingFetch(baseFetch as typeof fetch, retry) : baseFetch,
         async headers() {
           const token = typeof options.token === 'function' ? await options.token() : options.token;

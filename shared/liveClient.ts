@@ -6,6 +6,7 @@
 // reconnect resumes after the last one received.
 import { createTRPCClient, createWSClient, httpBatchLink, httpSubscriptionLink, splitLink, wsLink } from '@trpc/client';
 import type { AppRouter } from '../server/routers/_app.js';
+import { CALLS_PER_BATCH } from './limits.js';
 
 type TokenSource = string | (() => string | undefined | Promise<string | undefined>);
 
@@ -65,6 +66,7 @@ export function createVigilLiveClient(options: VigilLiveClientOptions) {
         true: subscriptionLink,
         false: httpBatchLink({
           url: `${base}/trpc`,
+          maxItems: CALLS_PER_BATCH,
           async headers() {
             const token = await tokenOf(options.token);
             return token ? { authorization: `Bearer ${token}` } : {};

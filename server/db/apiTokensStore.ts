@@ -1,8 +1,14 @@
 // The one module that reads and writes the api_tokens table.
-import { and, desc, eq, isNull, lt, ne, or } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, ne, or } from 'drizzle-orm';
 import type { TokenScope } from '../../shared/identity.js';
 import type { Database } from './database.js';
 import { apiTokens, users, type ApiTokenRow, type UserRow } from './schema.js';
+
+/**
+ * The NOTIFY channel that announces a change of rights (triggers on users and api_tokens,
+ * migration 0008_access_changes): payload `token:<id>` or `user:<id>`.
+ */
+export const ACCESS_CHANNEL = 'vigil_access';
 
 export interface NewApiToken {
   id: string;
@@ -31,6 +37,19 @@ export async function selectTokenByHash(
     .where(eq(apiTokens.tokenHash, tokenHash))
     .limit(1);
   return row;
+}
+
+/** Tokens by their hashes, with their users: one round trip for many open connections. */
+export async function selectTokensByHashes(
+  db: Database,
+  tokenHashes: string[],
+): Promise<{ token: ApiTokenRow; user: UserRow | null }[]> {
+  if (tokenHashes.length === 0) return [];
+  return db
+    .select({ token: apiTokens, user: users })
+    .from(apiTokens)
+    .leftJoin(users, eq(apiTokens.userId, users.id))
+    .where(inArray(apiTokens.tokenHash, tokenHashes));
 }
 
 export async function selectTokenById(db: Database, id: string): Promise<ApiTokenRow | undefined> {

@@ -5,6 +5,7 @@ import { eventBatchSchema, eventInputSchema } from '../../shared/event.js';
 import { QUERY_LIMITS } from '../../shared/query.js';
 import { liveSubscriberClosed, liveSubscriberOpened } from '../metrics.js';
 import { usernameOf } from '../services/caller.js';
+import { liveEventRows } from '../services/liveStream.js';
 import {
   eventStats,
   eventsSince,
@@ -16,7 +17,7 @@ import {
   toAuditEvent,
 } from '../services/events.js';
 import { isDatabaseUnavailable } from '../db/database.js';
-import { eventReaderProcedure, ingestProcedure, router } from '../trpc.js';
+import { eventReaderProcedure, eventReaderRefusal, ingestProcedure, router } from '../trpc.js';
 
 const querySchema = z.string().max(QUERY_LIMITS.length).optional();
 
@@ -72,7 +73,8 @@ export const eventsRouter = router({
 
   /**
    * New events matching `q`, as they are recorded (by any server process). Resumable:
-   * each event is tracked by its seq, and `lastEventId` replays what was missed.
+   * each event is tracked by its seq, and `lastEventId` replays what was missed. Ends
+   * with UNAUTHORIZED or FORBIDDEN once the caller may no longer read events.
    */
   live: eventReaderProcedure
     .input(
@@ -90,7 +92,8 @@ export const eventsRouter = router({
       const transport = ctx.request.transport === 'http' ? 'sse' : (ctx.request.transport ?? 'local');
       liveSubscriberOpened(transport);
       try {
-        for await (const row of ctx.live.subscribe(query, after, signal ?? new AbortController().signal)) {
+        const rows = liveEventRows(ctx, query, after, signal ?? new AbortController().signal, eventReaderRefusal);
+        for await (const row of rows) {
           yield tracked(String(row.seq), toAuditEvent(row));
         }
       } catch (error) {

@@ -11,6 +11,7 @@ import {
   touchToken,
 } from '../db/apiTokensStore.js';
 import type { Database } from '../db/database.js';
+import type { ApiTokenRow, UserRow } from '../db/schema.js';
 import { countUsers, insertUser, selectUserByUsername } from '../db/usersStore.js';
 import { BOOTSTRAP_TOKEN_CALLER, requestFields, type Caller, type RequestInfo } from './caller.js';
 import { auditedTransaction, recordEvents, type Clock } from './events.js';
@@ -34,6 +35,12 @@ export interface AuthConfig {
   adminTokenHash?: string | undefined;
 }
 
+/** What a token grants: who is calling, and until when (null: no expiry). */
+export interface Grant {
+  caller: Caller;
+  expiresAt: Date | null;
+}
+
 /** The caller a bearer token stands for, or null (unknown, expired, revoked, disabled). */
 export async function authenticateToken(
   db: Database,
@@ -41,18 +48,40 @@ export async function authenticateToken(
   config: AuthConfig,
   now: Date,
 ): Promise<Caller | null> {
-  const tokenHash = hashToken(token);
-  if (config.adminTokenHash && timingSafeEqual(Buffer.from(tokenHash), Buffer.from(config.adminTokenHash))) {
-    return BOOTSTRAP_TOKEN_CALLER;
+  return (await authenticateTokenHash(db, hashToken(token), config, now))?.caller ?? null;
+}
+
+/** authenticateToken by the token's hash, with the grant's expiry. */
+export async function authenticateTokenHash(
+  db: Database,
+  tokenHash: string,
+  config: AuthConfig,
+  now: Date,
+): Promise<Grant | null> {
+  if (isAdminToken(tokenHash, config)) {
+    return { caller: BOOTSTRAP_TOKEN_CALLER, expiresAt: null };
   }
   const found = await selectTokenByHash(db, tokenHash);
-  if (!found) return null;
+  const grant = found ? grantOf(found, now) : null;
+  if (grant) await touchToken(db, found!.token.id, now, TOUCH_GRANULARITY_MS);
+  return grant;
+}
+
+/** Whether a token hash is VIGIL_ADMIN_TOKEN's (fixed for the life of the process). */
+export function isAdminToken(tokenHash: string, config: AuthConfig): boolean {
+  return Boolean(config.adminTokenHash && timingSafeEqual(Buffer.from(tokenHash), Buffer.from(config.adminTokenHash)));
+}
+
+/** What a stored token (with its user, for sessions) grants at `now`, or null. */
+export function grantOf(found: { token: ApiTokenRow; user: UserRow | null }, now: Date): Grant | null {
   const { token: row, user } = found;
   if (row.revokedAt || (row.expiresAt && row.expiresAt <= now)) return null;
   if (row.kind === 'session' && (!user || user.disabledAt)) return null;
-  await touchToken(db, row.id, now, TOUCH_GRANULARITY_MS);
-  if (row.kind === 'service') return { kind: 'service', tokenId: row.id, name: row.name, scopes: row.scopes };
-  return { kind: 'user', userId: user!.id, username: user!.username, email: user!.email, role: user!.role, tokenId: row.id };
+  const caller: Caller =
+    row.kind === 'service'
+      ? { kind: 'service', tokenId: row.id, name: row.name, scopes: row.scopes }
+      : { kind: 'user', userId: user!.id, username: user!.username, email: user!.email, role: user!.role, tokenId: row.id };
+  return { caller, expiresAt: row.expiresAt };
 }
 
 /** Reads `Authorization: Bearer <token>`; anything else is anonymous. The scheme name is

@@ -63,3 +63,8 @@ export function actorOf(caller: Caller): { id?: string; username: string; email?
 export function usernameOf(caller: Caller | null): string | undefined {
   return caller?.kind === 'user' ? caller.username : undefined;
 }
+
+/** Reading the audit log: site managers, auditors, and service tokens with `events:read`. */
+export function mayReadEvents(caller: Caller): boolean {
+  return caller.kind === 'user' ? caller.role === 'site_manager' || caller.role === 'auditor' : caller.scopes.includes('events:read');
+}

@@ -2,7 +2,10 @@
 // whichever process recorded it) wakes the hub, which reads the new events ONCE and
 // hands each subscriber those matching its query. A new or lagging subscriber first
 // replays from the database after its last event id, then joins the live set at the
-// hub's exact position: no gap, no repeat (seq order is commit order).
+// hub's exact position: no gap, no repeat (seq order is commit order). With nobody
+// subscribed the hub reads nothing; the next subscriber starts it again at the head.
+// Queues are bounded: a subscriber whose consumer does not keep up (a client that stops
+// reading) is dropped back to replaying from the database.
 import type { Database, ListenFn } from '../db/database.js';
 import {
   EVENTS_CHANNEL,
@@ -36,6 +39,9 @@ export class LiveHub {
   private position = 0;
   private readonly subscribers = new Set<Subscriber>();
   private started: Promise<void> | null = null;
+  /** Nobody was subscribed at the last wake-up: `position` is stale until resumed. */
+  private idle = true;
+  private resuming: Promise<void> | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private poll: NodeJS.Timeout | null = null;
   private reading: Promise<void> | null = null;
@@ -53,9 +59,13 @@ export class LiveHub {
     return this.subscribers.size;
   }
 
+  /** Whether the hub reads new events (false: nobody has listened since it last looked). */
+  get active(): boolean {
+    return !this.idle;
+  }
+
   private start(): Promise<void> {
     this.started ??= (async () => {
-      this.position = await selectMaxSeq(this.db);
       if (this.listen) this.unlisten = await this.listen(EVENTS_CHANNEL, () => this.catchUp());
       this.poll = setInterval(() => this.catchUp(), this.pollMs);
       this.poll.unref();
@@ -68,9 +78,31 @@ export class LiveHub {
     return this.started;
   }
 
+  /**
+   * After a time without subscribers, moves the hub to the head of the log (the events
+   * in between were never read, and nobody was there to get them). Only while every
+   * subscriber is still replaying, so none of them sees the position jump.
+   */
+  private resume(): Promise<void> {
+    if (!this.idle) return Promise.resolve();
+    this.resuming ??= (async () => {
+      await this.reading;
+      this.position = await selectMaxSeq(this.db);
+      this.idle = false;
+    })().finally(() => {
+      this.resuming = null;
+    });
+    return this.resuming.then(() => this.catchUp());
+  }
+
   /** Reads what is new since the hub's position and hands it out; coalesces wake-ups. */
   private catchUp(): void {
-    if (this.closed) return;
+    if (this.closed || this.idle) return;
+    if (this.subscribers.size === 0) {
+      // Nobody listens: stop reading until someone subscribes again.
+      if (!this.reading) this.idle = true;
+      return;
+    }
     if (this.reading) {
       this.again = true;
       return;
@@ -79,6 +111,7 @@ export class LiveHub {
       do {
         this.again = false;
         for (;;) {
+          if (this.subscribers.size === 0) break;
           const rows = await selectAllAfterSeq(this.db, this.position, READ_BATCH);
           if (rows.length === 0) break;
           this.distribute(rows);
@@ -118,8 +151,7 @@ export class LiveHub {
    * `signal` aborts. Yields [seq, row].
    */
   async *subscribe(query: EventQuery, afterSeq: number | undefined, signal: AbortSignal): AsyncGenerator<AuditEventRow> {
-    await this.start();
-    let after = afterSeq ?? this.position;
+    // Registered first, replaying (skipped by distribute): a hub with a subscriber never goes idle.
     const sub: Subscriber = { query, queryKey: JSON.stringify(query), queue: [], lagging: true, wake: null };
     this.subscribers.add(sub);
     // One abort listener for the whole subscription (not one per wait, which would leak).
@@ -127,6 +159,9 @@ export class LiveHub {
     const abort = () => onAbort?.();
     signal.addEventListener('abort', abort, { once: true });
     try {
+      await this.start();
+      await this.resume();
+      let after = afterSeq ?? this.position;
       while (!signal.aborted && !this.closed) {
         if (sub.lagging) {
           // Replay from the database up to the hub's position, then join at that position.

@@ -1,0 +1,56 @@
+// One live stream (events.live over WebSocket or SSE): the hub's matching events for as
+// long as the caller may read them and the client keeps reading. It ends with the
+// caller's refusal (UNAUTHORIZED, FORBIDDEN) as soon as the access watch reports the
+// change, and stops pulling from the hub while the client's WebSocket buffer is full
+// (the hub then switches it to replaying from the database, where nothing piles up).
+import type { TRPCError } from '@trpc/server';
+import type { SocketBudget } from '../connectionLimits.js';
+import type { EventQuery } from '../db/auditEventsStore.js';
+import type { AuditEventRow } from '../db/schema.js';
+import type { WatchedCaller } from './accessWatch.js';
+import type { Caller } from './caller.js';
+import type { LiveHub } from './liveHub.js';
+
+export interface LiveStreamDeps {
+  live: LiveHub;
+  /** The connection's caller as it is now (null: in-process, nothing to watch). */
+  watched: WatchedCaller | null;
+  /** A WebSocket's budget (null over SSE: the HTTP response pushes back by itself). */
+  socket: SocketBudget | null;
+}
+
+export async function* liveEventRows(
+  deps: LiveStreamDeps,
+  query: EventQuery,
+  afterSeq: number | undefined,
+  signal: AbortSignal,
+  /** Why a caller may no longer follow the stream, or null. */
+  refusalOf: (caller: Caller | null) => TRPCError | null,
+): AsyncGenerator<AuditEventRow> {
+  const releaseSlot = deps.socket?.openSubscription();
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  signal.addEventListener('abort', abort, { once: true });
+  let refusal: TRPCError | null = null;
+  const refuseIfLost = (caller: Caller | null) => {
+    refusal = refusalOf(caller);
+    if (refusal) stop.abort();
+  };
+  const unwatch = deps.watched?.onChange(refuseIfLost);
+  try {
+    // A change between the call's own check and the watch above counts too.
+    if (deps.watched) refuseIfLost(deps.watched.caller);
+    if (!stop.signal.aborted) {
+      for await (const row of deps.live.subscribe(query, afterSeq, stop.signal)) {
+        if (deps.socket?.congested) await deps.socket.drained(stop.signal);
+        if (stop.signal.aborted) break;
+        yield row;
+      }
+    }
+    if (refusal) throw refusal;
+  } finally {
+    unwatch?.();
+    signal.removeEventListener('abort', abort);
+    releaseSlot?.();
+  }
+}

@@ -9,6 +9,7 @@ import { logger } from './logger.js';
 import { ensureFirstSiteManager } from './services/auth.js';
 import { loadExtensionKey } from './services/extensionKey.js';
 import { packExtension } from './services/extensionPackages.js';
+import { firstStartMessage, writeFirstPassword } from './services/firstPassword.js';
 import { startScheduledJobs } from './services/jobs.js';
 import { loadSecretsKey } from './services/secretsKey.js';
 import { loadSigner } from './services/signingKey.js';
@@ -49,12 +50,15 @@ logger.info(
 );
 
 if (first.created) {
-  // Printed once, to the console only (never to the JSON log), so it can be copied.
-  const password = first.generatedPassword ?? '(the value of VIGIL_ADMIN_PASSWORD)';
+  const passwordFile = first.generatedPassword ? await writeFirstPassword(config.dataDir, first.generatedPassword) : undefined;
   console.log(
-    `\nFirst start: created the site manager "${first.username}".\n` +
-      `  Log in at ${running.url} (extension options page) with username ${first.username} and password ${password}\n` +
-      `  This password is shown only now; change it with: npm run vigil -- user password ${first.username}\n`,
+    firstStartMessage({
+      username: first.username,
+      url: running.url,
+      passwordFile,
+      password: first.generatedPassword,
+      terminal: Boolean(process.stdout.isTTY),
+    }),
   );
 }
 

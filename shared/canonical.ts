@@ -3,7 +3,7 @@
 // The first event's prev_hash is 64 zeros (or the hash a retention checkpoint names).
 // Anyone can recompute it from an export: a JSON array of the fields below in this
 // order, times as ISO 8601 UTC with milliseconds, absent values as null, and objects
-// (diff, metadata) with their keys sorted at every depth.
+// (diff, metadata) with their keys sorted at every depth (every key, `__proto__` too).
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -30,7 +30,8 @@ export interface CanonicalEventFields {
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
+    // No prototype: a key named `__proto__` stays an own key (hashed), not a prototype.
+    const out: Record<string, unknown> = Object.create(null);
     for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
     return out;
   }

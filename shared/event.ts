@@ -60,6 +60,32 @@ const storableJsonOf = (maxBytes: number) => (value: unknown, ctx: z.RefinementC
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 };
 
+/**
+ * Where `value` holds a key named `__proto__` (the path to it), or null. Such keys are
+ * refused rather than stored: zod's record copy drops them silently, and many JSON
+ * consumers downstream (sinks, browsers) would turn them into prototypes.
+ */
+export function protoKeyPath(value: unknown, depth = 0): (string | number)[] | null {
+  if (depth > EVENT_LIMITS.jsonDepth || value === null || typeof value !== 'object') return null;
+  const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+  for (const [key, item] of entries) {
+    if (key === '__proto__') return [key];
+    const below = protoKeyPath(item, depth + 1);
+    if (below) return [key, ...below];
+  }
+  return null;
+}
+
+/** `schema`, after a check of the object as sent (before `schema` copies it): no `__proto__` key. */
+const withoutProtoKeys = <Output, Input>(schema: z.ZodType<Output, Input>) =>
+  z
+    .custom<Input>()
+    .superRefine((value, ctx) => {
+      const path = protoKeyPath(value);
+      if (path) ctx.addIssue({ code: 'custom', path, message: 'a key named __proto__ is not accepted' });
+    })
+    .pipe(schema);
+
 const text = (max: number = EVENT_LIMITS.textField) => z.string().trim().min(1).max(max).superRefine(storable);
 
 const utf8 = new TextEncoder();
@@ -115,17 +141,15 @@ export const eventInputSchema = z
     userAgent: z.string().max(EVENT_LIMITS.userAgent).superRefine(storable).optional(),
     statusCode: z.number().int().min(100).max(599).optional(),
     requestId: text(256).optional(),
-    diff: z
-      .record(z.string().min(1).max(128), diffEntrySchema)
-      .refine((d) => Object.keys(d).length <= EVENT_LIMITS.diffFields, {
-        message: `at most ${EVENT_LIMITS.diffFields} fields`,
-      })
-      .superRefine(storableJsonOf(EVENT_LIMITS.diffBytes))
-      .optional(),
-    metadata: z
-      .record(z.string(), z.unknown())
-      .superRefine(storableJsonOf(EVENT_LIMITS.metadataBytes))
-      .optional(),
+    diff: withoutProtoKeys(
+      z
+        .record(z.string().min(1).max(128), diffEntrySchema)
+        .refine((d) => Object.keys(d).length <= EVENT_LIMITS.diffFields, {
+          message: `at most ${EVENT_LIMITS.diffFields} fields`,
+        })
+        .superRefine(storableJsonOf(EVENT_LIMITS.diffBytes)),
+    ).optional(),
+    metadata: withoutProtoKeys(z.record(z.string(), z.unknown()).superRefine(storableJsonOf(EVENT_LIMITS.metadataBytes))).optional(),
   })
   .strict();
 

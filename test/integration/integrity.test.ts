@@ -120,6 +120,34 @@ describe.each(BACKENDS)('integrity on %s', (backend) => {
     expect((await verify()).firstBad).toMatchObject({ seq: seqs[6], problem: 'removed' });
   });
 
+  it('a __proto__ key a superuser adds to an old event is caught', async () => {
+    const seqs = await record(10);
+    await tamper(sql`update audit_events set metadata = metadata || '{"__proto__": {"approvedBy": "mallory"}}'::jsonb where seq = ${seqs[2]}`);
+    // What the API shows now carries the key...
+    const listed = (await api().events.list({ limit: 200 })).items.find((e) => e.seq === seqs[2])!;
+    expect(Object.keys(listed.metadata)).toContain('__proto__');
+    // ...and it is hashed like any other key.
+    expect((await verify()).firstBad).toMatchObject({ seq: seqs[2], problem: 'changed' });
+  });
+
+  it('ingest refuses a __proto__ key with the field named, and keeps constructor keys faithfully', async () => {
+    await record(2);
+    const refused = await api()
+      .events.recordBatch({ events: [{ action: 'create', resourceType: 'user', resourceTarget: 'x', metadata: JSON.parse('{"ok":1,"__proto__":{"approvedBy":"mallory"}}') }] })
+      .then(() => null, (e: { code?: string; message: string }) => e);
+    expect(refused).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(refused!.message).toContain('events[0].metadata.__proto__: a key named __proto__ is not accepted');
+    expect((await api().events.list({})).items).toHaveLength(2);
+
+    const metadata = JSON.parse('{"constructor":{"approvedBy":"alice"},"nested":{"constructor":[1],"toString":"x"}}');
+    const [seq] = (await api().events.recordBatch({ events: [{ action: 'create', resourceType: 'user', resourceTarget: 'y', metadata }] })).events.map((e) => e.seq);
+    const stored = (await api().events.list({})).items.find((e) => e.seq === seq)!;
+    expect(stored.metadata).toEqual(metadata);
+    expect(await verify()).toMatchObject({ ok: true, checked: 3 });
+    await tamper(sql`update audit_events set metadata = jsonb_set(metadata, '{constructor,approvedBy}', '"mallory"') where seq = ${seq}`);
+    expect((await verify()).firstBad).toMatchObject({ seq, problem: 'changed' });
+  });
+
   it('names two swapped events', async () => {
     const seqs = await record(20);
     const [a, b] = [seqs[9]!, seqs[10]!];

@@ -434,10 +434,8 @@ describe('eventInputSchema: pathological JSON', () => {
     parses({ ...minimal, resourceTarget: 'ws-🚀-ünï', metadata: { note: '😀 ✓ 中文' } });
   });
 
-  it('drops a __proto__ key silently rather than setting a prototype (zod behaviour, pinned)', () => {
-    const event = parses({ ...minimal, metadata: JSON.parse('{"__proto__":{"polluted":1},"a":1}') });
-    expect(Object.keys(event.metadata!)).toStrictEqual(['a']);
-    expect((event.metadata as Record<string, unknown>)['polluted']).toBeUndefined();
+  it('refuses a __proto__ key rather than dropping it or setting a prototype', () => {
+    expectIssueAt({ ...minimal, metadata: JSON.parse('{"__proto__":{"polluted":1},"a":1}') }, ['metadata', '__proto__']);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 });
@@ -478,5 +476,27 @@ describe('eventBatchSchema', () => {
     for (const value of [minimal, null, 'x', { 0: minimal, length: 1 }]) {
       expect(issuesOf(value, eventBatchSchema).map((i) => i.path)).toStrictEqual([[]]);
     }
+  });
+});
+
+describe('keys named __proto__', () => {
+  // JSON.parse keeps `__proto__` as an own key, as a request body arrives.
+  const withJson = (json: string) => ({ ...minimal, ...JSON.parse(json) });
+
+  it('are refused anywhere in metadata and diff, with the path to the key', () => {
+    const cases: [string, Path][] = [
+      ['{"metadata":{"__proto__":{"approvedBy":"x"}}}', ['metadata', '__proto__']],
+      ['{"metadata":{"a":[1,{"b":{"__proto__":1}}]}}', ['metadata', 'a', 1, 'b', '__proto__']],
+      ['{"diff":{"__proto__":{"new":1}}}', ['diff', '__proto__']],
+      ['{"diff":{"role":{"new":{"__proto__":{"x":1}}}}}', ['diff', 'role', 'new', '__proto__']],
+    ];
+    for (const [json, path] of cases) {
+      expect(expectIssueAt(withJson(json), path).message).toBe('a key named __proto__ is not accepted');
+    }
+  });
+
+  it('other Object.prototype names are ordinary keys, kept as sent', () => {
+    const metadata = { constructor: { name: 'x' }, toString: 'y', hasOwnProperty: 1, prototype: [1] };
+    expect(eventInputSchema.parse({ ...minimal, metadata }).metadata).toStrictEqual(metadata);
   });
 });

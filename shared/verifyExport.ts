@@ -45,6 +45,11 @@ export interface ExportCheckpoint {
   createdAt: string;
   keyId: string;
   signature: string;
+  /** Chained checkpoints name the one before (0 and 64 zeros: none); absent on older ones. */
+  prevId?: number | null;
+  prevDigest?: string | null;
+  /** Events after the previous checkpoint's seq through this one's (null: not counted). */
+  events?: number | null;
 }
 
 export interface ExportHeader {
@@ -82,9 +87,21 @@ export function exportStatement(sha256: string, rows: number): string {
   return JSON.stringify([EXPORT_FORMAT, sha256, rows]);
 }
 
-/** The text a checkpoint's signature covers (the same as server/services/integrity.ts). */
-export function checkpointStatement(c: { kind: string; seq: number; hash: string; createdAt: string }): string {
-  return JSON.stringify(['vigil.checkpoint.v1', c.kind, c.seq, c.hash, new Date(c.createdAt).toISOString()]);
+type CheckpointFields = Pick<ExportCheckpoint, 'kind' | 'seq' | 'hash' | 'prevId' | 'prevDigest' | 'events'> & { createdAt: string | Date };
+
+/**
+ * The text a checkpoint's signature covers (the server signs exactly this). Checkpoints
+ * made before they were chained (no prevDigest) were signed as v1.
+ */
+export function checkpointStatement(c: CheckpointFields): string {
+  const createdAt = new Date(c.createdAt).toISOString();
+  if (c.prevDigest === null || c.prevDigest === undefined) return JSON.stringify(['vigil.checkpoint.v1', c.kind, c.seq, c.hash, createdAt]);
+  return JSON.stringify(['vigil.checkpoint.v2', c.kind, c.seq, c.hash, createdAt, c.prevId ?? null, c.prevDigest, c.events ?? null]);
+}
+
+/** What the next checkpoint names this one by: SHA-256 (hex) of its statement and signature. */
+export function checkpointDigest(c: CheckpointFields & { signature: string }): string {
+  return createHash('sha256').update(checkpointStatement(c)).update('\n').update(c.signature).digest('hex');
 }
 
 /** SHA-256 (hex) of a public key's SPKI DER: the key id Vigil names keys by. */

@@ -36,6 +36,27 @@ export async function selectChainSlice(db: Database, afterSeq: number, limit: nu
   return db.select().from(auditEvents).where(gt(auditEvents.seq, afterSeq)).orderBy(asc(auditEvents.seq)).limit(limit);
 }
 
+/** Events with afterSeq < seq <= throughSeq. */
+export async function countEventsBetween(db: Database, afterSeq: number, throughSeq: number): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(
+    db,
+    sql`select count(*)::bigint as n from audit_events where seq > ${afterSeq} and seq <= ${throughSeq}`,
+  );
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * The last checkpoint id the identity has handed out (0: none). Sequences ignore
+ * transactions, so a checkpoint deleted later leaves its id issued here.
+ */
+export async function selectLastCheckpointIdIssued(db: Database): Promise<number> {
+  const [row] = await queryRows<{ last_value: string | number; is_called: boolean }>(
+    db,
+    sql`select last_value, is_called from integrity_checkpoints_id_seq`,
+  );
+  return row?.is_called ? Number(row.last_value) : 0;
+}
+
 export async function countEventsAfter(db: Database, afterSeq: number): Promise<number> {
   const [row] = await queryRows<{ n: number }>(db, sql`select count(*)::bigint as n from audit_events where seq > ${afterSeq}`);
   return Number(row?.n ?? 0);

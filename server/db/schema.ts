@@ -98,7 +98,8 @@ export type ApiTokenRow = typeof apiTokens.$inferSelect;
 
 /**
  * Signed statements of the chain head: "the event at `seq` has hash `hash`". Retention
- * writes one at the new start of the chain so what remains still verifies.
+ * writes one at the new start of the chain so what remains still verifies. Append-only
+ * (migration 0009), each naming the one before it.
  */
 export const integrityCheckpoints = pgTable('integrity_checkpoints', {
   id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
@@ -110,6 +111,12 @@ export const integrityCheckpoints = pgTable('integrity_checkpoints', {
   keyId: text('key_id').notNull(),
   /** Ed25519 signature (base64) over the canonical checkpoint statement. */
   signature: text('signature').notNull(),
+  /** The checkpoint before this one (0: none); null on checkpoints made before they were chained. */
+  prevId: bigint('prev_id', { mode: 'number' }),
+  /** SHA-256 (hex) of the previous checkpoint's statement and signature (64 zeros: none). */
+  prevDigest: text('prev_digest'),
+  /** Events after the previous checkpoint's seq through this one's (null: not counted). */
+  events: bigint('events', { mode: 'number' }),
 });
 
 export type IntegrityCheckpointRow = typeof integrityCheckpoints.$inferSelect;

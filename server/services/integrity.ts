@@ -2,15 +2,18 @@
 // and retention that removes the oldest events without breaking verification.
 import { sql } from 'drizzle-orm';
 import { GENESIS_HASH } from '../../shared/canonical.js';
+import { checkpointDigest, checkpointStatement } from '../../shared/verifyExport.js';
 import { WRITE_LOCK_KEY } from '../db/auditEventsStore.js';
 import type { Database } from '../db/database.js';
 import {
   countEventsAfter,
+  countEventsBetween,
   deleteOldestEvents,
   insertCheckpoint,
   selectChainSlice,
   selectCheckpoints,
   selectHead,
+  selectLastCheckpointIdIssued,
   selectLatestCheckpoint,
   selectRetentionBoundary,
 } from '../db/integrityStore.js';
@@ -21,10 +24,8 @@ import type { Signer } from './signingKey.js';
 
 type CheckpointKind = IntegrityCheckpointRow['kind'];
 
-/** The exact text a checkpoint's signature covers. */
-export function checkpointStatement(c: Pick<IntegrityCheckpointRow, 'kind' | 'seq' | 'hash' | 'createdAt'>): string {
-  return JSON.stringify(['vigil.checkpoint.v1', c.kind, c.seq, c.hash, c.createdAt.toISOString()]);
-}
+/** The exact text a checkpoint's signature covers (one definition, shared with offline verification). */
+export { checkpointStatement };
 
 export interface PublicCheckpoint {
   id: number;
@@ -34,26 +35,37 @@ export interface PublicCheckpoint {
   createdAt: string;
   keyId: string;
   signature: string;
+  prevId: number | null;
+  prevDigest: string | null;
+  events: number | null;
 }
 
 export function toPublicCheckpoint(row: IntegrityCheckpointRow): PublicCheckpoint {
   return { ...row, createdAt: row.createdAt.toISOString() };
 }
 
+/** How a checkpoint names the one before it (the newest, by id): its id and digest; 0 and zeros for none. */
+function linkTo(previous: IntegrityCheckpointRow | undefined): { prevId: number; prevDigest: string } {
+  return previous ? { prevId: previous.id, prevDigest: checkpointDigest(previous) } : { prevId: 0, prevDigest: GENESIS_HASH };
+}
+
+/** Signs and stores a checkpoint after `previous`, which the caller read under the writers' lock. */
 async function signedCheckpoint(
   tx: Database,
   signer: Signer,
   kind: CheckpointKind,
   at: { seq: number; hash: string },
   createdAt: Date,
+  previous: IntegrityCheckpointRow | undefined,
+  events: number | null,
 ): Promise<IntegrityCheckpointRow> {
-  const statement = { kind, seq: at.seq, hash: at.hash, createdAt };
+  const statement = { kind, seq: at.seq, hash: at.hash, createdAt, ...linkTo(previous), events };
   return insertCheckpoint(tx, { ...statement, keyId: signer.keyId, signature: signer.sign(checkpointStatement(statement)) });
 }
 
 /**
- * Signs the current chain head. With `onlyIfMoved`, does nothing when the newest
- * checkpoint already names the head (the scheduled job).
+ * Signs the chain head. With `onlyIfMoved`, does nothing when the newest checkpoint
+ * already names the head (the scheduled job).
  */
 export async function createCheckpoint(
   db: Database,
@@ -61,17 +73,25 @@ export async function createCheckpoint(
   options: { kind: 'scheduled' | 'on_demand'; onlyIfMoved?: boolean; clock?: Clock },
 ): Promise<PublicCheckpoint | null> {
   const clock = options.clock ?? (() => new Date());
+  const unchanged = (latest: IntegrityCheckpointRow | undefined, head: { seq: number; hash: string }) =>
+    options.onlyIfMoved === true &&
+    latest !== undefined &&
+    (latest.seq > head.seq || (latest.seq === head.seq && latest.hash === head.hash));
+  // The events since the newest checkpoint are counted before the writers' lock (a count
+  // over ten minutes of ingest would stall writers); the checkpoint then signs the head
+  // as it was counted: a committed row, which no writer can precede any more.
+  const counted = await selectLatestCheckpoint(db);
+  const head = await selectHead(db);
+  if (!head || unchanged(counted, head)) return null;
+  const events = counted && counted.seq > head.seq ? null : await countEventsBetween(db, counted?.seq ?? 0, head.seq);
   return db.transaction(async (t) => {
     const tx = t as unknown as Database;
-    // Under the writers' lock the head cannot move while it is read and signed.
+    // Under the writers' lock no other checkpoint is made between the read of the newest one and this one.
     await tx.execute(sql`select pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
-    const head = await selectHead(tx);
-    if (!head) return null;
-    if (options.onlyIfMoved) {
-      const latest = await selectLatestCheckpoint(tx);
-      if (latest && latest.seq === head.seq && latest.hash === head.hash) return null;
-    }
-    return toPublicCheckpoint(await signedCheckpoint(tx, signer, options.kind, head, clock()));
+    const latest = await selectLatestCheckpoint(tx);
+    if (unchanged(latest, head)) return null;
+    const sameBase = latest?.id === counted?.id;
+    return toPublicCheckpoint(await signedCheckpoint(tx, signer, options.kind, head, clock(), latest, sameBase ? events : null));
   });
 }
 
@@ -81,7 +101,9 @@ export type Problem =
   | 'reordered' // the event is not where the chain put it
   | 'inserted' // the event is not part of the chain (forged)
   | 'checkpoint_mismatch' // the chain was rewritten: a signed checkpoint names another hash
+  | 'changed_or_removed' // seq skips numbers here and the hashes cannot tell which (no signed count covers it)
   | 'checkpoint_missing_event' // the event a signed checkpoint names is gone
+  | 'checkpoint_missing' // a signed checkpoint was deleted (the chain of checkpoints is broken)
   | 'checkpoint_signature'; // a checkpoint's signature does not verify
 
 export interface VerifyReport {
@@ -95,7 +117,7 @@ export interface VerifyReport {
   headHash: string | null;
   checkpointsVerified: number;
   /** The first problem found, if any. */
-  firstBad?: { seq: number; problem: Problem; message: string };
+  firstBad?: Finding;
   durationMs: number;
   eventsPerSecond: number;
 }
@@ -110,8 +132,9 @@ export interface VerifyOptions {
 type ChainPosition = { seq: number; hash: string };
 
 /**
- * Says how the event at `i` broke the chain, from its neighbours. `prev` is the last
- * event that verified and `before` the one before it.
+ * Says how the event at `i` broke the chain, from its neighbours' hashes and positions.
+ * `prev` is the last event that verified and `before` the one before it. Gaps in seq are
+ * no evidence: a rolled-back write consumes numbers too.
  */
 function diagnose(
   rows: AuditEventRow[],
@@ -122,15 +145,18 @@ function diagnose(
   const row = rows[i]!;
   const next = rows[i + 1];
   const at = (seq: number, problem: Problem, message: string) => ({ seq, problem, message });
-  if (row.seq !== prev.seq + 1) {
-    return at(row.seq, 'removed', `seq ${row.seq} does not chain from seq ${prev.seq}: the events between them were removed`);
-  }
+  // With no number between them nothing can have been removed; with a gap, the chain
+  // breaks the same way whether `row` was changed or the events before it were removed.
+  const changed = (message: string) =>
+    row.seq === prev.seq + 1
+      ? at(row.seq, 'changed', message)
+      : at(row.seq, 'changed_or_removed', `seq ${row.seq} does not chain from seq ${prev.seq}: it was changed after it was recorded, or events between them were removed`);
   // A forger who gave an inserted event a valid hash is caught here, one event later.
   if (before && chainHash(before.hash, row) === row.hash) {
     return at(prev.seq, 'inserted', `seq ${prev.seq} is not part of the chain: it was inserted before seq ${row.seq}`);
   }
   if (next && chainHash(row.hash, next) === next.hash) {
-    return at(row.seq, 'changed', `seq ${row.seq} was changed after it was recorded: its content no longer matches its hash`);
+    return changed(`seq ${row.seq} was changed after it was recorded: its content no longer matches its hash`);
   }
   const window = rows.slice(Math.max(0, i - 50), i + 50);
   if (window.some((other) => other !== row && chainHash(other.hash, row) === row.hash)) {
@@ -143,7 +169,80 @@ function diagnose(
   if (belongsHere) {
     return at(row.seq, 'reordered', `seq ${row.seq} is out of its place; the event that belongs here is at seq ${belongsHere.seq}`);
   }
-  return at(row.seq, 'changed', `seq ${row.seq} does not match its hash: it was changed${next ? '' : ' or forged'} after it was recorded`);
+  return changed(`seq ${row.seq} does not match its hash: it was changed${next ? '' : ' or forged'} after it was recorded`);
+}
+
+type Finding = { seq: number; problem: Problem; message: string };
+
+/**
+ * Settles `changed_or_removed` with a signed count: the first chained checkpoint after the
+ * break that counted the events since one before the break. Fewer events there now:
+ * some were removed; as many: none was, the event was changed.
+ */
+async function settleWithCount(
+  db: Database,
+  finding: Finding,
+  prev: ChainPosition,
+  fromSeq: number,
+  checkpoints: IntegrityCheckpointRow[],
+): Promise<Finding> {
+  if (finding.problem !== 'changed_or_removed') return finding;
+  const byId = new Map(checkpoints.map((c) => [c.id, c]));
+  for (const c of checkpoints) {
+    if (c.seq < finding.seq || c.events === null || c.prevId === null) continue;
+    const after = c.prevId === 0 ? 0 : byId.get(c.prevId)?.seq;
+    if (after === undefined || after > prev.seq || after < fromSeq) continue;
+    const now = await countEventsBetween(db, after, c.seq);
+    if (now < c.events) {
+      return {
+        seq: finding.seq,
+        problem: 'removed',
+        message: `seq ${finding.seq} does not chain from seq ${prev.seq}: events between them were removed (signed checkpoint ${c.id} counted ${c.events} events after seq ${after}, ${now} are left)`,
+      };
+    }
+    if (now === c.events) {
+      return {
+        seq: finding.seq,
+        problem: 'changed',
+        message: `seq ${finding.seq} was changed after it was recorded: its content no longer matches its hash (no event is missing: signed checkpoint ${c.id} counted all ${c.events} after seq ${after})`,
+      };
+    }
+    return finding;
+  }
+  return finding;
+}
+
+/**
+ * A break in the chain of checkpoints: each chained checkpoint must name the one made
+ * just before it, and every id the identity issued must still be there (the newest
+ * checkpoints deleted, perhaps with the newest events). Checkpoints made before they were
+ * chained are checked by their signatures only.
+ */
+function checkpointChainProblem(checkpoints: IntegrityCheckpointRow[], lastIdIssued: number): Finding | null {
+  const byId = [...checkpoints].sort((a, b) => a.id - b.id);
+  const ids = new Set(byId.map((c) => c.id));
+  const missing = (seq: number, message: string): Finding => ({ seq, problem: 'checkpoint_missing', message });
+  let previous: IntegrityCheckpointRow | undefined;
+  for (const c of byId) {
+    if (c.prevDigest !== null) {
+      const expected = linkTo(previous);
+      if (c.prevId !== null && c.prevId !== 0 && !ids.has(c.prevId)) {
+        return missing(c.seq, `checkpoint ${c.prevId}, which checkpoint ${c.id} names as the one before it, was deleted`);
+      }
+      if (c.prevId !== expected.prevId || c.prevDigest !== expected.prevDigest) {
+        return missing(c.seq, `checkpoint ${c.id} does not name checkpoint ${previous?.id ?? 'none'} before it: the chain of checkpoints was altered`);
+      }
+    } else if (previous && previous.prevDigest !== null) {
+      return missing(c.seq, `checkpoint ${c.id} is not chained to checkpoint ${previous.id} before it`);
+    }
+    previous = c;
+  }
+  const newest = previous?.id ?? 0;
+  if (lastIdIssued > newest) {
+    const ids = lastIdIssued === newest + 1 ? `checkpoint ${lastIdIssued} was` : `checkpoints ${newest + 1} to ${lastIdIssued} were`;
+    return missing(previous?.seq ?? 0, `${ids} deleted: the newest checkpoints are gone (with the newest events?)`);
+  }
+  return null;
 }
 
 /**
@@ -182,6 +281,11 @@ export async function verifyChain(db: Database, options: VerifyOptions): Promise
     }
   }
 
+  const broken = checkpointChainProblem(checkpoints, await selectLastCheckpointIdIssued(db));
+  if (broken) {
+    return finish({ ok: false, checked: 0, fromSeq: 0, toSeq: null, headHash: null, checkpointsVerified: 0, firstBad: broken });
+  }
+
   const start = checkpoints.filter((c) => c.kind === 'retention').at(-1);
   let prev: ChainPosition = { seq: start?.seq ?? 0, hash: start?.hash ?? GENESIS_HASH };
   let before: ChainPosition | null = null;
@@ -208,7 +312,7 @@ export async function verifyChain(db: Database, options: VerifyOptions): Promise
         });
       }
       if (chainHash(prev.hash, row) !== row.hash) {
-        return report({ ok: false, firstBad: diagnose(rows, i, prev, before) });
+        return report({ ok: false, firstBad: await settleWithCount(db, diagnose(rows, i, prev, before), prev, fromSeq, checkpoints) });
       }
       while (pending.length && pending[0]!.seq === row.seq) {
         const c = pending.shift()!;
@@ -270,7 +374,8 @@ export async function runRetention(
     await tx.execute(sql`select pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
     const boundary = await selectRetentionBoundary(tx, cutoff);
     if (!boundary) return null;
-    const checkpoint = await signedCheckpoint(tx, signer, 'retention', boundary, now);
+    // Not counted: the boundary is usually before the newest checkpoint.
+    const checkpoint = await signedCheckpoint(tx, signer, 'retention', boundary, now, await selectLatestCheckpoint(tx), null);
     return { boundary, checkpoint };
   });
   if (!planned) return { deleted: 0, throughSeq: null, checkpoint: null };

@@ -296,6 +296,11 @@ describe('the export format', () => {
     const { checkpointStatement: verifierStatement } = await import('../../shared/verifyExport.js');
     const c = { kind: 'on_demand' as const, seq: 42, hash: 'a'.repeat(64), createdAt: new Date('2026-01-02T03:04:05.678Z') };
     expect(verifierStatement({ ...c, createdAt: c.createdAt.toISOString() })).toBe(serverStatement(c));
+    // A chained checkpoint signs its link and count too.
+    const chained = { ...c, prevId: 3, prevDigest: 'b'.repeat(64), events: 7 };
+    expect(serverStatement(chained)).not.toBe(serverStatement(c));
+    expect(serverStatement({ ...chained, prevDigest: 'c'.repeat(64) })).not.toBe(serverStatement(chained));
+    expect(serverStatement({ ...chained, events: 8 })).not.toBe(serverStatement(chained));
   });
 
   it('reads a file written to disk exactly as downloaded', async () => {

@@ -25,6 +25,7 @@ import { bearerToken, hashToken } from './services/auth.js';
 import { LiveHub } from './services/liveHub.js';
 import type { ExtensionPackages } from './services/extensionPackages.js';
 import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
+import { SinkDelivery, type SinkDeliveryOptions } from './services/sinkDelivery.js';
 import type { SecretsKey } from './services/secretsKey.js';
 import type { Signer } from './services/signingKey.js';
 
@@ -55,6 +56,8 @@ export interface AppDeps {
   publicUrl?: string | undefined;
   /** Per-connection limits (server/connectionLimits.ts); tests lower the send buffer. */
   limits?: Partial<Pick<ConnectionLimits, 'sendBufferBytes' | 'subscriptionsPerSocket'>>;
+  /** Delivery to sinks (timings; tests shorten them), or false: this process delivers none. */
+  sinkDelivery?: Omit<SinkDeliveryOptions, 'secretsKey'> | false;
 }
 
 /** What listen() needs from createApp to serve WebSockets and shut down cleanly. */
@@ -63,6 +66,7 @@ interface VigilLocals {
   live: LiveHub;
   access: AccessWatch;
   limits: ConnectionLimits;
+  sinks: SinkDelivery | null;
 }
 
 const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -112,7 +116,9 @@ export function createApp(deps: AppDeps): express.Express {
     access,
     limits,
   });
-  app.locals.vigil = { createContext, live, access, limits } satisfies VigilLocals;
+  // Streams the trail to the configured sinks; stopped when the server closes.
+  const sinks = deps.sinkDelivery === false ? null : new SinkDelivery(deps.db, { ...deps.sinkDelivery, secretsKey: deps.secretsKey }).start();
+  app.locals.vigil = { createContext, live, access, limits, sinks } satisfies VigilLocals;
 
   // Mounted before any body parser: tRPC reads and limits the body itself.
   app.use(
@@ -244,6 +250,7 @@ export async function listen(app: express.Express, port: number, host: string): 
       wsHandler?.broadcastReconnectNotification();
       for (const client of wss?.clients ?? []) client.terminate();
       wss?.close();
+      await vigil?.sinks?.stop();
       await vigil?.live.close();
       await vigil?.access.close();
       await new Promise<void>((resolve, reject) => {

@@ -34,6 +34,10 @@ export interface ServerConfig {
   extensionDir: string;
   /** This server's address as browsers reach it, for the update manifest and policies (default: the request's). */
   publicUrl: string | undefined;
+  /** VIGIL_SINKS: sinks applied at start-up, by name (validated in server/services/sinkConfig.ts). */
+  sinks: string | undefined;
+  /** Seconds a sink's delivery lease lasts: how soon another replica takes over from one that died. */
+  sinkLeaseSeconds: number;
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -87,6 +91,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     extensionKeyPem: env.VIGIL_EXTENSION_KEY || undefined,
     extensionDir: path.resolve(env.VIGIL_EXTENSION_DIR || path.join(repoRoot, 'dist')),
     publicUrl: publicUrlFromEnv(env.VIGIL_PUBLIC_URL),
+    sinks: env.VIGIL_SINKS || undefined,
+    sinkLeaseSeconds: intFromEnv(env, 'VIGIL_SINK_LEASE_SECONDS', 15, 2, 3600),
     retentionDays: env.VIGIL_RETENTION_DAYS ? intFromEnv(env, 'VIGIL_RETENTION_DAYS', 0, 1, 36_500) : undefined,
   };
 }

@@ -12,6 +12,8 @@ import { packExtension } from './services/extensionPackages.js';
 import { firstStartMessage, writeFirstPassword } from './services/firstPassword.js';
 import { startScheduledJobs } from './services/jobs.js';
 import { loadSecretsKey } from './services/secretsKey.js';
+import { parseConfiguredSinks } from './services/sinkConfig.js';
+import { applyConfiguredSinks } from './services/sinks.js';
 import { loadSigner } from './services/signingKey.js';
 
 // Before anything touches the disk: the data directory, keys and lock are the server's alone.
@@ -26,6 +28,12 @@ const extensionPackages = await packExtension(config.extensionDir, extensionKey)
 const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
 const signer = await loadSigner({ pem: config.signingKeyPem, dataDir: config.dataDir });
 const secretsKey = await loadSecretsKey({ key: config.secretsKey, dataDir: config.dataDir });
+// VIGIL_SINKS before serving (and before delivery starts): a bad entry stops the start.
+const configuredSinks = await applyConfiguredSinks(
+  { db: database.db, secretsKey, clock: () => new Date() },
+  parseConfiguredSinks(config.sinks),
+);
+if (configuredSinks.created.length + configuredSinks.changed.length > 0) logger.info(configuredSinks, 'VIGIL_SINKS applied');
 
 const app = createApp({
   db: database.db,
@@ -39,6 +47,7 @@ const app = createApp({
   metricsToken: config.metricsToken,
   extensionPackages,
   publicUrl: config.publicUrl,
+  sinkDelivery: { leaseMs: config.sinkLeaseSeconds * 1000 },
 });
 // Before listening: "vigil listening" means ready, and start-up work that fails (the
 // database went away) ends the process before it has answered anyone.

@@ -8,10 +8,14 @@
 //   vigil_live_subscribers{transport}                     open live subscriptions (liveSubscriberOpened/Closed)
 //   vigil_exports_total{format,outcome} / vigil_export_rows_total{format}
 //   vigil_database_info{kind} 1 / vigil_database_pool_max{kind}
+//   vigil_sink_delivered_total{sink} / vigil_sink_errors_total{sink}   by this process
+//   vigil_sink_lag_events{sink}                           events recorded after the sink's cursor (read at scrape)
+//   vigil_retention_held_events                           old events retention keeps because a sink has not delivered them
 //   process_* and nodejs_* (prom-client's default metrics: memory, CPU, event loop lag)
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { databaseKindOf, type Database } from './db/database.js';
+import { selectSinkLags } from './db/sinksStore.js';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -68,6 +72,26 @@ export const exportRows = new Counter({
   registers: [registry],
 });
 
+export const sinkDelivered = new Counter({
+  name: 'vigil_sink_delivered_total',
+  help: 'Events a sink took, by sink name (counted by the process that delivered them).',
+  labelNames: ['sink'] as const,
+  registers: [registry],
+});
+
+export const sinkErrors = new Counter({
+  name: 'vigil_sink_errors_total',
+  help: 'Failed delivery attempts, by sink name (each is retried with backoff).',
+  labelNames: ['sink'] as const,
+  registers: [registry],
+});
+
+export const retentionHeldEvents = new Gauge({
+  name: 'vigil_retention_held_events',
+  help: 'Events past the retention period that retention keeps because a sink has not delivered them yet.',
+  registers: [registry],
+});
+
 /** Live subscriptions, counted as they come and go (the events.live procedure). */
 export function liveSubscriberOpened(transport: string): void {
   liveSubscribers.inc({ transport });
@@ -101,6 +125,19 @@ new Gauge({
     for (const db of databases) {
       const { kind, poolMax } = databaseKindOf(db);
       this.set({ kind }, poolMax);
+    }
+  },
+});
+
+new Gauge({
+  name: 'vigil_sink_lag_events',
+  help: "Events recorded after a sink's delivery cursor, by sink name.",
+  labelNames: ['sink'] as const,
+  registers: [registry],
+  async collect() {
+    this.reset();
+    for (const db of databases) {
+      for (const lag of await selectSinkLags(db).catch(() => [])) this.set({ sink: lag.name }, lag.events);
     }
   },
 });

@@ -41,6 +41,7 @@ export const RESOURCE_TYPES = [
   'settings',
   'audit_log',
   'token',
+  'sink',
 ] as const;
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
 

@@ -66,13 +66,18 @@ export async function countEventsAfter(db: Database, afterSeq: number): Promise<
  * The last seq of the oldest prefix of the chain recorded before `cutoff`, and its
  * hash: what retention may remove. Undefined when nothing is that old.
  */
-export async function selectRetentionBoundary(db: Database, cutoff: Date): Promise<{ seq: number; hash: string; count: number } | undefined> {
+export async function selectRetentionBoundary(
+  db: Database,
+  cutoff: Date,
+  /** No boundary past this seq (the lowest sink cursor: events a sink has not delivered stay). */
+  atMostSeq = Number.MAX_SAFE_INTEGER,
+): Promise<{ seq: number; hash: string; count: number } | undefined> {
   const [row] = await queryRows<{ seq: string | null; hash: string | null; n: string | number }>(
     db,
     sql`with firstkept as (select min(seq) as seq from audit_events where recorded_at >= ${cutoff.toISOString()}::timestamptz),
          boundary as (
            select seq, hash from audit_events
-           where seq < coalesce((select seq from firstkept), 9223372036854775807)
+           where seq < coalesce((select seq from firstkept), 9223372036854775807) and seq <= ${atMostSeq}
            order by seq desc limit 1)
         select b.seq, b.hash, (select count(*) from audit_events where seq <= b.seq) as n from boundary b`,
   );

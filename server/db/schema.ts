@@ -140,3 +140,37 @@ export const settings = pgTable(
 );
 
 export type SettingRow = typeof settings.$inferSelect;
+
+/**
+ * Sinks that stream the audit trail to a SIEM (server/services/sinks.ts). The secret is
+ * only ever AES-256-GCM ciphertext (server/services/secretsKey.ts). `cursor_seq` is the
+ * last event seq delivered or skipped by the sink's filter: delivery resumes after it.
+ * `lease_owner` / `lease_until` name the one process delivering the sink
+ * (server/services/sinkDelivery.ts).
+ */
+export const sinks = pgTable(
+  'sinks',
+  {
+    id: uuid('id').primaryKey(),
+    name: text('name').notNull(),
+    kind: text('kind').notNull(),
+    url: text('url').notNull(),
+    format: text('format').notNull(),
+    q: text('q').notNull().default(''),
+    secretCiphertext: text('secret_ciphertext'),
+    batchSize: integer('batch_size').notNull(),
+    caFile: text('ca_file'),
+    cursorSeq: bigint('cursor_seq', { mode: 'number' }).notNull(),
+    delivered: bigint('delivered', { mode: 'number' }).notNull().default(0),
+    lastDeliveredAt: instant('last_delivered_at'),
+    lastError: text('last_error'),
+    lastErrorAt: instant('last_error_at'),
+    leaseOwner: text('lease_owner'),
+    leaseUntil: instant('lease_until'),
+    createdAt: instant('created_at').notNull(),
+    updatedAt: instant('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('sinks_name_key').on(sql`lower(${t.name})`)],
+);
+
+export type SinkRow = typeof sinks.$inferSelect;

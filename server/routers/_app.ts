@@ -4,6 +4,7 @@ import { authRouter } from './auth.js';
 import { eventsRouter } from './events.js';
 import { integrityRouter } from './integrity.js';
 import { settingsRouter } from './settings.js';
+import { sinksRouter } from './sinks.js';
 import { tokensRouter } from './tokens.js';
 import { usersRouter } from './users.js';
 
@@ -12,6 +13,7 @@ export const appRouter = router({
   events: eventsRouter,
   integrity: integrityRouter,
   settings: settingsRouter,
+  sinks: sinksRouter,
   tokens: tokensRouter,
   users: usersRouter,
 });

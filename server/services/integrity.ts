@@ -18,6 +18,9 @@ import {
   selectRetentionBoundary,
 } from '../db/integrityStore.js';
 import type { AuditEventRow, IntegrityCheckpointRow } from '../db/schema.js';
+import { selectLowestSinkCursor } from '../db/sinksStore.js';
+import { logger } from '../logger.js';
+import { retentionHeldEvents } from '../metrics.js';
 import { chainHash } from './chain.js';
 import { recordEvents, type Clock } from './events.js';
 import type { Signer } from './signingKey.js';
@@ -372,7 +375,18 @@ export async function runRetention(
   const planned = await db.transaction(async (t) => {
     const tx = t as unknown as Database;
     await tx.execute(sql`select pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
-    const boundary = await selectRetentionBoundary(tx, cutoff);
+    const wanted = await selectRetentionBoundary(tx, cutoff);
+    // Events a sink has not delivered yet are kept until it has (or is deleted).
+    const lowest = wanted ? await selectLowestSinkCursor(tx) : null;
+    const boundary = wanted && lowest && lowest.cursorSeq < wanted.seq ? await selectRetentionBoundary(tx, cutoff, lowest.cursorSeq) : wanted;
+    const held = wanted ? wanted.count - (boundary?.count ?? 0) : 0;
+    retentionHeldEvents.set(held);
+    if (held > 0) {
+      logger.warn(
+        { sink: lowest!.name, sinkCursorSeq: lowest!.cursorSeq, heldEvents: held },
+        'retention keeps events past the retention period until the sink has delivered them',
+      );
+    }
     if (!boundary) return null;
     // Not counted: the boundary is usually before the newest checkpoint.
     const checkpoint = await signedCheckpoint(tx, signer, 'retention', boundary, now, await selectLatestCheckpoint(tx), null);

@@ -61,6 +61,11 @@ const ACCESS: Record<string, Row> = {
   'tokens.list': SITE_MANAGER,
   'tokens.create': SITE_MANAGER,
   'tokens.revoke': SITE_MANAGER,
+  'sinks.list': SITE_MANAGER,
+  'sinks.create': SITE_MANAGER,
+  'sinks.update': SITE_MANAGER,
+  'sinks.delete': SITE_MANAGER,
+  'sinks.test': SITE_MANAGER,
 };
 
 /** 'OK' once a subscription starts, else its error code. */
@@ -128,7 +133,14 @@ describe('authorization matrix', () => {
     'tokens.list': () => undefined,
     'tokens.create': () => ({ name: 'matrix', scopes: ['events:write'] }),
     'tokens.revoke': async () => ({ id: (await admin().tokens.create.mutate({ name: 'to-revoke', scopes: ['events:write'] })).id }),
+    'sinks.list': () => undefined,
+    'sinks.create': () => ({ name: `matrix-${randomUUID()}`, kind: 'syslog', url: 'udp://127.0.0.1:9' }),
+    'sinks.update': async () => ({ id: await matrixSink(), q: `resource_target:${randomUUID()}` }),
+    'sinks.delete': async () => ({ id: await matrixSink() }),
+    'sinks.test': async () => ({ id: await matrixSink() }),
   };
+  /** A sink for the calls that need one (UDP to the discard port: nothing waits on it). */
+  const matrixSink = async () => (await admin().sinks.create.mutate({ name: `matrix-${randomUUID()}`, kind: 'syslog', url: 'udp://127.0.0.1:9' })).id;
 
   beforeAll(async () => {
     database = await createPglite();

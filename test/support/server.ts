@@ -1,5 +1,5 @@
 // A real Vigil HTTP server on a free port, over a test database.
-import { createApp, listen } from '../../server/app.js';
+import { createApp, listen, type AppDeps } from '../../server/app.js';
 import type { Database, ListenFn } from '../../server/db/database.js';
 import { generateToken } from '../../server/services/auth.js';
 import type { ExtensionPackages } from '../../server/services/extensionPackages.js';
@@ -24,6 +24,7 @@ export async function startTestServer(
     livePollMs?: number;
     metricsToken?: string;
     extensionPackages?: ExtensionPackages;
+    sinkDelivery?: AppDeps['sinkDelivery'];
   } = {},
 ): Promise<TestServer> {
   const token = generateToken();
@@ -34,6 +35,7 @@ export async function startTestServer(
     ...(options.livePollMs ? { livePollMs: options.livePollMs } : {}),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     ...(options.extensionPackages ? { extensionPackages: options.extensionPackages } : {}),
+    ...(options.sinkDelivery !== undefined ? { sinkDelivery: options.sinkDelivery } : {}),
     db,
     adminToken: token,
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,

@@ -29,6 +29,8 @@ export interface HttpReceiver {
   plan: (number | 'stall')[];
   /** Answers every request with this until changed (after the plan); null: 200. */
   always: number | null;
+  /** Waits this long before answering (a slow SIEM: delivery is in flight longer). */
+  delayMs: number;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,7 @@ export async function startHttpReceiver(port = 0): Promise<HttpReceiver> {
     accepted: () => requests.filter((r) => typeof r.answer === 'number' && r.answer >= 200 && r.answer < 300),
     plan: [],
     always: null,
+    delayMs: 0,
     close: async () => {
       for (const res of stalled) res.destroy();
       server.closeAllConnections();
@@ -57,8 +60,12 @@ export async function startHttpReceiver(port = 0): Promise<HttpReceiver> {
         stalled.push(res);
         return;
       }
-      res.writeHead(answer, { 'content-type': 'application/json', ...(answer === 429 ? { 'retry-after': '0' } : {}) });
-      res.end(answer < 300 ? '{"ok":true}' : '{"error":"try later"}');
+      const respond = () => {
+        res.writeHead(answer, { 'content-type': 'application/json', ...(answer === 429 ? { 'retry-after': '0' } : {}) });
+        res.end(answer < 300 ? '{"ok":true}' : '{"error":"try later"}');
+      };
+      if (receiver.delayMs > 0) setTimeout(respond, receiver.delayMs);
+      else respond();
     });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

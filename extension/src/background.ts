@@ -7,6 +7,7 @@
 // event must find its listener before the first await. Each wake also syncs at once
 // (poll from the stored cursor, reconnect the socket): the worker may have slept through
 // anything.
+import './jitless.js';
 import { TEST_HOOKS } from './buildFlags.js';
 import { ensureAlarm, markSeen, openNotification, POLL_ALARM, requestSync, SEEN_MESSAGE, testHooks } from './notifier.js';
 import { browser } from './platform.js';

@@ -1,6 +1,7 @@
 // Options: the server's address (and the host permission for exactly that server),
 // logging in or pasting a token, who is logged in, logging out, and the rules for
 // desktop notifications (with a test notification).
+import './jitless.js';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ACTION_DESCRIPTIONS, RESOURCE_TYPES, type AuditAction, type ResourceType } from '../../shared/vocabulary.js';

@@ -1,4 +1,5 @@
 // The toolbar popup: quick filters, the search box and the newest events.
+import './jitless.js';
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { SEEN_MESSAGE } from './notifyPlan.js';

@@ -1,5 +1,6 @@
 // The full view: the popup's filters over a table, a brushable timeline, a detail pane
 // and deep links (#q=...&id=...).
+import './jitless.js';
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { AuditEvent } from '../../shared/event.js';

@@ -12,7 +12,7 @@ import helmet from 'helmet';
 import { WebSocketServer } from 'ws';
 import { CONNECTION_LIMITS, type ConnectionLimits } from './connectionLimits.js';
 import { makeCreateContext } from './context.js';
-import { pingDatabase, type Database, type ListenFn } from './db/database.js';
+import { databaseProbe, pingDatabase, type Database, type ListenFn } from './db/database.js';
 import { logger } from './logger.js';
 import { httpMetrics, metricsHandler } from './metrics.js';
 import { requestLogger } from './requestLog.js';
@@ -70,6 +70,9 @@ interface VigilLocals {
 }
 
 const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** /healthz answers within a second: the database gets this long to answer its ping. */
+const HEALTH_DEADLINE_MS = 600;
 
 /** WebSocket keep-alive: a ping after 20 s of quiet keeps an MV3 service worker awake. */
 const WS_PING_MS = 20_000;
@@ -151,9 +154,12 @@ export function createApp(deps: AppDeps): express.Express {
   // figures are counts and latencies, never events or secrets.
   app.get('/metrics', metricsGuard(deps.metricsToken), metricsHandler(deps.db));
 
+  // Load balancers need an answer, not a hung request: degraded if the database has not
+  // answered within the deadline, whatever it does.
+  const probeDatabase = databaseProbe(deps.db, HEALTH_DEADLINE_MS);
   app.get('/healthz', async (_req, res) => {
     try {
-      await pingDatabase(deps.db);
+      await probeDatabase();
       res.json({ status: 'ok', database: 'reachable' });
     } catch (error) {
       logger.warn({ err: error }, 'health check: database unreachable');

@@ -189,7 +189,7 @@ async function main(): Promise<number> {
   const config = loadConfig();
   let database;
   try {
-    database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeouts: config.databaseTimeouts });
   } catch (error) {
     console.error(`vigil: ${(error as Error).message}`);
     return 2;

@@ -1,6 +1,7 @@
 // Configuration from the environment, read once at start-up. Every knob is listed here.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DatabaseTimeouts } from './db/database.js';
 
 export interface ServerConfig {
   port: number;
@@ -38,7 +39,14 @@ export interface ServerConfig {
   sinks: string | undefined;
   /** Seconds a sink's delivery lease lasts: how soon another replica takes over from one that died. */
   sinkLeaseSeconds: number;
+  /** How long a request may wait on Postgres (statement, lock, connect). */
+  databaseTimeouts: DatabaseTimeouts;
+  /** SIGTERM/SIGINT: the process exits within this, finished or not. */
+  shutdownTimeoutMs: number;
 }
+
+/** The time-outs' defaults (also what the test databases use). */
+export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { statementMs: 15_000, lockMs: 5_000, connectMs: 5_000 };
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -94,5 +102,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     sinks: env.VIGIL_SINKS || undefined,
     sinkLeaseSeconds: intFromEnv(env, 'VIGIL_SINK_LEASE_SECONDS', 15, 2, 3600),
     retentionDays: env.VIGIL_RETENTION_DAYS ? intFromEnv(env, 'VIGIL_RETENTION_DAYS', 0, 1, 36_500) : undefined,
+    databaseTimeouts: {
+      statementMs: intFromEnv(env, 'VIGIL_DB_STATEMENT_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.statementMs, 100, 3_600_000),
+      lockMs: intFromEnv(env, 'VIGIL_DB_LOCK_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.lockMs, 10, 3_600_000),
+      connectMs: intFromEnv(env, 'VIGIL_DB_CONNECT_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.connectMs, 100, 600_000),
+    },
+    shutdownTimeoutMs: intFromEnv(env, 'VIGIL_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
   };
 }

@@ -25,7 +25,7 @@ const extensionPackages = await packExtension(config.extensionDir, extensionKey)
   logger.warn({ err, extensionDir: config.extensionDir }, 'no extension packages to serve');
   return null;
 });
-const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeouts: config.databaseTimeouts });
 const signer = await loadSigner({ pem: config.signingKeyPem, dataDir: config.dataDir });
 const secretsKey = await loadSecretsKey({ key: config.secretsKey, dataDir: config.dataDir });
 // VIGIL_SINKS before serving (and before delivery starts): a bad entry stops the start.
@@ -81,6 +81,13 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down');
+  // Whatever hangs (a query on a connection that stopped answering, a client that will
+  // not go), the process ends within the bound. Every write is a transaction, so stopping
+  // half-way loses nothing that was acknowledged.
+  setTimeout(() => {
+    logger.error({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long; exiting now');
+    process.exit(1);
+  }, config.shutdownTimeoutMs).unref();
   jobs.stop();
   await running.close().catch((err: unknown) => logger.error({ err }, 'closing the HTTP server'));
   await database.close().catch((err: unknown) => logger.error({ err }, 'closing the database'));

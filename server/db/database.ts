@@ -14,6 +14,7 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import lockfile from 'proper-lockfile';
 import { PRIVATE_DIR_MODE, restrictTree } from '../fileModes.js';
+import { watchedSockets } from './connectionWatchdog.js';
 import * as schema from './schema.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -29,8 +30,10 @@ export interface DatabaseHandle {
 export type ListenFn = (channel: string, onNotify: (payload: string) => void) => Promise<() => Promise<void>>;
 
 // Postgres error classes and client error codes that mean "the database is not there
-// right now": the request may be retried (event ids are idempotency keys).
-const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
+// right now": the request may be retried (event ids are idempotency keys). Time-outs
+// (statement, lock, idle in transaction) are among them: the database was too slow or a
+// lock holder stalled, not the request wrong.
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300|57014|55P03|25P03)/;
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT']);
 
 /** Whether an error (or what caused it, drizzle wraps driver errors) means the database is unreachable. */
@@ -54,21 +57,57 @@ const MIGRATION_LOCK_KEY = 7_162_021_001;
  */
 const reconnectDelaySeconds = (failures: number) => Math.min(0.05 * 2 ** failures, 1);
 
+/** How long a request may wait on Postgres (server/config.ts reads them from the environment). */
+export interface DatabaseTimeouts {
+  /** statement_timeout of every connection; a connection owing an answer this long plus a grace is dropped. */
+  statementMs: number;
+  /** lock_timeout (row locks and the writers' advisory lock). */
+  lockMs: number;
+  /** Opening a connection, TCP and start-up. */
+  connectMs: number;
+}
+
+/** A connection silent this much longer than statement_timeout is broken, not busy. */
+const ANSWER_GRACE_MS = 2_000;
+/** TCP keep-alive on every connection: first probe after this much idleness. */
+const KEEPALIVE_MS = 10_000;
+
 export interface OpenDatabaseOptions {
   databaseUrl?: string | undefined;
   /** Where PGlite keeps its files (`<dataDir>/pgdata`) and its lock. */
   dataDir?: string;
   /** postgres.js pool size. */
   maxConnections?: number;
+  /** Postgres only. Unset: no time-outs (the benchmark's bulk loads run long statements). */
+  timeouts?: DatabaseTimeouts | undefined;
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.maxConnections ?? 10);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.maxConnections ?? 10, options.timeouts);
   if (!options.dataDir) throw new Error('openDatabase needs a databaseUrl or a dataDir');
   return openPglite(options.dataDir);
 }
 
-async function openPostgres(url: string, max: number): Promise<DatabaseHandle> {
+/** postgres.js options that bound every wait on the database. */
+function timeoutOptions(timeouts: DatabaseTimeouts | undefined) {
+  if (!timeouts) return {};
+  const answerTimeoutMs = timeouts.statementMs + ANSWER_GRACE_MS;
+  return {
+    connect_timeout: timeouts.connectMs / 1000,
+    // Start-up parameters: set on every connection the pool (or LISTEN) opens.
+    connection: {
+      statement_timeout: timeouts.statementMs,
+      lock_timeout: timeouts.lockMs,
+      // A client that vanished mid-transaction (its FIN lost too) releases its locks, the
+      // writers' advisory lock included, instead of holding them until TCP gives up.
+      idle_in_transaction_session_timeout: answerTimeoutMs,
+    },
+    // A documented postgres.js option its types leave out.
+    socket: watchedSockets({ answerTimeoutMs, keepAliveMs: KEEPALIVE_MS }),
+  } as postgres.Options<Record<string, never>>;
+}
+
+async function openPostgres(url: string, max: number, timeouts: DatabaseTimeouts | undefined): Promise<DatabaseHandle> {
   const migrator = postgres(url, { max: 1, onnotice: () => {} });
   try {
     await migrator`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
@@ -77,7 +116,7 @@ async function openPostgres(url: string, max: number): Promise<DatabaseHandle> {
   } finally {
     await migrator.end();
   }
-  const client = postgres(url, { max, onnotice: () => {}, backoff: reconnectDelaySeconds });
+  const client = postgres(url, { max, onnotice: () => {}, backoff: reconnectDelaySeconds, keep_alive: KEEPALIVE_MS / 1000, ...timeoutOptions(timeouts) });
   const db = drizzlePostgres({ client, schema }) as unknown as Database;
   return {
     db,
@@ -145,4 +184,22 @@ export async function queryRows<T extends Record<string, unknown>>(db: Database,
 /** A cheap round trip, for /healthz. */
 export async function pingDatabase(db: Database): Promise<void> {
   await db.execute(sql`select 1`);
+}
+
+/**
+ * A health probe that answers within `deadlineMs` whatever the database does: a ping
+ * still running past it is reported as a failure (and shared by the probes that come
+ * meanwhile, so a stalled database does not collect a queue of pings).
+ */
+export function databaseProbe(db: Database, deadlineMs: number): () => Promise<void> {
+  let inFlight: Promise<void> | null = null;
+  return () => {
+    const ping = (inFlight ??= pingDatabase(db).finally(() => {
+      inFlight = null;
+    }));
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(Object.assign(new Error(`the database did not answer within ${deadlineMs} ms`), { code: 'ETIMEDOUT' })), deadlineMs);
+      ping.then(resolve, reject).finally(() => clearTimeout(timer));
+    });
+  };
 }

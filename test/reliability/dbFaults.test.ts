@@ -124,3 +124,106 @@ describe.runIf(BACKENDS.includes('postgres'))('database outage (Postgres)', () =
     }
   });
 });
+
+describe.runIf(BACKENDS.includes('postgres'))('a database connection that silently loses bytes (Postgres)', () => {
+  // Short time-outs, so the test waits seconds: statement 1 s, so a silent connection is
+  // dropped after 3 s (statement_timeout plus the grace).
+  const timeouts = { statementMs: 1_000, lockMs: 500, connectMs: 1_000 };
+  let direct: TestDatabase;
+  let proxy: TcpProxy;
+  let proxied: DatabaseHandle;
+  let server: TestServer;
+  let proxiedUrl: string;
+
+  beforeAll(async () => {
+    direct = await createPostgres();
+    const url = new URL(direct.url!);
+    proxy = await startTcpProxy(url.hostname, Number(url.port || 5432));
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    proxiedUrl = url.toString();
+    proxied = await openDatabase({ databaseUrl: proxiedUrl, timeouts });
+    server = await startTestServer(proxied.db, { listen: proxied.listen, livePollMs: 500 });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await proxied?.close().catch(() => {});
+    await proxy?.close();
+    await direct?.destroy();
+  });
+
+  const record = (target: string) =>
+    rawCall(server, 'events.record', { body: JSON.stringify({ action: 'create', resourceType: 'job', resourceTarget: target }) });
+
+  it('writes fail fast with SERVICE_UNAVAILABLE, /healthz says degraded within 1 s, and all recovers when the path comes back', async () => {
+    const acknowledged: string[] = [];
+    const before = await record('stall-before');
+    expect(before.status).toBe(200);
+    acknowledged.push(before.body.result.data.id);
+
+    proxy.stall();
+    const started = Date.now();
+    const writes = await Promise.all(Array.from({ length: 6 }, (_, i) => record(`stall-during-${i}`)));
+    const waited = Date.now() - started;
+    for (const write of writes) {
+      expect(write.status).toBe(503);
+      expect(write.body.error.data.code).toBe('SERVICE_UNAVAILABLE');
+    }
+    // Dropped after the answer time-out (3 s), not after TCP's ~15 minutes.
+    expect(waited).toBeLessThan(15_000);
+
+    for (let i = 0; i < 3; i++) {
+      const asked = Date.now();
+      const health = await fetch(`${server.url}/healthz`);
+      expect(Date.now() - asked).toBeLessThanOrEqual(1_000);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toEqual({ status: 'degraded', database: 'unreachable' });
+    }
+
+    proxy.restore();
+    await eventually(async () => (await fetch(`${server.url}/healthz`)).status === 200, 'healthz to recover', 30_000);
+    await eventually(async () => (await record('stall-after')).status === 200, 'writes to recover', 30_000);
+    const after = await record('stall-after-2');
+    expect(after.status).toBe(200);
+    acknowledged.push(after.body.result.data.id);
+
+    // Acknowledged events are stored; what was refused with 503 may be retried (ids are idempotency keys).
+    const stored = await queryRows<{ id: string }>(direct.db, sql`select id from audit_events where resource_target like 'stall-%'`);
+    expect(stored.map((r) => r.id)).toEqual(expect.arrayContaining(acknowledged));
+    const verified = await server.client.integrity.verify.query();
+    expect(verified.ok).toBe(true);
+  }, 120_000);
+
+  it('SIGTERM ends the process within its bound while the database does not answer', async () => {
+    const token = generateToken();
+    proxy.restore();
+    const child = await startChildServer({
+      DATABASE_URL: proxiedUrl,
+      VIGIL_ADMIN_TOKEN: token,
+      VIGIL_CHECKPOINT_MINUTES: '0',
+      // The database may take its time (no help from the answer time-out); the shutdown may not.
+      VIGIL_DB_STATEMENT_TIMEOUT_MS: '600000',
+      VIGIL_SHUTDOWN_TIMEOUT_MS: '2000',
+    });
+    try {
+      proxy.stall();
+      const hanging = fetch(`${child.url}/trpc/events.record`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'create', resourceType: 'job', resourceTarget: 'stall-sigterm' }),
+      }).catch(() => null);
+      await sleep(500);
+      const exited = new Promise<number | null>((resolve) => child.process.once('exit', (code) => resolve(code)));
+      const signalled = Date.now();
+      child.process.kill('SIGTERM');
+      const code = await Promise.race([exited, sleep(15_000).then(() => 'still running' as const)]);
+      expect(code).not.toBe('still running');
+      expect(Date.now() - signalled).toBeLessThan(15_000);
+      expect(child.output()).toContain('shutdown took too long; exiting now');
+      await hanging;
+    } finally {
+      proxy.restore();
+      await child.stop();
+    }
+  }, 120_000);
+});

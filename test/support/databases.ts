@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+import { DEFAULT_DATABASE_TIMEOUTS } from '../../server/config.js';
 import { openDatabase, type DatabaseHandle } from '../../server/db/database.js';
 
 export type BackendName = 'pglite' | 'postgres';
@@ -51,7 +52,7 @@ export async function createPostgres(): Promise<TestDatabase> {
   }
   const url = new URL(postgresUrl);
   url.pathname = `/${name}`;
-  const handle = await openDatabase({ databaseUrl: url.toString() });
+  const handle = await openDatabase({ databaseUrl: url.toString(), timeouts: DEFAULT_DATABASE_TIMEOUTS });
   return {
     ...handle,
     url: url.toString(),

@@ -49,6 +49,19 @@ export function unstorableJson(value: unknown, depth = 0): string | null {
   return null;
 }
 
+/**
+ * Event times Vigil stores: years 100 to 9999 in UTC. Postgres has no year 0, the database
+ * drivers read its years below 100 back as 19xx/20xx, and the ISO form of a time has
+ * four-digit years (an offset can push a time across either end).
+ */
+export const EVENT_TIME_RANGE = { from: '0100-01-01T00:00:00.000Z', to: '9999-12-31T23:59:59.999Z' } as const;
+const TIME_RANGE_MS = { from: Date.parse(EVENT_TIME_RANGE.from), to: Date.parse(EVENT_TIME_RANGE.to) };
+
+function storableTime(value: string): boolean {
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && ms >= TIME_RANGE_MS.from && ms <= TIME_RANGE_MS.to;
+}
+
 /** A zod refinement for any free text that reaches the database. */
 export const storable = (value: string, ctx: z.RefinementCtx) => {
   const problem = unstorableText(value);
@@ -125,7 +138,10 @@ export const eventInputSchema = z
     /** A client-supplied id is an idempotency key: the same id is stored once. */
     id: z.uuid().optional(),
     /** When it happened (ISO 8601 with a zone); the server's clock when absent. */
-    time: z.iso.datetime({ offset: true }).optional(),
+    time: z.iso
+      .datetime({ offset: true })
+      .refine(storableTime, `must be from ${EVENT_TIME_RANGE.from} to ${EVENT_TIME_RANGE.to} (UTC)`)
+      .optional(),
     action: z.enum(AUDIT_ACTIONS, {
       error: (issue) => `unknown action ${JSON.stringify(issue.input)}; valid actions: ${AUDIT_ACTIONS.join(', ')}`,
     }),

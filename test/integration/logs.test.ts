@@ -3,8 +3,13 @@
 // requests are logged with the id echoed in x-request-id, LOG_LEVEL is obeyed, and no
 // token, password or secret reaches any line.
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../../server/db/database.js';
 import { generateToken } from '../../server/services/auth.js';
 import { createVigilClient, type VigilClient } from '../../shared/client.js';
 import { startChildServer, type ChildServer } from '../support/childServer.js';
@@ -160,4 +165,81 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
     ]);
     expect(relevant.at(-1)!.targets).toEqual(['committed']);
   });
+
+  it("a failing query's error line names the failure but never its parameters; an out-of-range time is a 400", async () => {
+    // The database refuses one target, so recording it fails inside Postgres with the whole
+    // event (metadata.password included) among the query's parameters.
+    const refuse = (db: Database) =>
+      db.execute(sql`alter table audit_events add constraint no_refused_target check (resource_target <> 'refused-by-the-database')`);
+    let dataDir: string | undefined;
+    let own: TestDatabase | undefined;
+    const env: Record<string, string> = { VIGIL_ADMIN_TOKEN: token, VIGIL_CHECKPOINT_MINUTES: '0', LOG_LEVEL: 'info' };
+    if (backend === 'postgres') {
+      own = await createTestDatabase('postgres');
+      await refuse(own.db);
+      env.DATABASE_URL = own.url!;
+    } else {
+      dataDir = await mkdtemp(path.join(os.tmpdir(), 'vigil-logs-'));
+      const handle = await openDatabase({ dataDir });
+      await refuse(handle.db);
+      await handle.close();
+      env.VIGIL_DATA_DIR = dataDir;
+    }
+    const server = await startChildServer(env);
+    try {
+      const post = (procedure: string, body: unknown) =>
+        fetch(`${server.url}/trpc/${procedure}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+      const secret = 'metadata-password-never-logged-4711';
+      const failed = await post('events.record', {
+        action: 'create',
+        resourceType: 'workspace',
+        resourceTarget: 'refused-by-the-database',
+        metadata: { password: secret },
+      });
+      expect(failed.status).toBe(500);
+      expect(failed.body.error.message).toBe('internal server error');
+      await expect.poll(() => jsonLines(server.output()).some((l) => l.msg === 'procedure failed'), { timeout: 10_000 }).toBe(true);
+      const line = jsonLines(server.output()).find((l) => l.msg === 'procedure failed')!;
+      expect(line.level).toBe(50);
+      expect(JSON.stringify(line.err)).toContain('no_refused_target');
+      expect(line.err.message).toContain('Failed query: select vigil_append_events');
+      expect(server.output()).not.toContain(secret);
+
+      // Times Postgres cannot hold: refused before the database, with the field named.
+      for (const time of ['0000-01-01T00:00:00Z', '0001-01-01T00:00:00Z', '0099-12-31T23:59:59.999Z', '0100-01-01T00:30:00+01:00']) {
+        const single = await post('events.record', { time, action: 'create', resourceType: 'workspace', resourceTarget: 'ancient' });
+        expect(single.status).toBe(400);
+        expect(single.body.error.message).toBe('time: must be from 0100-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z (UTC)');
+      }
+      const batch = await post('events.recordBatch', {
+        events: [
+          { action: 'create', resourceType: 'workspace', resourceTarget: 'fine' },
+          { time: '0000-06-01T00:00:00Z', action: 'create', resourceType: 'workspace', resourceTarget: 'ancient', metadata: { password: secret } },
+        ],
+      });
+      expect(batch.status).toBe(400);
+      expect(batch.body.error.message).toMatch(/^events\[1\]\.time: must be from 0100-01-01/);
+      // The bounds themselves are stored and read back as sent.
+      for (const time of ['0100-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z']) {
+        const stored = await post('events.record', { time, action: 'create', resourceType: 'workspace', resourceTarget: 'edge' });
+        expect(stored.status).toBe(200);
+        const read = await fetch(`${server.url}/trpc/events.get?input=${encodeURIComponent(JSON.stringify({ id: stored.body.result.data.id }))}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect(((await read.json()) as any).result.data.time).toBe(time);
+      }
+      const verified = await fetch(`${server.url}/trpc/integrity.verify`, { headers: { authorization: `Bearer ${token}` } });
+      expect(((await verified.json()) as any).result.data.ok).toBe(true);
+      expect(server.output()).not.toContain(secret);
+      expect(jsonLines(server.output()).filter((l) => l.level >= 50 && l.msg === 'procedure failed')).toHaveLength(1);
+    } finally {
+      await server.stop();
+      await own?.destroy();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -102,7 +102,13 @@ function retryingFetch(inner: typeof fetch, retry: Required<RetryOptions>): type
       const last = !retriable || attempt >= retry.attempts;
       try {
         const response = await inner(input, init);
-        if (response.status !== 503 || last) return response;
+        if (response.status !== 503 || last) {
+          if (!retriable) return response;
+          // Read the answer here: a connection lost half-way through it (after the server
+          // committed) is a network error like any other, and the call is safe to repeat.
+          const body = await response.arrayBuffer();
+          return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+        }
         await response.body?.cancel().catch(() => {});
       } catch (error) {
         if (last || init?.signal?.aborted) throw error;

@@ -3,6 +3,8 @@
 // are not safe to repeat), the recordLater buffer, and the example app recording through a
 // real server process that is stopped and started again: no event lost, none duplicated.
 import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +50,37 @@ function faultyFetch(plan: { failBefore?: number; failAfter?: number; unavailabl
 
 const fastRetry = { baseDelayMs: 5, maxDelayMs: 20 };
 
+/**
+ * An HTTP front for a real server that, for its first `drops` requests, lets the server
+ * answer (and so commit) and then loses the connection: before any byte of the answer, or
+ * half-way through its body.
+ */
+async function droppingFront(target: string, plan: { drops: number; how: 'before-answer' | 'mid-body' }) {
+  let { drops } = plan;
+  const front = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const headers: Record<string, string> = {};
+    for (const name of ['authorization', 'content-type', 'trpc-accept']) if (req.headers[name]) headers[name] = String(req.headers[name]);
+    const upstream = await fetch(`${target}${req.url}`, { method: req.method!, headers, ...(req.method === 'POST' ? { body: Buffer.concat(chunks) } : {}) });
+    const body = Buffer.from(await upstream.arrayBuffer());
+    if (drops > 0) {
+      drops--;
+      if (plan.how === 'before-answer') return req.socket.destroy();
+      res.writeHead(upstream.status, { 'content-type': 'application/json', 'content-length': String(body.length) });
+      res.write(body.subarray(0, Math.floor(body.length / 2)));
+      setTimeout(() => req.socket.destroy(), 20);
+      return;
+    }
+    res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(body);
+  });
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(front.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => front.close(() => resolve())),
+  };
+}
+
 describe.each(BACKENDS)('typed client on %s', (backend) => {
   let database: TestDatabase;
   let server: TestServer;
@@ -91,6 +124,31 @@ describe.each(BACKENDS)('typed client on %s', (backend) => {
     expect(result.events.every((e) => e.duplicate)).toBe(true);
     for (const i of [1, 2, 3]) expect(await countTarget(`lost-batch-${i}`)).toBe(1);
   });
+
+  it.each(['before-answer', 'mid-body'] as const)(
+    'retries a recording whose connection the server dropped after committing (%s): stored once',
+    async (how) => {
+      const front = await droppingFront(server.url, { drops: 2, how });
+      try {
+        const client = createVigilClient({ url: front.url, token: server.token, retry: fastRetry });
+        const stored = await client.events.record.mutate({ action: 'delete', resourceType: 'workspace', resourceTarget: `dropped-${how}` });
+        expect(stored.duplicate).toBe(true);
+        expect(await countTarget(`dropped-${how}`)).toBe(1);
+        const batch = await client.events.recordBatch.mutate({
+          events: [1, 2].map((i) => ({ action: 'connect' as const, resourceType: 'workspace' as const, resourceTarget: `dropped-${how}-batch-${i}` })),
+        });
+        expect(batch.events).toHaveLength(2);
+        for (const i of [1, 2]) expect(await countTarget(`dropped-${how}-batch-${i}`)).toBe(1);
+        // A query is not repeated unless asked: the dropped answer reaches the caller.
+        const readFront = await droppingFront(server.url, { drops: 1, how });
+        const reader = createVigilClient({ url: readFront.url, token: server.token, retry: fastRetry });
+        await expect(reader.events.list.query({ limit: 1 })).rejects.toThrow();
+        await readFront.close();
+      } finally {
+        await front.close();
+      }
+    },
+  );
 
   it('does not repeat calls that are not idempotent, nor queries unless asked', async () => {
     const faulty = faultyFetch({ failBefore: 1 });

@@ -21,7 +21,7 @@ import { extensionRoutes } from './routes/extension.js';
 import { landingPage } from './routes/landing.js';
 import { appRouter } from './routers/_app.js';
 import { AccessWatch } from './services/accessWatch.js';
-import { bearerToken, hashToken } from './services/auth.js';
+import { bearerToken, hashToken, recordThrottledLogins } from './services/auth.js';
 import { LiveHub } from './services/liveHub.js';
 import type { ExtensionPackages } from './services/extensionPackages.js';
 import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
@@ -67,6 +67,7 @@ interface VigilLocals {
   access: AccessWatch;
   limits: ConnectionLimits;
   sinks: SinkDelivery | null;
+  loginThrottle: LoginThrottle;
 }
 
 const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -109,10 +110,11 @@ export function createApp(deps: AppDeps): express.Express {
   const auth = { adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined };
   const access = new AccessWatch(deps.db, auth, deps.listen);
   const limits = { ...CONNECTION_LIMITS, ...deps.limits };
+  const loginThrottle = deps.loginThrottle ?? createLoginThrottle({ recordRefusals: (window) => recordThrottledLogins(deps.db, window) });
   const createContext = makeCreateContext({
     db: deps.db,
     auth,
-    loginThrottle: deps.loginThrottle ?? createLoginThrottle(),
+    loginThrottle,
     signer: deps.signer,
     secretsKey: deps.secretsKey,
     live,
@@ -121,7 +123,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
   // Streams the trail to the configured sinks; stopped when the server closes.
   const sinks = deps.sinkDelivery === false ? null : new SinkDelivery(deps.db, { ...deps.sinkDelivery, secretsKey: deps.secretsKey }).start();
-  app.locals.vigil = { createContext, live, access, limits, sinks } satisfies VigilLocals;
+  app.locals.vigil = { createContext, live, access, limits, sinks, loginThrottle } satisfies VigilLocals;
 
   // Mounted before any body parser: tRPC reads and limits the body itself.
   app.use(
@@ -259,6 +261,8 @@ export async function listen(app: express.Express, port: number, host: string): 
       await vigil?.sinks?.stop();
       await vigil?.live.close();
       await vigil?.access.close();
+      // Refused logins still counting in an open window are recorded before the database closes.
+      await vigil?.loginThrottle.flush();
       await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));

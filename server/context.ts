@@ -7,7 +7,7 @@ import { CONNECTION_LIMITS, SocketBudget, type ConnectionLimits } from './connec
 import type { Database } from './db/database.js';
 import { requestIdOf } from './requestLog.js';
 import { AccessWatch, type WatchedCaller } from './services/accessWatch.js';
-import { authenticateToken, bearerToken, type AuthConfig } from './services/auth.js';
+import { authenticateToken, bearerToken, recordThrottledLogins, type AuthConfig } from './services/auth.js';
 import type { Caller, RequestInfo } from './services/caller.js';
 import type { Clock } from './services/events.js';
 import { LiveHub } from './services/liveHub.js';
@@ -45,7 +45,7 @@ export function createContextInner(inner: Partial<ContextInner> & Pick<ContextIn
     clock: () => new Date(),
     caller: null,
     request: { ip: null, userAgent: null },
-    loginThrottle: createLoginThrottle(),
+    loginThrottle: inner.loginThrottle ?? createLoginThrottle({ recordRefusals: (window) => recordThrottledLogins(inner.db, window) }),
     signer: inner.signer ?? generateSigner(),
     secretsKey: inner.secretsKey ?? processSecretsKey(),
     live: inner.live ?? new LiveHub(inner.db, undefined),

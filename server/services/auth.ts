@@ -1,6 +1,7 @@
 // Authentication: bearer tokens, login and logout, and the first site manager.
 // Tokens are 256 random bits shown once; only their SHA-256 is stored. Every login
-// attempt, failed and throttled ones included, is an audit event.
+// attempt that is checked is an audit event; attempts the throttle refuses are counted into
+// one event per username and window.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import type { Role } from '../../shared/identity.js';
@@ -15,7 +16,7 @@ import type { ApiTokenRow, UserRow } from '../db/schema.js';
 import { countUsers, insertUser, selectUserByUsername } from '../db/usersStore.js';
 import { BOOTSTRAP_TOKEN_CALLER, requestFields, type Caller, type RequestInfo } from './caller.js';
 import { auditedTransaction, recordEvents, type Clock } from './events.js';
-import type { LoginThrottle } from './loginThrottle.js';
+import type { LoginThrottle, ThrottledLogins } from './loginThrottle.js';
 import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from './passwords.js';
 
 export const SESSION_TTL_MS = 7 * 86_400_000;
@@ -135,14 +136,16 @@ export async function login(
       clock,
     );
 
-  const waitMs = await throttle.retryAfterMs(input.username, ip);
-  if (waitMs > 0) {
-    await record('throttled', db);
+  const { refuseMs, delayMs } = await throttle.admit(input.username, ip);
+  if (refuseMs > 0) {
+    // Counted into one event per username and window (recordThrottledLogins), not a row each.
+    throttle.noteRefused(input.username, request.ip);
     throw new TRPCError({
       code: 'TOO_MANY_REQUESTS',
-      message: `too many failed logins; try again in ${Math.ceil(waitMs / 1000)} s`,
+      message: `too many failed logins; try again in ${Math.ceil(refuseMs / 1000)} s`,
     });
   }
+  if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
 
   const user = await selectUserByUsername(db, input.username);
   const passwordOk = await verifyPassword(input.password, user?.passwordHash ?? UNKNOWN_USER_HASH);
@@ -174,6 +177,29 @@ export async function login(
     expiresAt: expiresAt.toISOString(),
     user: { id: user.id, username: user.username, email: user.email, role: user.role },
   };
+}
+
+/** One event for the login attempts on a username the throttle refused within a window. */
+export async function recordThrottledLogins(db: Database, window: ThrottledLogins): Promise<void> {
+  await recordEvents(db, [
+    {
+      action: 'login',
+      resourceType: 'user',
+      resourceTarget: window.username,
+      actor: { username: window.username },
+      statusCode: STATUS_OF.throttled,
+      time: window.firstAt.toISOString(),
+      ...(window.addresses[0] ? { ip: window.addresses[0] } : {}),
+      metadata: {
+        outcome: 'throttled',
+        attempts: window.attempts,
+        addresses: window.addresses,
+        addressCount: window.addressCount,
+        firstAt: window.firstAt.toISOString(),
+        lastAt: window.lastAt.toISOString(),
+      },
+    },
+  ]);
 }
 
 /** Ends the caller's session; other sessions and service tokens are untouched. */

@@ -4,18 +4,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContextInner } from '../../server/context.js';
 import { queryRows } from '../../server/db/database.js';
 import { createCaller } from '../../server/routers/_app.js';
-import { ensureFirstSiteManager, hashToken } from '../../server/services/auth.js';
+import { ensureFirstSiteManager, hashToken, recordThrottledLogins } from '../../server/services/auth.js';
 import type { Caller } from '../../server/services/caller.js';
 import { createLoginThrottle } from '../../server/services/loginThrottle.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { rawCall, startTestServer, type TestServer } from '../support/server.js';
+import { eventually } from '../support/waiting.js';
 
 const ADMIN: Caller = { kind: 'user', userId: null, username: 'admin', email: null, role: 'site_manager', tokenId: null };
 
 describe.each(BACKENDS)('identity on %s', (backend) => {
   let database: TestDatabase;
   let server: TestServer;
-  const throttle = createLoginThrottle();
+  const throttle = createLoginThrottle({ recordRefusals: (window) => recordThrottledLogins(database.db, window) });
   const from = (ip: string, caller: Caller | null = null) =>
     createCaller(createContextInner({ db: database.db, caller, request: { ip, userAgent: 'vitest' }, loginThrottle: throttle }));
   const admin = () => from('10.0.0.1', ADMIN);
@@ -26,6 +27,7 @@ describe.each(BACKENDS)('identity on %s', (backend) => {
     await admin().users.create({ username: 'Carol', email: 'carol@example.com', role: 'auditor', password: 'carol password 1' });
   });
   afterAll(async () => {
+    await throttle.flush();
     await server?.close();
     await database?.destroy();
   });
@@ -92,7 +94,7 @@ describe.each(BACKENDS)('identity on %s', (backend) => {
     expect(Number(raw!.n)).toBe(0);
   });
 
-  it('1,000 wrong passwords are throttled and each recorded; the right password from another ip still works', async () => {
+  it('1,000 wrong passwords are throttled, the refusals recorded as one event; the right password from another ip still works', async () => {
     await admin().users.create({ username: 'victim', role: 'member', password: 'victim password 1' });
     const attacker = from('203.0.113.9');
     const codes: Record<string, number> = {};
@@ -116,6 +118,7 @@ describe.each(BACKENDS)('identity on %s', (backend) => {
     await expect(from('198.51.100.7').auth.login({ username: 'victim', password: 'victim password 1' })).resolves.toMatchObject({
       user: { username: 'victim' },
     });
+    await throttle.flush();
     const [counts] = await queryRows<{ throttled: number; failed: number; ok: number }>(
       database.db,
       sql`select count(*) filter (where status_code = 429)::int as throttled,
@@ -123,7 +126,72 @@ describe.each(BACKENDS)('identity on %s', (backend) => {
                  count(*) filter (where status_code = 200)::int as ok
           from audit_events where action = 'login' and resource_target = 'victim'`,
     );
-    expect(counts).toEqual({ throttled: 991, failed: 10, ok: 1 });
+    // 991 refused attempts, one row.
+    expect(counts).toEqual({ throttled: 1, failed: 10, ok: 1 });
+    const throttled = (await loginEvents('victim')).filter((e) => e.statusCode === 429);
+    expect(throttled).toEqual([
+      expect.objectContaining({
+        actor: { id: null, username: 'victim', email: null },
+        ip: '203.0.113.9',
+        metadata: expect.objectContaining({ outcome: 'throttled', attempts: 991, addresses: ['203.0.113.9'], addressCount: 1 }),
+      }),
+    ]);
+  });
+
+  it('10 addresses x 10 wrong passwords slow the username down, and the right password from a fresh address gets in', async () => {
+    await admin().users.create({ username: 'spread-victim', role: 'member', password: 'spread password 1' });
+    const attackers = Array.from({ length: 10 }, (_, i) => `127.0.0.${i + 2}`);
+    const codes = (
+      await Promise.all(
+        attackers.map(async (ip) => {
+          const seen: string[] = [];
+          for (let j = 0; j < 10; j++) {
+            await from(ip)
+              .auth.login({ username: 'spread-victim', password: `guess-${ip}-${j}` })
+              .then(() => seen.push('OK'), (e: { code: string }) => seen.push(e.code));
+          }
+          return seen;
+        }),
+      )
+    ).flat();
+    expect(codes).toHaveLength(100);
+    expect(codes.filter((c) => c !== 'UNAUTHORIZED' && c !== 'TOO_MANY_REQUESTS')).toEqual([]);
+    // The real user, from an address that has not failed, gets in.
+    const fresh = '127.0.0.12';
+    await expect(from(fresh).auth.login({ username: 'spread-victim', password: 'spread password 1' })).resolves.toMatchObject({
+      user: { username: 'spread-victim' },
+    });
+    // The addresses that had failed took turns: some were told to come back instead of being checked.
+    expect(codes.filter((c) => c === 'TOO_MANY_REQUESTS').length).toBeGreaterThan(0);
+    // The username is slowed, never closed, for an address that has not failed on it.
+    const admission = await throttle.admit('spread-victim', '127.0.0.13');
+    expect(admission.refuseMs).toBe(0);
+    expect(admission.delayMs).toBeGreaterThan(0);
+    await throttle.flush();
+    const refusals = (await loginEvents('spread-victim')).filter((e) => e.statusCode === 429);
+    expect(refusals.length).toBeLessThanOrEqual(2);
+    expect(refusals.reduce((sum, e) => sum + (e.metadata as { attempts: number }).attempts, 0)).toBe(codes.filter((c) => c === 'TOO_MANY_REQUESTS').length);
+  });
+
+  it('refused attempts are written as one event when their window closes', async () => {
+    const windowed = createLoginThrottle({
+      recordRefusals: (window) => recordThrottledLogins(database.db, window),
+      policy: { refusalWindowMs: 300 },
+    });
+    const guesser = createCaller(createContextInner({ db: database.db, request: { ip: '192.0.2.44', userAgent: null }, loginThrottle: windowed }));
+    const refused = async () => (await loginEvents('windowed')).filter((e) => e.statusCode === 429);
+    let tooMany = 0;
+    for (let i = 0; i < 300; i++) {
+      await guesser.auth.login({ username: 'windowed', password: `guess-${i}` }).catch((e: { code: string }) => {
+        if (e.code === 'TOO_MANY_REQUESTS') tooMany++;
+      });
+    }
+    expect(tooMany).toBe(290);
+    const counted = async () => (await refused()).reduce((sum, e) => sum + (e.metadata as { attempts: number }).attempts, 0);
+    // Written by the window's timer: no flush here.
+    await eventually(async () => (await counted()) === 290, 'every refused attempt to be recorded');
+    // However many windows the loop spanned, far fewer rows than refusals.
+    expect((await refused()).length).toBeLessThan(20);
   });
 
   it('one ip guessing many usernames is stopped too', async () => {

@@ -29,6 +29,9 @@ const DRAIN_POLL_MS = 20;
 /** One WebSocket's share: its send buffer and its subscription slots. */
 export class SocketBudget {
   private subscriptions = 0;
+  private callsRunning = 0;
+  /** Calls read from the socket, waiting for one of the running ones to finish. */
+  private callsWaiting: (() => void)[] = [];
   private waiters = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
 
@@ -61,6 +64,29 @@ export class SocketBudget {
   }
 
   /**
+   * Admits one call (query or mutation): at most `callsPerBatch` run at once on a socket,
+   * and none while its client has not read what was sent; meanwhile the socket is not
+   * read either once enough calls wait. So answers queued for a client that sends without
+   * reading stay bounded. Answers the call's release.
+   */
+  async admitCall(signal?: AbortSignal): Promise<() => void> {
+    while ((this.callsRunning >= this.limits.callsPerBatch || this.congested) && this.socket.readyState === this.socket.OPEN && !signal?.aborted) {
+      if (this.callsWaiting.length >= this.limits.callsPerBatch) this.socket.pause();
+      if (this.congested) await this.drained(signal, true);
+      else await new Promise<void>((resolve) => this.callsWaiting.push(resolve));
+    }
+    this.callsRunning++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.callsRunning--;
+      this.callsWaiting.shift()?.();
+      if (this.callsWaiting.length === 0 && !this.congested && this.socket.isPaused) this.socket.resume();
+    };
+  }
+
+  /**
    * Resolves once the client has read its buffer down to half the limit, the socket
    * closed, or `signal` aborted. With `pauseReading`, the socket's incoming calls wait
    * too (TCP pushes back on the client), so a client that sends without reading cannot
@@ -88,5 +114,7 @@ export class SocketBudget {
     this.timer = null;
     if (this.socket.isPaused) this.socket.resume();
     for (const wake of [...this.waiters]) wake();
+    // Waiting calls look again (a closed socket lets them through: their answers are dropped).
+    for (const wake of this.callsWaiting.splice(0)) wake();
   }
 }

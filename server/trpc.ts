@@ -87,13 +87,17 @@ const timed = t.middleware(async ({ path, type, next }) => {
 /**
  * Over a long-lived connection the caller is the one of NOW: rights revoked, a session
  * ended or a role changed since the connection opened apply to its next call
- * (server/services/accessWatch.ts). Over a WebSocket whose client has stopped reading,
- * the call first waits for it to read (and the socket's further calls with it).
+ * (server/services/accessWatch.ts). Over a WebSocket, calls are admitted a bounded
+ * number at a time, and none while the client leaves its answers unread.
  */
 const currentCaller = t.middleware(async ({ ctx, type, signal, next }) => {
-  if (ctx.socket?.congested && type !== 'subscription') await ctx.socket.drained(signal, true);
-  if (!ctx.watched) return next();
-  return next({ ctx: { ...ctx, caller: await ctx.watched.current() } });
+  const release = ctx.socket && type !== 'subscription' ? await ctx.socket.admitCall(signal) : null;
+  try {
+    if (!ctx.watched) return await next();
+    return await next({ ctx: { ...ctx, caller: await ctx.watched.current() } });
+  } finally {
+    release?.();
+  }
 });
 
 export const publicProcedure = t.procedure.use(timed).use(shapeErrors).use(currentCaller);

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createApp, listen, type RunningServer } from '../../server/app.js';
+import { procedureDuration } from '../../server/metrics.js';
 import { LiveHub } from '../../server/services/liveHub.js';
 import { generateToken } from '../../server/services/auth.js';
 import { processSecretsKey } from '../../server/services/secretsKey.js';
@@ -94,6 +95,49 @@ describe.each(BACKENDS)('bounded memory per connection on %s', (backend) => {
       const targets = messages.filter((m) => m.id === id && m.result?.type === 'data').map((m) => m.result.data.data.resourceTarget);
       expect(targets).toEqual(Array.from({ length: total }, (_, i) => `slow-${i}`));
     }
+    ws.close();
+  });
+
+  it('a client that sends calls without reading the answers: the server queues a bounded amount, and answers them all later', async () => {
+    const metadata = { blob: 'y'.repeat(4000) };
+    await admin.events.recordBatch.mutate({
+      events: Array.from({ length: 40 }, (_, i): EventInput => ({ action: 'create', resourceType: 'template', resourceTarget: `unread-${i}`, metadata })),
+    });
+    const input = { q: 'resource_type:template', limit: 20 };
+    const answerBytes = JSON.stringify(await admin.events.list.query(input)).length;
+    const { ws, messages } = await rawSocket(running.url, token);
+    ws.send(JSON.stringify({ id: 999_999, method: 'query', params: { path: 'auth.me' } }));
+    await eventually(() => messages.length === 1, 'the socket to answer');
+    messages.length = 0;
+    ws.pause();
+    const frames = 16;
+    for (let f = 0; f < frames; f++) {
+      ws.send(JSON.stringify(Array.from({ length: CALLS_PER_BATCH }, (_, i) => ({ id: f * CALLS_PER_BATCH + i + 1, method: 'query', params: { path: 'events.list', input } }))));
+    }
+    // The server answers until the client's buffer is full, then stops working for it.
+    const answered = async () =>
+      (await procedureDuration.get()).values.filter((v) => v.metricName?.endsWith('_count') && v.labels.procedure === 'events.list').reduce((n, v) => n + v.value, 0);
+    const before = await answered();
+    let most = 0;
+    let last = 0;
+    let stableSince = Date.now();
+    const giveUp = Date.now() + 90_000;
+    // Until the server has answered some and then stopped for 3 s (or answered everything).
+    while (Date.now() < giveUp && (last === 0 || Date.now() - stableSince < 3000)) {
+      most = Math.max(most, running.webSocketBufferedBytes());
+      const now = (await answered()) - before;
+      if (now !== last) stableSince = Date.now();
+      last = now;
+      if (now >= frames * CALLS_PER_BATCH) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(last).toBeGreaterThan(0);
+    expect(last).toBeLessThan((frames * CALLS_PER_BATCH) / 2);
+    // The buffer, plus the calls running when it filled.
+    expect(most).toBeLessThanOrEqual(SEND_BUFFER + CALLS_PER_BATCH * answerBytes * 1.2);
+    ws.resume();
+    await eventually(() => messages.length >= frames * CALLS_PER_BATCH, 'every answer', 60_000);
+    expect(messages.every((m) => m.result?.data?.items?.length === 20)).toBe(true);
     ws.close();
   });
 

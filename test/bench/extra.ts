@@ -10,6 +10,7 @@ import { formatPopupBenchmark, runPopupBenchmark } from '../browser/popupTiming.
 import { chromiumAvailable } from '../support/browser.js';
 import { formatIntegrityBench, runIntegrityBench } from './integrity.js';
 import { formatLiveBench, runLiveBench } from './live.js';
+import { formatSinksBench, runSinksBench } from './sinks.js';
 import { loadAverage, log, REPO_ROOT } from './util.js';
 
 const quick = process.argv.includes('--quick');
@@ -30,6 +31,8 @@ sections.push(
 );
 log('extra: live');
 sections.push(formatLiveBench(await runLiveBench(adminUrl, quick ? { subscribers: 100, eventsPerSecond: 1000, seconds: 5 } : { subscribers: 1000, eventsPerSecond: 5000, seconds: 20 })));
+log('extra: sinks');
+sections.push(formatSinksBench(await runSinksBench(adminUrl, quick ? { events: 20_000, ingestRows: 10_000, rounds: 1 } : { events: 200_000, ingestRows: 100_000, rounds: 3 })));
 if (chromiumAvailable) {
   log('extra: popup');
   sections.push(formatPopupBenchmark(await runPopupBenchmark({ opens: 20, events: 1000 })));

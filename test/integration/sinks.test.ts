@@ -24,8 +24,8 @@ import { eventually } from '../support/waiting.js';
 const ADMIN: Caller = { kind: 'user', userId: null, username: 'admin', email: null, role: 'site_manager', tokenId: null };
 const SECRET = 'whsec-test-value-4b1d9e';
 
-/** Fast timings: failures retried within a second, a stall given up after 500 ms. */
-const DELIVERY = { pollMs: 100, flushMs: 100, leaseMs: 3000, timeoutMs: 500, backoff: { initialMs: 50, maxMs: 400 } };
+/** Fast timings: failures retried within a second, a stall given up after 1.5 s. */
+const DELIVERY = { pollMs: 100, flushMs: 100, leaseMs: 3000, timeoutMs: 1500, backoff: { initialMs: 50, maxMs: 400 } };
 
 describe.each(BACKENDS)('sinks on %s', (backend) => {
   let database: TestDatabase;
@@ -159,9 +159,11 @@ describe.each(BACKENDS)('sinks on %s', (backend) => {
     const failed = r.requests.slice(0, 3).map((q) => q.answer);
     expect(failed).toEqual([500, 429, 'stall']);
     const delivered = r.accepted().flatMap((q) => ndjson(q.body));
-    // Exactly the recorded events, as events.list lists them, in seq order, each once.
-    expect(delivered.filter((e) => e.resourceTarget.startsWith(prefix))).toEqual(recorded);
-    const seqs = delivered.map((e) => e.seq as number);
+    // Exactly the recorded events, as events.list lists them, in seq order. At least once:
+    // on a loaded machine an answer may come after the time-out, and that batch comes again.
+    const firsts = [...new Map(delivered.map((e) => [e.id as string, e])).values()];
+    expect(firsts.filter((e) => e.resourceTarget.startsWith(prefix))).toEqual(recorded);
+    const seqs = firsts.map((e) => e.seq as number);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(delivered.every((e) => e.resourceType === 'workspace')).toBe(true);
 
@@ -184,7 +186,7 @@ describe.each(BACKENDS)('sinks on %s', (backend) => {
     await eventually(async () => (await sinkNamed('hook')).state === 'caught_up', 'caught up');
     const sink = await sinkNamed('hook');
     expect(sink).toMatchObject({ lag: { events: 0, seconds: 0 }, lastError: null, lastDeliveredAt: expect.any(String) });
-    expect(sink.delivered).toBe(delivered.length);
+    expect(sink.delivered).toBeGreaterThanOrEqual(firsts.length);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/vigil_sink_delivered_total\{sink="hook"\} \d+/);
     expect(metrics).toMatch(/vigil_sink_errors_total\{sink="hook"\} [3-9]/);
@@ -266,6 +268,8 @@ describe.each(BACKENDS)('sinks on %s', (backend) => {
   });
 
   it('retention keeps events a sink has not delivered, until it has', async () => {
+    // Only this test's sink may hold retention back.
+    for (const leftover of await admin().sinks.list()) await admin().sinks.delete({ id: leftover.id });
     const port = await freePort();
     const { id } = await admin().sinks.create({ name: 'holds', kind: 'webhook', url: `http://127.0.0.1:${port}/`, secret: 's' });
     const [first] = await record(tag(), 3);

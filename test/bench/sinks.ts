@@ -1,0 +1,194 @@
+// Sink delivery: throughput to a local TCP syslog receiver and a local webhook receiver
+// (events already stored, from cursor 0 to the head) beside writing the same bytes to the
+// same kind of socket directly; ingest with three sinks delivering against none; sink lag
+// (seconds) sampled during that ingest. Postgres; run alone with
+// `npx tsx test/bench/sinks.ts [--quick]`.
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { sql } from 'drizzle-orm';
+import { openDatabase, type DatabaseHandle } from '../../server/db/database.js';
+import { selectEventsAfterSeq, selectMaxSeq } from '../../server/db/auditEventsStore.js';
+import { recordEvents, toAuditEvent } from '../../server/services/events.js';
+import { generateSecretsKey } from '../../server/services/secretsKey.js';
+import { SinkDelivery } from '../../server/services/sinkDelivery.js';
+import { createSink, listSinks } from '../../server/services/sinks.js';
+import { octetCounted, syslogMessage } from '../../server/services/sinkTransports.js';
+import { eventInputSchema } from '../../shared/event.js';
+import { BATCH, makeEvents, median } from './ingest.js';
+import { freshDatabase, int, log, now, percentile, ratio } from './util.js';
+
+export interface SinksBenchResult {
+  events: number;
+  syslog: { eventsPerSec: number; rawEventsPerSec: number };
+  webhook: { eventsPerSec: number; rawEventsPerSec: number };
+  ingest: { rows: number; noneRowsPerSec: number; threeSinksRowsPerSec: number; ratio: number; lagP95Seconds: number };
+}
+
+/** A TCP receiver that counts bytes; `until(n)` resolves once n bytes arrived. */
+async function tcpReceiver() {
+  let bytes = 0;
+  let waiter: { n: number; resolve: () => void } | null = null;
+  const server = net.createServer((s) =>
+    s.on('data', (d: Buffer) => {
+      bytes += d.length;
+      if (waiter && bytes >= waiter.n) waiter.resolve();
+    }),
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    reset: () => (bytes = 0),
+    until: (n: number) => new Promise<void>((resolve) => (bytes >= n ? resolve() : (waiter = { n, resolve }))),
+    close: () => new Promise<void>((r) => (server.close(() => r()), server.unref())),
+  };
+}
+
+async function httpReceiver() {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('{}'));
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))) };
+}
+
+async function ingest(handle: DatabaseHandle, events: ReturnType<typeof eventInputSchema.parse>[], concurrency = 4): Promise<number> {
+  const batches: (typeof events)[] = [];
+  for (let i = 0; i < events.length; i += BATCH) batches.push(events.slice(i, i + BATCH));
+  const started = now();
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < batches.length) await recordEvents(handle.db, batches[next++]!);
+  }));
+  return events.length / ((now() - started) / 1000);
+}
+
+const FAST = { pollMs: 50, flushMs: 200, leaseMs: 15_000 };
+const ctxOf = (db: DatabaseHandle['db'], secretsKey: ReturnType<typeof generateSecretsKey>) => ({ db, secretsKey, caller: null, request: { ip: null, userAgent: null }, clock: () => new Date() });
+
+/** Time for one sink to deliver every stored event (its cursor moved to 0 first). */
+async function deliverAll(handle: DatabaseHandle, input: Parameters<typeof createSink>[1], secretsKey: ReturnType<typeof generateSecretsKey>): Promise<number> {
+  const { id } = await createSink(ctxOf(handle.db, secretsKey), input);
+  await handle.db.execute(sql`update sinks set cursor_seq = 0 where id = ${id}`);
+  const head = await selectMaxSeq(handle.db);
+  const delivery = new SinkDelivery(handle.db, { ...FAST, secretsKey });
+  const started = now();
+  delivery.start();
+  for (;;) {
+    const [row] = (await handle.db.execute(sql`select cursor_seq from sinks where id = ${id}`)) as unknown as { cursor_seq: string }[];
+    if (Number(row!.cursor_seq) >= head) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const seconds = (now() - started) / 1000;
+  await delivery.stop();
+  await handle.db.execute(sql`delete from sinks where id = ${id}`);
+  return seconds;
+}
+
+export async function runSinksBench(adminUrl: string, settings: { events: number; ingestRows: number; rounds: number }): Promise<SinksBenchResult> {
+  const scratch = await freshDatabase(adminUrl, 'vigil_bench_sinks');
+  const handle = await openDatabase({ databaseUrl: scratch.url, maxConnections: 8 });
+  const secretsKey = generateSecretsKey();
+  try {
+    log(`sinks: storing ${int(settings.events)} events`);
+    await ingest(handle, makeEvents(settings.events, 11).map((e) => eventInputSchema.parse(e)));
+    const tcp = await tcpReceiver();
+    const hook = await httpReceiver();
+
+    // The bytes a syslog sink writes, written straight to a socket: the ceiling.
+    const all = (await selectEventsAfterSeq(handle.db, { fields: {} }, 0, Number.MAX_SAFE_INTEGER, settings.events + 10)).map(toAuditEvent);
+    const syslogBytes = all.map((e) => octetCounted(syslogMessage(e, 'vigil')));
+    const total = syslogBytes.reduce((n, b) => n + b.length, 0);
+    const rawTcp = await (async () => {
+      tcp.reset();
+      const socket = net.connect(tcp.port, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      const started = now();
+      for (let i = 0; i < syslogBytes.length; i += 5000) socket.write(Buffer.concat(syslogBytes.slice(i, i + 5000)));
+      await tcp.until(total);
+      const s = (now() - started) / 1000;
+      socket.destroy();
+      return all.length / s;
+    })();
+    const rawHttp = await (async () => {
+      const started = now();
+      for (let i = 0; i < all.length; i += 5000) {
+        const body = all.slice(i, i + 5000).map((e) => `${JSON.stringify(e)}\n`).join('');
+        await (await fetch(hook.url, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } })).text();
+      }
+      return all.length / ((now() - started) / 1000);
+    })();
+
+    const syslogRates: number[] = [];
+    const webhookRates: number[] = [];
+    for (let round = 0; round < settings.rounds; round++) {
+      tcp.reset();
+      syslogRates.push(all.length / (await deliverAll(handle, { name: `syslog-${round}`, kind: 'syslog', url: `tcp://127.0.0.1:${tcp.port}`, batchSize: 5000 }, secretsKey)));
+      webhookRates.push(all.length / (await deliverAll(handle, { name: `webhook-${round}`, kind: 'webhook', url: hook.url, secret: 's', batchSize: 5000 }, secretsKey)));
+    }
+
+    // Ingest with no sink against ingest with three sinks delivering, rounds alternated.
+    const none: number[] = [];
+    const three: number[] = [];
+    const lags: number[] = [];
+    for (let round = 0; round < settings.rounds; round++) {
+      none.push(await ingest(handle, makeEvents(settings.ingestRows, 100 + round).map((e) => eventInputSchema.parse(e))));
+      const ctx = ctxOf(handle.db, secretsKey);
+      const ids = [
+        (await createSink(ctx, { name: `i-syslog-${round}`, kind: 'syslog', url: `tcp://127.0.0.1:${tcp.port}` })).id,
+        (await createSink(ctx, { name: `i-hook-${round}`, kind: 'webhook', url: hook.url, secret: 's' })).id,
+        (await createSink(ctx, { name: `i-ocsf-${round}`, kind: 'webhook', url: hook.url, secret: 's', format: 'ocsf' })).id,
+      ];
+      const delivery = new SinkDelivery(handle.db, { secretsKey });
+      delivery.start();
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          for (const s of await listSinks(handle.db, () => new Date())) if (ids.includes(s.id)) lags.push(s.lag.seconds);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })();
+      three.push(await ingest(handle, makeEvents(settings.ingestRows, 200 + round).map((e) => eventInputSchema.parse(e))));
+      sampling = false;
+      await sampler;
+      await delivery.stop();
+      for (const id of ids) await handle.db.execute(sql`delete from sinks where id = ${id}`);
+    }
+    await tcp.close();
+    await hook.close();
+    const noneRate = median(none);
+    const threeRate = median(three);
+    return {
+      events: all.length,
+      syslog: { eventsPerSec: median(syslogRates), rawEventsPerSec: rawTcp },
+      webhook: { eventsPerSec: median(webhookRates), rawEventsPerSec: rawHttp },
+      ingest: { rows: settings.ingestRows, noneRowsPerSec: noneRate, threeSinksRowsPerSec: threeRate, ratio: threeRate / noneRate, lagP95Seconds: lags.length ? percentile(lags, 95) : 0 },
+    };
+  } finally {
+    await handle.close();
+    await scratch.drop();
+  }
+}
+
+export function formatSinksBench(r: SinksBenchResult): string {
+  return [
+    '## Sinks',
+    '',
+    `${int(r.events)} stored events delivered from cursor 0 (batches of 5,000), beside the same bytes written straight to the socket (the ceiling).`,
+    '',
+    '| | sink events/s | direct events/s | target |',
+    '| --- | ---: | ---: | --- |',
+    `| syslog, TCP (RFC 6587) | ${int(r.syslog.eventsPerSec)} | ${int(r.syslog.rawEventsPerSec)} | ≥ 50,000 |`,
+    `| webhook, NDJSON | ${int(r.webhook.eventsPerSec)} | ${int(r.webhook.rawEventsPerSec)} | ≥ 50,000 |`,
+    '',
+    `Ingest of ${int(r.ingest.rows)} events, 4 writers: ${int(r.ingest.noneRowsPerSec)}/s without sinks, ${int(r.ingest.threeSinksRowsPerSec)}/s with three sinks delivering (syslog, webhook, webhook OCSF): ${ratio(r.ingest.ratio)} (target ≥ 0.85×). Sink lag during that ingest, p95: ${r.ingest.lagP95Seconds.toFixed(1)} s (target ≤ 2 s).`,
+    '',
+  ].join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const quick = process.argv.includes('--quick');
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  console.log(formatSinksBench(await runSinksBench(adminUrl, quick ? { events: 20_000, ingestRows: 10_000, rounds: 1 } : { events: 200_000, ingestRows: 100_000, rounds: 3 })));
+}

@@ -68,6 +68,8 @@ interface VigilLocals {
   limits: ConnectionLimits;
   sinks: SinkDelivery | null;
   loginThrottle: LoginThrottle;
+  /** Whether a browser Origin may open a WebSocket (the CORS rule). */
+  originAllowed: (origin: string) => boolean;
 }
 
 const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -123,7 +125,15 @@ export function createApp(deps: AppDeps): express.Express {
   });
   // Streams the trail to the configured sinks; stopped when the server closes.
   const sinks = deps.sinkDelivery === false ? null : new SinkDelivery(deps.db, { ...deps.sinkDelivery, secretsKey: deps.secretsKey }).start();
-  app.locals.vigil = { createContext, live, access, limits, sinks, loginThrottle } satisfies VigilLocals;
+  app.locals.vigil = {
+    createContext,
+    live,
+    access,
+    limits,
+    sinks,
+    loginThrottle,
+    originAllowed: (origin) => isAllowedOrigin(origin, deps.corsOrigins ?? []),
+  } satisfies VigilLocals;
 
   // Mounted before any body parser: tRPC reads and limits the body itself.
   app.use(
@@ -236,7 +246,18 @@ export async function listen(app: express.Express, port: number, host: string): 
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const vigil = app.locals.vigil as VigilLocals | undefined;
   // tRPC over WebSocket on the same port and path (subscriptions for the extension's worker).
-  const wss = vigil ? new WebSocketServer({ server, path: '/trpc', maxPayload: 1024 * 1024 }) : null;
+  // Browsers send every WebSocket upgrade, cross-site ones included, with no CORS check:
+  // an upgrade from an Origin CORS would refuse is refused here, or any web page could
+  // drive auth.login. Non-browser clients send no Origin and are let through.
+  const wss = vigil
+    ? new WebSocketServer({
+        server,
+        path: '/trpc',
+        maxPayload: 1024 * 1024,
+        verifyClient: (info: { origin?: string }, done: (ok: boolean, code?: number, message?: string) => void) =>
+          !info.origin || vigil.originAllowed(info.origin) ? done(true) : done(false, 403, 'origin not allowed'),
+      })
+    : null;
   const wsHandler =
     vigil && wss
       ? applyWSSHandler({

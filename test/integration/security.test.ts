@@ -1,6 +1,7 @@
 // The server's answers as an attacker sees them: security headers, no stack traces,
 // guarded metrics, and the limits that keep one client from exhausting the server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { createPglite, type TestDatabase } from '../support/databases.js';
 import { rawCall, startTestServer, type TestServer } from '../support/server.js';
 
@@ -75,5 +76,38 @@ describe('security of the HTTP surface', () => {
     socket.send('x'.repeat(2 * 1024 * 1024));
     expect(await closed).toBe(1009);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('a WebSocket from a web page origin is refused at the upgrade; no Origin or an extension origin may open one', async () => {
+    const wsUrl = `${server.url.replace(/^http/, 'ws')}/trpc`;
+    /** Opens a socket and sends auth.login: the status of a refused upgrade, or the login's answer. */
+    const tryLogin = (origin: string | undefined) =>
+      new Promise<{ refused: number } | { answer: any }>((resolve, reject) => {
+        const socket = new WebSocket(wsUrl, origin ? { origin } : {});
+        socket.on('unexpected-response', (_req, res) => {
+          resolve({ refused: res.statusCode! });
+          socket.terminate();
+        });
+        socket.on('open', () =>
+          socket.send(JSON.stringify({ id: 1, method: 'mutation', params: { path: 'auth.login', input: { username: 'admin', password: 'wrong-password-1' } } })),
+        );
+        socket.on('message', (data) => {
+          const message = JSON.parse(String(data));
+          if (message.id !== 1) return;
+          resolve({ answer: message });
+          socket.close();
+        });
+        socket.on('error', (error) => {
+          if (!socket.listenerCount('unexpected-response')) reject(error);
+        });
+      });
+    for (const origin of ['https://evil.example', 'http://127.0.0.1:9999', 'null']) {
+      expect(await tryLogin(origin), origin).toEqual({ refused: 403 });
+    }
+    for (const origin of [undefined, 'chrome-extension://abcdefghijklmnopabcdefghijklmnop']) {
+      const result = await tryLogin(origin);
+      expect(result, String(origin)).toHaveProperty('answer');
+      expect((result as { answer: any }).answer.error.data.code, String(origin)).toBe('UNAUTHORIZED');
+    }
   });
 });

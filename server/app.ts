@@ -16,6 +16,7 @@ import { databaseProbe, pingDatabase, type Database, type ListenFn } from './db/
 import { logger } from './logger.js';
 import { httpMetrics, metricsHandler } from './metrics.js';
 import { requestLogger } from './requestLog.js';
+import { checkpointHandler } from './routes/checkpoint.js';
 import { exportHandler } from './routes/export.js';
 import { extensionRoutes } from './routes/extension.js';
 import { landingPage } from './routes/landing.js';
@@ -26,6 +27,7 @@ import { LiveHub } from './services/liveHub.js';
 import type { ExtensionPackages } from './services/extensionPackages.js';
 import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
 import { SinkDelivery, type SinkDeliveryOptions } from './services/sinkDelivery.js';
+import { defaultLogOrigin, treeLogOf, type TreeLog } from './services/merkleTree.js';
 import type { SecretsKey } from './services/secretsKey.js';
 import type { Signer } from './services/signingKey.js';
 
@@ -58,6 +60,10 @@ export interface AppDeps {
   limits?: Partial<Pick<ConnectionLimits, 'sendBufferBytes' | 'subscriptionsPerSocket'>>;
   /** Delivery to sinks (timings; tests shorten them), or false: this process delivers none. */
   sinkDelivery?: Omit<SinkDeliveryOptions, 'secretsKey'> | false;
+  /** Signs the Merkle tree's heads (built from `signer` and VIGIL_LOG_ORIGIN); default: the host's origin. */
+  treeLog?: TreeLog;
+  /** VIGIL_PUBLIC_CHECKPOINT=1: GET /checkpoint without a token. */
+  publicCheckpoint?: boolean;
 }
 
 /** What listen() needs from createApp to serve WebSockets and shut down cleanly. */
@@ -122,6 +128,7 @@ export function createApp(deps: AppDeps): express.Express {
     live,
     access,
     limits,
+    treeLog: deps.treeLog ?? treeLogOf(deps.signer, defaultLogOrigin()),
   });
   // Streams the trail to the configured sinks; stopped when the server closes.
   const sinks = deps.sinkDelivery === false ? null : new SinkDelivery(deps.db, { ...deps.sinkDelivery, secretsKey: deps.secretsKey }).start();
@@ -159,6 +166,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.all(
     '/export',
     exportHandler({ db: deps.db, signer: deps.signer, adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined }),
+  );
+
+  // The latest signed tree head, for external witnesses.
+  app.get(
+    '/checkpoint',
+    checkpointHandler({ db: deps.db, adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined, public: deps.publicCheckpoint ?? false }),
   );
 
   // Prometheus metrics.

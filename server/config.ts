@@ -1,5 +1,6 @@
 // Configuration from the environment, read once at start-up. Every knob is listed here.
 import path from 'node:path';
+import { defaultLogOrigin } from './services/merkleTree.js';
 import { fileURLToPath } from 'node:url';
 import type { DatabaseTimeouts } from './db/database.js';
 
@@ -43,6 +44,12 @@ export interface ServerConfig {
   databaseTimeouts: DatabaseTimeouts;
   /** SIGTERM/SIGINT: the process exits within this, finished or not. */
   shutdownTimeoutMs: number;
+  /** The verifiable log's name on its checkpoints and note key (VIGIL_LOG_ORIGIN). */
+  logOrigin: string;
+  /** Least milliseconds between two signed tree heads while the tree grows (VIGIL_TREE_HEAD_MS). */
+  treeHeadMs: number;
+  /** GET /checkpoint without a token (VIGIL_PUBLIC_CHECKPOINT=1). */
+  publicCheckpoint: boolean;
 }
 
 /** The time-outs' defaults (also what the test databases use). */
@@ -108,5 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       connectMs: intFromEnv(env, 'VIGIL_DB_CONNECT_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.connectMs, 100, 600_000),
     },
     shutdownTimeoutMs: intFromEnv(env, 'VIGIL_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    logOrigin: env.VIGIL_LOG_ORIGIN || defaultLogOrigin(),
+    treeHeadMs: intFromEnv(env, 'VIGIL_TREE_HEAD_MS', 1000, 100, 3_600_000),
+    publicCheckpoint: env.VIGIL_PUBLIC_CHECKPOINT === '1',
   };
 }

@@ -11,6 +11,7 @@ import { authenticateToken, bearerToken, recordThrottledLogins, type AuthConfig 
 import type { Caller, RequestInfo } from './services/caller.js';
 import type { Clock } from './services/events.js';
 import { LiveHub } from './services/liveHub.js';
+import { defaultLogOrigin, treeLogOf, type TreeLog } from './services/merkleTree.js';
 import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
 import { processSecretsKey, type SecretsKey } from './services/secretsKey.js';
 import { generateSigner, type Signer } from './services/signingKey.js';
@@ -37,21 +38,25 @@ export interface ContextInner {
   watched: WatchedCaller | null;
   /** A WebSocket's send buffer and subscription slots; null over HTTP and in-process. */
   socket: SocketBudget | null;
+  /** Signs the Merkle tree's heads under the log's origin (server/services/merkleTree.ts). */
+  treeLog: TreeLog;
 }
 
 /** The context without HTTP, for tests and in-process callers (createCaller). */
 export function createContextInner(inner: Partial<ContextInner> & Pick<ContextInner, 'db'>): ContextInner {
+  const signer = inner.signer ?? generateSigner();
   return {
     clock: () => new Date(),
     caller: null,
     request: { ip: null, userAgent: null },
     loginThrottle: inner.loginThrottle ?? createLoginThrottle({ recordRefusals: (window) => recordThrottledLogins(inner.db, window) }),
-    signer: inner.signer ?? generateSigner(),
+    signer,
     secretsKey: inner.secretsKey ?? processSecretsKey(),
     live: inner.live ?? new LiveHub(inner.db, undefined),
     access: inner.access ?? new AccessWatch(inner.db, {}, undefined),
     watched: null,
     socket: null,
+    treeLog: inner.treeLog ?? treeLogOf(signer, defaultLogOrigin()),
     ...inner,
   };
 }
@@ -65,6 +70,7 @@ export interface ContextDeps {
   live: LiveHub;
   access: AccessWatch;
   limits?: ConnectionLimits;
+  treeLog: TreeLog;
 }
 
 /** The token of a request: the Authorization header over HTTP (SSE included), the
@@ -122,6 +128,7 @@ export function makeCreateContext(deps: ContextDeps) {
       access: deps.access,
       watched,
       socket: overWebSocket && res ? new SocketBudget(res as WebSocket, deps.limits ?? CONNECTION_LIMITS) : null,
+      treeLog: deps.treeLog,
     };
   };
 }

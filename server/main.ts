@@ -1,6 +1,6 @@
 // `npm start`: open the database (embedded PGlite unless DATABASE_URL is set), apply
 // migrations, create the first site manager on first start, serve, and run the
-// scheduled jobs (checkpoints of the hash chain, retention).
+// scheduled jobs (checkpoints of the hash chain, retention, the Merkle tree's integrator).
 import { listen, createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
@@ -11,6 +11,8 @@ import { loadExtensionKey } from './services/extensionKey.js';
 import { packExtension } from './services/extensionPackages.js';
 import { firstStartMessage, writeFirstPassword } from './services/firstPassword.js';
 import { startScheduledJobs } from './services/jobs.js';
+import { treeLogOf } from './services/merkleTree.js';
+import { TreeIntegrator } from './services/treeIntegrator.js';
 import { loadSecretsKey } from './services/secretsKey.js';
 import { parseConfiguredSinks } from './services/sinkConfig.js';
 import { applyConfiguredSinks } from './services/sinks.js';
@@ -35,6 +37,9 @@ const configuredSinks = await applyConfiguredSinks(
 );
 if (configuredSinks.created.length + configuredSinks.changed.length > 0) logger.info(configuredSinks, 'VIGIL_SINKS applied');
 
+// Fails the start on a bad VIGIL_LOG_ORIGIN.
+const treeLog = treeLogOf(signer, config.logOrigin);
+
 const app = createApp({
   db: database.db,
   listen: database.listen,
@@ -48,6 +53,8 @@ const app = createApp({
   extensionPackages,
   publicUrl: config.publicUrl,
   sinkDelivery: { leaseMs: config.sinkLeaseSeconds * 1000 },
+  treeLog,
+  publicCheckpoint: config.publicCheckpoint,
 });
 // Before listening: "vigil listening" means ready, and start-up work that fails (the
 // database went away) ends the process before it has answered anyone.
@@ -75,6 +82,9 @@ const jobs = startScheduledJobs(database.db, signer, {
   checkpointMinutes: config.checkpointMinutes,
   retentionDays: config.retentionDays,
 });
+// The Merkle tree follows the events (at most a second behind) and signs its heads.
+const treeIntegrator = new TreeIntegrator(database.db, treeLog, { listen: database.listen, headIntervalMs: config.treeHeadMs });
+await treeIntegrator.start();
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -89,6 +99,7 @@ async function shutdown(signal: string) {
     process.exit(1);
   }, config.shutdownTimeoutMs).unref();
   jobs.stop();
+  await treeIntegrator.stop().catch((err: unknown) => logger.error({ err }, 'stopping the tree integrator'));
   await running.close().catch((err: unknown) => logger.error({ err }, 'closing the HTTP server'));
   await database.close().catch((err: unknown) => logger.error({ err }, 'closing the database'));
   process.exit(0);

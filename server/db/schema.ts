@@ -1,7 +1,7 @@
 // The Drizzle schema: the single definition of Vigil's tables. Migrations are generated
 // from it (`npm run db:generate`) and applied at start-up on Postgres and PGlite alike.
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, inet, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, check, customType, index, inet, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { DiffEntry } from '../../shared/event.js';
 import type { Role, TokenScope } from '../../shared/identity.js';
 
@@ -120,6 +120,41 @@ export const integrityCheckpoints = pgTable('integrity_checkpoints', {
 });
 
 export type IntegrityCheckpointRow = typeof integrityCheckpoints.$inferSelect;
+
+/** Raw bytes (hashes). PGlite answers Uint8Array, postgres.js a Buffer (a Uint8Array too). */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
+
+/**
+ * The Merkle tree (RFC 9162) over audit_events in seq order, append-only (migration 0011).
+ * A leaf per event, kept after retention removes the event: SHA-256(0x00 ‖ canonicalEvent).
+ */
+export const merkleLeaves = pgTable('merkle_leaves', {
+  leafIndex: bigint('leaf_index', { mode: 'number' }).primaryKey(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  eventId: uuid('event_id').notNull().unique('merkle_leaves_event_id_key'),
+  hash: bytea('hash').notNull(),
+});
+
+/** The hash of every complete subtree above the leaves: the 2^level leaves from nodeIndex·2^level. */
+export const merkleNodes = pgTable(
+  'merkle_nodes',
+  {
+    level: smallint('level').notNull(),
+    nodeIndex: bigint('node_index', { mode: 'number' }).notNull(),
+    hash: bytea('hash').notNull(),
+  },
+  (t) => [primaryKey({ name: 'merkle_nodes_pkey', columns: [t.level, t.nodeIndex] }), check('merkle_nodes_level', sql`${t.level} >= 1`)],
+);
+
+/** Signed tree heads: a C2SP checkpoint note per tree size the log committed to, each kept. */
+export const merkleTreeHeads = pgTable('merkle_tree_heads', {
+  treeSize: bigint('tree_size', { mode: 'number' }).primaryKey(),
+  rootHash: bytea('root_hash').notNull(),
+  note: text('note').notNull(),
+  createdAt: instant('created_at').notNull(),
+});
+
+export type MerkleTreeHeadRow = typeof merkleTreeHeads.$inferSelect;
 
 /**
  * Admin settings that were set (shared/settingsCatalog.ts holds every setting and its

@@ -1,8 +1,12 @@
-// integrity.*: verify the hash chain, sign its head, publish the verifying key.
+// integrity.*: verify the hash chain, sign its head, publish the verifying key; the
+// Merkle tree's heads and proofs, and auditors' witness reports.
 import { z } from 'zod';
 import { selectCheckpoints } from '../db/integrityStore.js';
 import { createCheckpoint, toPublicCheckpoint, verifyChain } from '../services/integrity.js';
-import { auditorProcedure, publicProcedure, router, siteManagerProcedure } from '../trpc.js';
+import { eventInclusionProof, latestTreeHead, recordWitness, treeConsistencyProof } from '../services/merkleTree.js';
+import { auditorProcedure, eventReaderProcedure, publicProcedure, router, siteManagerProcedure } from '../trpc.js';
+
+const treeSize = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const integrityRouter = router({
   verify: auditorProcedure.query(({ ctx }) => verifyChain(ctx.db, { trusted: [ctx.signer] })),
@@ -14,6 +18,23 @@ export const integrityRouter = router({
   checkpoints: auditorProcedure
     .input(z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict().optional())
     .query(async ({ ctx, input }) => (await selectCheckpoints(ctx.db)).slice(-(input?.limit ?? 100)).reverse().map(toPublicCheckpoint)),
+
+  // The verifiable log (RFC 9162 Merkle tree, C2SP checkpoints): server/services/merkleTree.ts.
+  treeHead: eventReaderProcedure.query(({ ctx }) => latestTreeHead(ctx.db, ctx.treeLog)),
+
+  consistencyProof: eventReaderProcedure
+    .input(z.object({ from: treeSize, to: treeSize }).strict())
+    .query(({ ctx, input }) => treeConsistencyProof(ctx.db, input.from, input.to)),
+
+  inclusionProof: eventReaderProcedure
+    .input(z.object({ id: z.uuid(), treeSize }).strict())
+    .query(({ ctx, input }) => eventInclusionProof(ctx.db, input.id.toLowerCase(), input.treeSize)),
+
+  witness: auditorProcedure
+    .input(z.object({ note: z.string().min(1).max(16 * 1024) }).strict())
+    .mutation(({ ctx, input }) =>
+      recordWitness(ctx.db, ctx.treeLog, { note: input.note, caller: ctx.caller, request: ctx.request, clock: ctx.clock }),
+    ),
 
   publicKey: publicProcedure.query(({ ctx }) => ({
     algorithm: 'Ed25519' as const,

@@ -23,6 +23,7 @@ import { logger } from '../logger.js';
 import { retentionHeldEvents } from '../metrics.js';
 import { chainHash } from './chain.js';
 import { recordEvents, type Clock } from './events.js';
+import { integrateEvents } from './merkleTree.js';
 import type { Signer } from './signingKey.js';
 
 type CheckpointKind = IntegrityCheckpointRow['kind'];
@@ -413,6 +414,8 @@ export async function runRetention(
     ],
     clock,
   );
+  // The Merkle tree keeps the leaves of removed events: every one must be in it first.
+  await integrateEvents(db, { wait: true });
   let deleted = 0;
   for (;;) {
     const n = await deleteOldestEvents(db, planned.boundary.seq, options.batchSize ?? 10_000);

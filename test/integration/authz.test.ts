@@ -8,6 +8,8 @@ import { createVigilLiveClient } from '../../shared/liveClient.js';
 import { apiTokens } from '../../server/db/schema.js';
 import { appRouter } from '../../server/routers/_app.js';
 import { hashToken } from '../../server/services/auth.js';
+import { defaultLogOrigin, integrateEvents, signTreeHead, treeLogOf } from '../../server/services/merkleTree.js';
+import { generateSigner } from '../../server/services/signingKey.js';
 import { createPglite, type TestDatabase } from '../support/databases.js';
 import { rawCall, startTestServer, type TestServer } from '../support/server.js';
 
@@ -50,6 +52,10 @@ const ACCESS: Record<string, Row> = {
   'integrity.checkpoints': AUDITOR,
   'integrity.checkpoint': SITE_MANAGER,
   'integrity.publicKey': PUBLIC,
+  'integrity.treeHead': EVENT_READER,
+  'integrity.consistencyProof': EVENT_READER,
+  'integrity.inclusionProof': EVENT_READER,
+  'integrity.witness': AUDITOR,
   'settings.get': AUDITOR,
   'settings.update': SITE_MANAGER,
   'settings.history': AUDITOR,
@@ -92,6 +98,8 @@ describe('authorization matrix', () => {
   let server: TestServer;
   const tokens = {} as Record<Identity, string | null>;
   let knownEventId: string;
+  const signer = generateSigner();
+  let treeHead: { treeSize: number; note: string };
   let targetUserId: string;
 
   const admin = () => server.client;
@@ -122,6 +130,10 @@ describe('authorization matrix', () => {
     'integrity.checkpoints': () => ({ limit: 5 }),
     'integrity.checkpoint': () => undefined,
     'integrity.publicKey': () => undefined,
+    'integrity.treeHead': () => undefined,
+    'integrity.consistencyProof': () => ({ from: 0, to: 1 }),
+    'integrity.inclusionProof': () => ({ id: knownEventId, treeSize: treeHead.treeSize }),
+    'integrity.witness': () => ({ note: treeHead.note }),
     'settings.get': () => undefined,
     'settings.update': () => ({ changes: { serviceBannerBody: `matrix ${randomUUID()}` } }),
     'settings.history': () => ({ target: 'appearance', limit: 5 }),
@@ -144,7 +156,7 @@ describe('authorization matrix', () => {
 
   beforeAll(async () => {
     database = await createPglite();
-    server = await startTestServer(database.db);
+    server = await startTestServer(database.db, { signer });
     tokens.anonymous = null;
     tokens.site_manager = (await makeUser('site_manager')).token;
     tokens.member = (await makeUser('member')).token;
@@ -167,6 +179,10 @@ describe('authorization matrix', () => {
     await admin().users.create.mutate({ username: 'matrix-login', role: 'member', password: 'correct horse battery' });
     targetUserId = (await admin().users.create.mutate({ username: 'matrix-target', role: 'member', password: 'correct horse battery' })).id;
     knownEventId = (await admin().events.record.mutate({ action: 'delete', resourceType: 'image', resourceTarget: 'known' })).id;
+    await integrateEvents(database.db);
+    const signed = await signTreeHead(database.db, treeLogOf(signer, defaultLogOrigin()));
+    if (!('signed' in signed)) throw new Error('no tree head signed');
+    treeHead = signed.signed;
   });
   afterAll(async () => {
     await server?.close();

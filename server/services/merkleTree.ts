@@ -1,0 +1,277 @@
+// The verifiable log: events integrated into an RFC 9162 Merkle tree in seq order (leaf
+// index = position, gaps in seq do not matter), signed tree heads as C2SP checkpoint
+// notes, and the inclusion and consistency proofs auditors' extensions and external
+// witnesses check (shared/merkle.ts, shared/signedNote.ts).
+import { createPublicKey } from 'node:crypto';
+import os from 'node:os';
+import { TRPCError } from '@trpc/server';
+import { toBase64 } from '../../shared/base64.js';
+import { canonicalEvent } from '../../shared/canonical.js';
+import {
+  appendLeaves,
+  consistencyProof,
+  consistencyProofRanges,
+  foldSubtrees,
+  hashesEqual,
+  inclusionProof,
+  inclusionProofRanges,
+  leafHash,
+  subtreesOfRange,
+  subtreesOfRanges,
+  type Hash,
+  type Subtree,
+  type SubtreeReader,
+} from '../../shared/merkle.js';
+import { formatCheckpoint, formatVerifierKey, isValidKeyName, NoteError, signNote, verifyCheckpoint } from '../../shared/signedNote.js';
+import type { Database } from '../db/database.js';
+import { selectChainSlice } from '../db/integrityStore.js';
+import {
+  insertTreeHead,
+  insertTreeNodes,
+  lockTree,
+  selectLatestTreeHead,
+  selectLeafOfEvent,
+  selectSubtrees,
+  selectTreeEnd,
+  selectTreeHead,
+  subtreeKey,
+  tryLockTree,
+  type StoredTreeHead,
+} from '../db/merkleStore.js';
+import { selectEventById } from '../db/auditEventsStore.js';
+import { actorOf, requestFields, type Caller, type RequestInfo } from './caller.js';
+import { recordEvents, type Clock } from './events.js';
+import type { Signer } from './signingKey.js';
+
+const utf8 = new TextEncoder();
+
+/** The log's name on its checkpoints and its note key: VIGIL_LOG_ORIGIN, else from the host name. */
+export function defaultLogOrigin(hostname: string = os.hostname()): string {
+  const host = hostname.toLowerCase().replace(/[^a-z0-9.-]/g, '-') || 'localhost';
+  return `${host}/vigil`;
+}
+
+/** Who signs the tree heads: the origin (also the key name) and the server's Ed25519 key. */
+export interface TreeLog {
+  origin: string;
+  /** `<origin>+<key id>+<base64(0x01 ‖ public key)>`: what a witness pins. */
+  verifierKey: string;
+  sign(text: string): Promise<string>;
+}
+
+export function treeLogOf(signer: Signer, origin: string): TreeLog {
+  if (!isValidKeyName(origin)) throw new Error(`VIGIL_LOG_ORIGIN must be non-empty, without spaces or "+", got ${JSON.stringify(origin)}`);
+  const jwk = createPublicKey(signer.publicKeyPem).export({ format: 'jwk' }) as { x: string };
+  const publicKey = new Uint8Array(Buffer.from(jwk.x, 'base64url'));
+  return {
+    origin,
+    verifierKey: formatVerifierKey(origin, publicKey),
+    sign: (text) =>
+      signNote(text, { name: origin, publicKey }, (message) =>
+        new Uint8Array(Buffer.from(signer.sign(new TextDecoder().decode(message)), 'base64')),
+      ),
+  };
+}
+
+/** A reader over hashes fetched beforehand; a missing one means the tree is incomplete. */
+function readerOf(found: Map<string, Hash>): SubtreeReader {
+  return (level, index) => {
+    const hash = found.get(subtreeKey(level, index));
+    if (!hash) throw new Error(`the Merkle tree has no hash for the subtree at level ${level}, index ${index}`);
+    return hash;
+  };
+}
+
+async function readSubtrees(db: Database, subtrees: Subtree[]): Promise<SubtreeReader> {
+  return readerOf(await selectSubtrees(db, subtrees));
+}
+
+/** The root of the tree's first `size` leaves, from its frontier (at most one hash per level). */
+export async function treeRoot(db: Database, size: number): Promise<Hash> {
+  const frontier = subtreesOfRange(0, size);
+  const read = await readSubtrees(db, frontier);
+  return foldSubtrees(frontier.map((s) => read(s.level, s.index)));
+}
+
+/** A leaf: SHA-256(0x00 ‖ UTF-8 of the event's canonical form), the form its chain hash covers. */
+export function eventLeafHash(event: Parameters<typeof canonicalEvent>[0]): Hash {
+  return leafHash(utf8.encode(canonicalEvent(event)));
+}
+
+export interface IntegrateOptions {
+  batchSize?: number;
+  /** Wait for the tree's lock instead of leaving the work to the process that holds it. */
+  wait?: boolean;
+}
+
+/**
+ * Appends the next events (after the tree's last one, in seq order, at most `batchSize`)
+ * in one transaction under the tree's lock. Answers how many, or null when another
+ * process holds the lock (it is integrating them).
+ */
+export async function integrateBatch(db: Database, options: IntegrateOptions = {}): Promise<number | null> {
+  const batchSize = options.batchSize ?? 5000;
+  return db.transaction(async (t) => {
+    const tx = t as unknown as Database;
+    if (options.wait) await lockTree(tx);
+    else if (!(await tryLockTree(tx))) return null;
+    const end = await selectTreeEnd(tx);
+    const rows = await selectChainSlice(tx, end.lastSeq, batchSize);
+    if (rows.length === 0) return 0;
+    const shape = subtreesOfRange(0, end.size);
+    const read = await readSubtrees(tx, shape);
+    const hashes = rows.map((row) => eventLeafHash(row));
+    const { completed } = appendLeaves(end.size, shape.map((s) => read(s.level, s.index)), hashes);
+    await insertTreeNodes(
+      tx,
+      rows.map((row, i) => ({ leafIndex: end.size + i, seq: row.seq, eventId: row.id, hash: hashes[i]! })),
+      completed.filter((n) => n.level > 0),
+    );
+    return rows.length;
+  });
+}
+
+/** Integrates every committed event; null when another process is integrating (unless `wait`). */
+export async function integrateEvents(db: Database, options: IntegrateOptions = {}): Promise<{ integrated: number } | null> {
+  let integrated = 0;
+  for (;;) {
+    const n = await integrateBatch(db, options);
+    if (n === null) return integrated > 0 ? { integrated } : null;
+    integrated += n;
+    if (n === 0) return { integrated };
+  }
+}
+
+export type SignOutcome =
+  | { signed: StoredTreeHead }
+  /** The tree has not grown since the latest head. */
+  | { unchanged: true }
+  /** The latest head is younger than the interval: try again after `dueInMs`. */
+  | { dueInMs: number }
+  /** Another process holds the tree's lock. */
+  | { busy: true };
+
+/**
+ * Signs a head for the tree as integrated, unless it has not grown since the latest head
+ * or that head is younger than `minIntervalMs`. The empty tree gets a head too, so a
+ * fresh log has something to witness.
+ */
+export async function signTreeHead(
+  db: Database,
+  log: TreeLog,
+  options: { minIntervalMs?: number; clock?: Clock } = {},
+): Promise<SignOutcome> {
+  const clock = options.clock ?? (() => new Date());
+  return db.transaction(async (t): Promise<SignOutcome> => {
+    const tx = t as unknown as Database;
+    if (!(await tryLockTree(tx))) return { busy: true };
+    const [end, latest] = await Promise.all([selectTreeEnd(tx), selectLatestTreeHead(tx)]);
+    if (latest && latest.treeSize >= end.size) return { unchanged: true };
+    const now = clock();
+    const age = latest ? now.getTime() - latest.createdAt.getTime() : Infinity;
+    if (age < (options.minIntervalMs ?? 0)) return { dueInMs: (options.minIntervalMs ?? 0) - age };
+    const rootHash = await treeRoot(tx, end.size);
+    const note = await log.sign(formatCheckpoint({ origin: log.origin, treeSize: end.size, rootHash, extensions: [] }));
+    const head = { treeSize: end.size, rootHash, note, createdAt: now };
+    await insertTreeHead(tx, head);
+    return { signed: head };
+  });
+}
+
+export interface TreeHeadAnswer {
+  treeSize: number;
+  /** base64 */
+  rootHash: string;
+  /** The C2SP checkpoint note, as GET /checkpoint serves it. */
+  note: string;
+  verifierKey: string;
+}
+
+export async function latestTreeHead(db: Database, log: TreeLog): Promise<TreeHeadAnswer> {
+  const head = await selectLatestTreeHead(db);
+  if (!head) throw new TRPCError({ code: 'NOT_FOUND', message: 'no tree head is signed yet: the tree integrator signs the first within a second of start-up' });
+  return { treeSize: head.treeSize, rootHash: toBase64(head.rootHash), note: head.note, verifierKey: log.verifierKey };
+}
+
+const badRequest = (message: string) => new TRPCError({ code: 'BAD_REQUEST', message });
+
+async function integratedSize(db: Database): Promise<number> {
+  return (await selectTreeEnd(db)).size;
+}
+
+/** RFC 9162 2.1.4: the tree of `to` leaves extends the tree of `from` leaves. */
+export async function treeConsistencyProof(db: Database, from: number, to: number): Promise<{ proof: string[] }> {
+  if (from > to) throw badRequest(`from: ${from} is greater than to (${to})`);
+  const size = await integratedSize(db);
+  if (to > size) throw badRequest(`to: the tree has ${size} leaves, not ${to}`);
+  const read = await readSubtrees(db, subtreesOfRanges(consistencyProofRanges(from, to)));
+  return { proof: consistencyProof(from, to, read).map(toBase64) };
+}
+
+/** RFC 9162 2.1.3: the event `id` is leaf `leafIndex` of the tree of `treeSize` leaves. */
+export async function eventInclusionProof(
+  db: Database,
+  id: string,
+  treeSize: number,
+): Promise<{ leafIndex: number; leafHash: string; proof: string[] }> {
+  const leaf = await selectLeafOfEvent(db, id);
+  if (!leaf) {
+    const event = await selectEventById(db, id);
+    throw new TRPCError({
+      code: 'NOT_FOUND',
+      message: event
+        ? `id: event ${id} is not in the tree yet (it is integrated within a second); retry`
+        : `id: no event ${id}`,
+    });
+  }
+  if (!(await selectEventById(db, id))) {
+    throw new TRPCError({
+      code: 'NOT_FOUND',
+      message: `id: event ${id} (leaf ${leaf.leafIndex}) was removed by retention; its leaf hash stays in the tree, so the heads still verify`,
+    });
+  }
+  const size = await integratedSize(db);
+  if (treeSize > size) throw badRequest(`treeSize: the tree has ${size} leaves, not ${treeSize}`);
+  if (treeSize <= leaf.leafIndex) throw badRequest(`treeSize: event ${id} is leaf ${leaf.leafIndex}, not in a tree of ${treeSize} leaves`);
+  const read = await readSubtrees(db, subtreesOfRanges(inclusionProofRanges(leaf.leafIndex, treeSize)));
+  return { leafIndex: leaf.leafIndex, leafHash: toBase64(leaf.hash), proof: inclusionProof(leaf.leafIndex, treeSize, read).map(toBase64) };
+}
+
+/**
+ * An auditor reports a tree head it verified: its signature must be this log's and it
+ * must be a head this log stored. Recorded as a `read` of `audit_log` by that auditor,
+ * so the log carries its witnesses' views.
+ */
+export async function recordWitness(
+  db: Database,
+  log: TreeLog,
+  input: { note: string; caller: Caller; request: RequestInfo; clock?: Clock },
+): Promise<{ treeSize: number; eventId: string }> {
+  let checkpoint;
+  try {
+    checkpoint = await verifyCheckpoint(input.note, log.verifierKey, log.origin);
+  } catch (error) {
+    if (error instanceof NoteError) throw badRequest(`note: ${error.message}`);
+    throw error;
+  }
+  const stored = await selectTreeHead(db, checkpoint.treeSize);
+  if (!stored || !hashesEqual(stored.rootHash, checkpoint.rootHash)) {
+    throw badRequest(`note: this log holds no signed tree head of size ${checkpoint.treeSize} with that root hash`);
+  }
+  const [event] = await recordEvents(
+    db,
+    [
+      {
+        action: 'read',
+        resourceType: 'audit_log',
+        resourceTarget: 'tree_head',
+        resourceId: String(checkpoint.treeSize),
+        actor: actorOf(input.caller),
+        ...requestFields(input.request),
+        metadata: { witness: true, origin: checkpoint.origin, treeSize: checkpoint.treeSize, rootHash: toBase64(checkpoint.rootHash) },
+      },
+    ],
+    input.clock,
+  );
+  return { treeSize: checkpoint.treeSize, eventId: event!.id };
+}

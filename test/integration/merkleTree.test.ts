@@ -22,6 +22,7 @@ import { TreeIntegrator } from '../../server/services/treeIntegrator.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { SpecTree, specLeafHash, specVerifyConsistency, specVerifyInclusion } from '../support/rfc9162.js';
 import { startTestServer } from '../support/server.js';
+import { witnessOnce } from '../examples/witness.js';
 import { eventually } from '../support/waiting.js';
 
 const ADMIN: Caller = { kind: 'user', userId: null, username: 'admin', email: null, role: 'site_manager', tokenId: null };
@@ -276,10 +277,11 @@ describe.each(BACKENDS)('Merkle tree on %s', (backend) => {
     await expect(api(AUDITOR).integrity.witness({ note: witnessed.note })).rejects.toThrow('note: this log holds no signed tree head of size 8');
   });
 
-  it('serves GET /checkpoint to readers, and to anyone when public', async () => {
-    await record(2);
+  it('serves GET /checkpoint to readers, and to anyone when public; an external witness catches a rewrite', async () => {
+    const ids = await record(2);
     const current = await head();
-    const server = await startTestServer(db, { signer });
+    const server = await startTestServer(db, { signer, treeLog: log });
+    const open = await startTestServer(db, { signer, treeLog: log, publicCheckpoint: true });
     try {
       const anonymous = await fetch(`${server.url}/checkpoint`);
       expect(anonymous.status).toBe(401);
@@ -287,8 +289,31 @@ describe.each(BACKENDS)('Merkle tree on %s', (backend) => {
       expect(authed.status).toBe(200);
       expect(authed.headers.get('content-type')).toMatch(/^text\/plain/);
       expect(await authed.text()).toBe(current.note);
+      const published = await fetch(`${open.url}/checkpoint`);
+      expect([published.status, await published.text()]).toEqual([200, current.note]);
+
+      // test/examples/witness.ts, the README's external witness: growth is fine...
+      const witness = (previousNote: string | null) => witnessOnce({ url: server.url, token: server.token, verifierKey: log.verifierKey, previousNote });
+      const first = await witness(null);
+      expect(first.result).toEqual({ ok: true, treeSize: 2, previousSize: null });
+      await record(3, 'more');
+      await head();
+      const second = await witness(first.note);
+      expect(second.result).toEqual({ ok: true, treeSize: 5, previousSize: 2 });
+      // ...a rewritten history is not.
+      await asSuperuser([
+        sql`update audit_events set resource_target = 'innocent' where id = ${ids[0]!}`,
+        sql`delete from merkle_leaves`,
+        sql`delete from merkle_nodes`,
+        sql`delete from merkle_tree_heads`,
+      ]);
+      await head();
+      const third = await witness(second.note);
+      expect(third.result).toMatchObject({ ok: false, treeSize: 5, previousSize: 5 });
+      expect(third.result.problem).toMatch('does not extend the witnessed tree of 5');
     } finally {
       await server.close();
+      await open.close();
     }
   });
 

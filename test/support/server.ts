@@ -2,6 +2,7 @@
 import { createApp, listen, type AppDeps } from '../../server/app.js';
 import type { Database, ListenFn } from '../../server/db/database.js';
 import { generateToken } from '../../server/services/auth.js';
+import type { TreeLog } from '../../server/services/merkleTree.js';
 import type { ExtensionPackages } from '../../server/services/extensionPackages.js';
 import { processSecretsKey, type SecretsKey } from '../../server/services/secretsKey.js';
 import { generateSigner, type Signer } from '../../server/services/signingKey.js';
@@ -25,6 +26,8 @@ export async function startTestServer(
     metricsToken?: string;
     extensionPackages?: ExtensionPackages;
     sinkDelivery?: AppDeps['sinkDelivery'];
+    publicCheckpoint?: boolean;
+    treeLog?: TreeLog;
   } = {},
 ): Promise<TestServer> {
   const token = generateToken();
@@ -34,6 +37,8 @@ export async function startTestServer(
     ...(options.listen ? { listen: options.listen } : {}),
     ...(options.livePollMs ? { livePollMs: options.livePollMs } : {}),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
+    ...(options.publicCheckpoint ? { publicCheckpoint: true } : {}),
+    ...(options.treeLog ? { treeLog: options.treeLog } : {}),
     ...(options.extensionPackages ? { extensionPackages: options.extensionPackages } : {}),
     ...(options.sinkDelivery !== undefined ? { sinkDelivery: options.sinkDelivery } : {}),
     db,

@@ -32,6 +32,38 @@ export function quoteValue(value: string): string {
 }
 
 /**
+ * A term's values as a text filter shows them: comma-separated, a value that holds a
+ * comma or a double quote in quotes (so the text reads back as the same values).
+ */
+export function formatValueList(values: readonly string[]): string {
+  return values.map((v) => (/[,"]/.test(v) ? `"${v.replace(/"/g, '')}"` : v)).join(',');
+}
+
+/**
+ * What a text filter's text means: comma-separated values, each trimmed; double quotes
+ * keep a comma inside one value; spaces inside a value stay (the term quotes them).
+ */
+export function parseValueList(text: string): string[] {
+  const values: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const ch of text) {
+    if (ch === '"') quoted = !quoted;
+    else if (ch === ',' && !quoted) {
+      values.push(current);
+      current = '';
+    } else current += ch;
+  }
+  values.push(current);
+  return values.map((v) => v.trim()).filter(Boolean);
+}
+
+/** The query after a text filter for `key` (user, target) was edited to `text`. */
+export function applyValueList(query: string, key: string, text: string): string {
+  return setTerm(query, key, parseValueList(text));
+}
+
+/**
  * Sets the positive term for `key` to these values (in place of the first such term,
  * removing the others), or removes it when `values` is empty. Other terms keep their
  * text and order.

@@ -162,6 +162,15 @@ describe.skipIf(!chromiumAvailable)('the extension in Chromium', () => {
     await page.press('#p-target', 'Enter');
     await expect.poll(() => queryText(page)).toBe('resource_target:"audit export"');
     await expectSameAsServer(page, 'resource_target:"audit export"');
+
+    // Several targets: the field shows them as a list, and an edited list stays a list.
+    await page.fill('#p-target', 'carol/dev-1,audit export');
+    await page.press('#p-target', 'Enter');
+    await expect.poll(() => queryText(page)).toBe('resource_target:carol/dev-1,"audit export"');
+    await page.fill('#p-target', 'carol/dev-1,bob/dev-2');
+    await page.press('#p-target', 'Enter');
+    await expect.poll(() => queryText(page)).toBe('resource_target:carol/dev-1,bob/dev-2');
+    await expectSameAsServer(page, 'resource_target:carol/dev-1,bob/dev-2');
     await page.close();
   });
 

@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { ACTION_DESCRIPTIONS, RESOURCE_TYPES, type AuditAction } from '../../../shared/vocabulary.js';
 import { TIME_RANGES } from '../completion.js';
 import { ACTION_GROUPS, GROUP_LABELS, type ActionGroup } from '../present.js';
-import { setTerm, termValues } from '../queryTerms.js';
+import { applyValueList, formatValueList, setTerm, termValues } from '../queryTerms.js';
 
 export interface FilterBarProps {
   query: string;
@@ -131,17 +131,17 @@ export function FilterBar({ query, onQuery, usernames, targets, idPrefix = 'f' }
           id={`${idPrefix}-user`}
           label="User"
           placeholder="user"
-          value={users.join(',')}
+          value={formatValueList(users)}
           options={usernames}
-          onCommit={(v) => onQuery(setTerm(query, 'username', v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))}
+          onCommit={(v) => onQuery(applyValueList(query, 'username', v))}
         />
         <TextFilter
           id={`${idPrefix}-target`}
           label="Target"
           placeholder="target"
-          value={targetValues.join(',')}
+          value={formatValueList(targetValues)}
           options={targets}
-          onCommit={(v) => onQuery(setTerm(query, 'resource_target', v ? [v] : []))}
+          onCommit={(v) => onQuery(applyValueList(query, 'resource_target', v))}
         />
         <div class="segmented" role="group" aria-label="Time range">
           {TIME_RANGES.map((range) => {

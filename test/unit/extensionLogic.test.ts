@@ -6,7 +6,7 @@ import { formatQueryError, parseAuditQuery } from '../../shared/query.js';
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from '../../shared/vocabulary.js';
 import { complete } from '../../extension/src/completion.js';
 import { ACTION_GROUPS, ACTION_VERBS, diffValue, formatCount, groupOf, relativeTime, SECRET_MASK } from '../../extension/src/present.js';
-import { removeTerms, setTerm, splitTerms, termValues } from '../../extension/src/queryTerms.js';
+import { applyValueList, formatValueList, removeTerms, setTerm, splitTerms, termValues } from '../../extension/src/queryTerms.js';
 import { hostPattern, normalizeServerUrl, patternCovers } from '../../extension/src/serverUrl.js';
 import { preconditionState, stateFromError, STATES, type StateId } from '../../extension/src/states.js';
 import { rangeQuery } from '../../extension/src/timeRange.js';
@@ -41,6 +41,33 @@ describe('query terms (what the chips read and write)', () => {
       const result = parseAuditQuery(setTerm('', 'resource_target', [value]));
       expect(result.ok && result.filter.fields.resource_target?.include).toEqual([value]);
     }
+  });
+});
+
+describe('the user and target filters (comma-separated values in a text field)', () => {
+  const edit = (query: string, key: string, text: string) => applyValueList(query, key, text);
+  const shown = (query: string, key: string) => formatValueList(termValues(query, key));
+
+  it('an edited list of targets stays a list: a,b edited to a,c', () => {
+    expect(shown('resource_target:a,b', 'resource_target')).toBe('a,b');
+    const next = edit('resource_target:a,b', 'resource_target', 'a,c');
+    expect(next).toBe('resource_target:a,c');
+    const parsed = parseAuditQuery(next);
+    expect(parsed.ok && parsed.filter.fields.resource_target?.include).toEqual(['a', 'c']);
+  });
+
+  it('a value with a space stays one value; a quoted comma stays inside its value', () => {
+    expect(edit('', 'resource_target', 'audit export')).toBe('resource_target:"audit export"');
+    expect(edit('', 'resource_target', ' "my ws, 2" , other ')).toBe('resource_target:"my ws, 2",other');
+    expect(shown('resource_target:"my ws, 2",other', 'resource_target')).toBe('"my ws, 2",other');
+    // What the field shows reads back as the same term.
+    const q = 'action:delete resource_target:"my ws, 2",other';
+    expect(edit(q, 'resource_target', shown(q, 'resource_target'))).toBe(q);
+  });
+
+  it('users: a list, blanks dropped, empty removes the term', () => {
+    expect(edit('action:login', 'username', 'alice, bob,,')).toBe('action:login username:alice,bob');
+    expect(edit('action:login username:alice', 'username', '  ')).toBe('action:login');
   });
 });
 

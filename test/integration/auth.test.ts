@@ -50,7 +50,7 @@ describe.each(BACKENDS)('identity on %s', (backend) => {
       const withPreset = await createTestDatabase(backend);
       try {
         expect(await ensureFirstSiteManager(withPreset.db, { password: 'preset password' })).toEqual({ created: true, username: 'admin' });
-        await expect(createCaller(createContextInner({ db: withPreset.db })).auth.login({ username: 'admin', password: 'preset password' })).resolves.toBeTruthy();
+        await expect(createCaller(createContextInner({ db: withPreset.db })).auth.login({ username: 'admin', password: 'preset password' })).resolves.toMatchObject({ user: { username: 'admin', role: 'site_manager' } });
       } finally {
         await withPreset.destroy();
       }

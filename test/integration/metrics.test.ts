@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import { createVigilLiveClient } from '../../shared/liveClient.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { eventually } from '../support/waiting.js';
 
 function value(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
@@ -35,7 +36,7 @@ describe.each(BACKENDS)('metrics on %s', (backend) => {
     const liveBefore = value(before, 'vigil_live_subscribers{transport="ws"}') ?? 0;
     let started = 0;
     const subs = [0, 1].map(() => live.client.events.live.subscribe({}, { onStarted: () => started++ }));
-    while (started < 2) await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => started === 2, 'both subscriptions to start', 15_000, 20);
 
     const response = await fetch(`${server.url}/metrics`);
     expect(response.status).toBe(200);

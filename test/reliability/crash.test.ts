@@ -15,6 +15,7 @@ import { generateToken } from '../../server/services/auth.js';
 import { verifyChain } from '../../server/services/integrity.js';
 import { startChildServer, type ChildServer } from '../support/childServer.js';
 import { BACKENDS, createPostgres, type TestDatabase } from '../support/databases.js';
+import { eventually } from '../support/waiting.js';
 
 const CYCLES = Number(process.env.VIGIL_CRASH_CYCLES ?? 4);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -80,7 +81,7 @@ describe.runIf(BACKENDS.includes('postgres'))('crash safety (Postgres)', () => {
     }
     // Ingest resumes after the last restart (the client's backoff may sit out short windows between kills).
     const beforeLast = acknowledged.size;
-    while (acknowledged.size <= beforeLast) await sleep(100);
+    await eventually(() => acknowledged.size > beforeLast, 'ingest to resume after the last restart', 60_000, 100);
     stop = true;
     await ingest;
     expect(progress[0]).toBeGreaterThan(0);

@@ -16,5 +16,7 @@ export default defineConfig(({ command }) => ({
     pool: 'forks',
     // Every recorded event is a log line: quiet unless asked (LOG_LEVEL=info npm test).
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    // In-process servers' log lines are shown only for a failing test.
+    setupFiles: ['test/support/logCapture.ts'],
   },
 }));

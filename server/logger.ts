@@ -25,19 +25,43 @@ function withoutParameters(error: unknown, depth = 0): unknown {
   return copy;
 }
 
-export const logger = pino({
-  ...base,
-  // Credentials never reach a log line, whatever object is logged.
-  redact: { paths: ['req.headers.authorization', '*.token', '*.password', 'authorization'], censor: '******' },
-  serializers: { err: (error: unknown) => pino.stdSerializers.err(withoutParameters(error) as Error) },
-});
+/** Receives log lines (pino's destination interface). */
+export interface LogSink {
+  write(chunk: string): void;
+}
+
+let redirected: LogSink | null = null;
+
+/**
+ * Sends every log line of this process to `sink` instead of stdout (null: stdout again).
+ * Tests keep their servers' lines this way and print them only when a test fails
+ * (test/support/logCapture.ts).
+ */
+export function redirectLogs(sink: LogSink | null): void {
+  redirected = sink;
+}
+
+/** A destination that writes to `stdout` unless the logs are redirected. */
+function switchable(stdout: LogSink): LogSink {
+  return { write: (chunk) => (redirected ?? stdout).write(chunk) };
+}
+
+export const logger = pino(
+  {
+    ...base,
+    // Credentials never reach a log line, whatever object is logged.
+    redact: { paths: ['req.headers.authorization', '*.token', '*.password', 'authorization'], censor: '******' },
+    serializers: { err: (error: unknown) => pino.stdSerializers.err(withoutParameters(error) as Error) },
+  },
+  switchable(pino.destination({ dest: 1, sync: false })),
+);
 
 /**
  * The audit trail's own lines (one per stored event, server/services/eventLog.ts). Their
  * shape is fixed and masked before logging, so they skip the wildcard redaction above,
  * which cost more CPU than everything else in ingest.
  */
-export const auditLineDestination = pino.destination({ dest: 1, sync: true });
+export const auditLineDestination = switchable(pino.destination({ dest: 1, sync: true }));
 export const auditLineLogger = pino(base, auditLineDestination);
 /** The fields every line carries (pino's `base`). */
 export const LINE_BASE = base.base;

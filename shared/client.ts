@@ -9,7 +9,13 @@
 // event and is stored once. Calls that only record events (and, with retryQueries,
 // queries) are retried on network errors and 503 answers, with exponential backoff and
 // jitter; any other call fails at once.
-import { createTRPCClient, httpBatchLink, httpLink, type TRPCLink } from '@trpc/client';
+//
+// It also subscribes: vigil.events.live.subscribe({ q }, { onData }) streams new events
+// over SSE (the default) or, with `live: { transport: 'ws' }`, over a WebSocket opened
+// on the first subscription. The token goes in a header (SSE) or the first message
+// (WebSocket), never in a URL.
+import { createTRPCClient, createWSClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, wsLink, type TRPCLink } from '@trpc/client';
+import { EventSource as FetchEventSource } from 'eventsource';
 import type { AppRouter } from '../server/routers/_app.js';
 import { EVENT_LIMITS, eventInputSchema, type EventInput } from './event.js';
 import { CALLS_PER_BATCH } from './limits.js';
@@ -36,6 +42,24 @@ export interface BufferOptions {
   onError?: (error: unknown, pending: number) => void;
 }
 
+export interface LiveOptions {
+  /**
+   * 'sse' (the default: plain HTTP, through any proxy) or 'ws' (one socket for every
+   * subscription; its traffic keeps an MV3 service worker awake).
+   */
+  transport?: 'sse' | 'ws';
+  /** A WebSocket class where there is no global one (Node 20: the `ws` package). */
+  WebSocket?: unknown;
+  /**
+   * An EventSource class that takes `{ fetch }` (default: the `eventsource` package, in
+   * browsers too: the browser's own EventSource cannot send an Authorization header).
+   */
+  EventSource?: unknown;
+  /** WebSocket only: told when the socket opens (also after a reconnection) and closes. */
+  onOpen?: () => void;
+  onClose?: (cause?: { code?: number }) => void;
+}
+
 export interface VigilClientOptions {
   /** The server's base URL, e.g. http://127.0.0.1:8080 (the client adds /trpc). */
   url: string;
@@ -50,6 +74,8 @@ export interface VigilClientOptions {
   retry?: RetryOptions;
   /** The recordLater buffer. */
   buffer?: BufferOptions;
+  /** How subscriptions (events.live) travel. */
+  live?: LiveOptions;
 }
 
 /** Procedures that only record events: idempotent once every event carries an id. */
@@ -119,6 +145,54 @@ function retryingFetch(inner: typeof fetch, retry: Required<RetryOptions>): type
   };
 }
 
+type TokenOption = VigilClientOptions['token'];
+
+async function tokenOf(token: TokenOption): Promise<string | undefined> {
+  return typeof token === 'function' ? token() : token;
+}
+
+/** WebSocket pings every 20 s: the server's own interval, and what keeps an MV3 worker alive. */
+const WS_KEEP_ALIVE_MS = 20_000;
+
+/**
+ * The link subscriptions take: SSE (httpSubscriptionLink; the token in an Authorization
+ * header, set through the EventSource's fetch) or a WebSocket (the token in the first
+ * message, connectionParams), opened lazily so a client that never subscribes opens none.
+ * Tracked events resume after the last id received when the stream reconnects.
+ */
+function subscriptionLink(base: string, options: VigilClientOptions): { link: TRPCLink<AppRouter>; close(): void } {
+  const live = options.live ?? {};
+  if (live.transport === 'ws') {
+    const ws = createWSClient({
+      url: `${base.replace(/^http/, 'ws')}/trpc`,
+      ...(live.WebSocket ? { WebSocket: live.WebSocket as typeof WebSocket } : {}),
+      connectionParams: async () => {
+        const token = await tokenOf(options.token);
+        return token ? { token } : {};
+      },
+      lazy: { enabled: true, closeMs: 0 },
+      retryDelayMs: (attempt) => Math.min(500 * 2 ** attempt, 15_000),
+      keepAlive: { enabled: true, intervalMs: WS_KEEP_ALIVE_MS, pongTimeoutMs: 10_000 },
+      ...(live.onOpen ? { onOpen: live.onOpen } : {}),
+      ...(live.onClose ? { onClose: live.onClose } : {}),
+    });
+    return { link: wsLink<AppRouter>({ client: ws }), close: () => ws.close() };
+  }
+  const baseFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const link = httpSubscriptionLink<AppRouter, any>({
+    url: `${base}/trpc`,
+    EventSource: (live.EventSource ?? FetchEventSource) as any,
+    eventSourceOptions: async () => {
+      const token = await tokenOf(options.token);
+      return {
+        fetch: (input: RequestInfo | URL, init?: RequestInit) =>
+          baseFetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...(token ? { authorization: `Bearer ${token}` } : {}) } }),
+      };
+    },
+  });
+  return { link, close: () => {} };
+}
+
 export function createVigilClient(options: VigilClientOptions) {
   const base = options.url.replace(/\/+$/, '');
   const retry: Required<RetryOptions> = {
@@ -128,17 +202,22 @@ export function createVigilClient(options: VigilClientOptions) {
     queries: options.retry?.queries ?? false,
   };
   const baseFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const subscriptions = subscriptionLink(base, options);
   const trpc = createTRPCClient<AppRouter>({
     links: [
       stampEventsLink,
-      (options.batch === false ? httpLink : httpBatchLink)({
-        url: `${base}/trpc`,
-        maxItems: CALLS_PER_BATCH,
-        fetch: retry.attempts > 0 ? retryingFetch(baseFetch as typeof fetch, retry) : baseFetch,
-        async headers() {
-          const token = typeof options.token === 'function' ? await options.token() : options.token;
-          return token ? { authorization: `Bearer ${token}` } : {};
-        },
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: subscriptions.link,
+        false: (options.batch === false ? httpLink : httpBatchLink)({
+          url: `${base}/trpc`,
+          maxItems: CALLS_PER_BATCH,
+          fetch: retry.attempts > 0 ? retryingFetch(baseFetch as typeof fetch, retry) : baseFetch,
+          async headers() {
+            const token = typeof options.token === 'function' ? await options.token() : options.token;
+            return token ? { authorization: `Bearer ${token}` } : {};
+          },
+        }),
       }),
     ],
   });
@@ -218,10 +297,14 @@ export function createVigilClient(options: VigilClientOptions) {
     pending(): number {
       return buffer.length;
     },
-    /** Stops the timer and sends everything still buffered (rejects if that fails). */
+    /** Stops the timer, sends everything still buffered (rejects if that fails) and closes a WebSocket. */
     async close(): Promise<void> {
       closed = true;
-      await flush();
+      try {
+        await flush();
+      } finally {
+        subscriptions.close();
+      }
     },
   };
 

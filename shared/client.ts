@@ -14,7 +14,8 @@
 // over SSE (the default) or, with `live: { transport: 'ws' }`, over a WebSocket opened
 // on the first subscription. The token goes in a header (SSE) or the first message
 // (WebSocket), never in a URL.
-import { createTRPCClient, createWSClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, wsLink, type TRPCLink } from '@trpc/client';
+import { createTRPCClient, createWSClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, TRPCClientError, wsLink, type TRPCLink } from '@trpc/client';
+import { observable } from '@trpc/server/observable';
 import { EventSource as FetchEventSource } from 'eventsource';
 import type { AppRouter } from '../server/routers/_app.js';
 import { EVENT_LIMITS, eventInputSchema, type EventInput } from './event.js';
@@ -193,7 +194,25 @@ function subscriptionLink(base: string, options: VigilClientOptions): { link: TR
   return { link, close: () => {} };
 }
 
+/** A client that queries, records and subscribes (SSE by default, WebSocket as an option). */
 export function createVigilClient(options: VigilClientOptions) {
+  return buildClient(options, subscriptionLink);
+}
+
+/**
+ * The same client without the subscription transports, for code that never subscribes
+ * and is weighed by its bundle (the extension's pages): subscribing fails with a message.
+ */
+export function createVigilCallClient(options: VigilClientOptions) {
+  return buildClient(options, () => ({ link: noSubscriptions, close: () => {} }));
+}
+
+const noSubscriptions: TRPCLink<AppRouter> = () => ({ op }) =>
+  observable((observer) => {
+    observer.error(TRPCClientError.from(new Error(`${op.path}: this client does not subscribe (createVigilCallClient); use createVigilClient`)));
+  });
+
+function buildClient(options: VigilClientOptions, subscriptionsFor: typeof subscriptionLink) {
   const base = options.url.replace(/\/+$/, '');
   const retry: Required<RetryOptions> = {
     attempts: options.retry?.attempts ?? 10,
@@ -202,7 +221,7 @@ export function createVigilClient(options: VigilClientOptions) {
     queries: options.retry?.queries ?? false,
   };
   const baseFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
-  const subscriptions = subscriptionLink(base, options);
+  const subscriptions = subscriptionsFor(base, options);
   const trpc = createTRPCClient<AppRouter>({
     links: [
       stampEventsLink,
@@ -316,5 +335,5 @@ export function createVigilClient(options: VigilClientOptions) {
   }) as typeof trpc & typeof extras;
 }
 
-export type VigilClient = ReturnType<typeof createVigilClient>;
+export type VigilClient = ReturnType<typeof buildClient>;
 export type { AppRouter };

@@ -1,6 +1,6 @@
 // Talking to the Vigil server: the shared typed client, the auth calls, and the host
 // permission for the configured server.
-import { createVigilClient, type VigilClient } from '../../shared/client.js';
+import { createVigilCallClient, type VigilClient } from '../../shared/client.js';
 import { browser, isFirefox } from './platform.js';
 import { hostPattern, patternCovers } from './serverUrl.js';
 import type { Session, SessionUser, Settings } from './settings.js';
@@ -13,12 +13,12 @@ export interface LoginAnswer {
 
 const clients = new Map<string, VigilClient>();
 
-/** One client per server and token, reused by every call of a page. */
+/** One client per server and token, reused by every call of a page (pages never subscribe: no transports for it). */
 export function clientFor(serverUrl: string, token?: string): VigilClient {
   const key = `${serverUrl}\n${token ?? ''}`;
   let client = clients.get(key);
   if (!client) {
-    client = createVigilClient({ url: serverUrl, batch: false, ...(token ? { token } : {}) });
+    client = createVigilCallClient({ url: serverUrl, batch: false, ...(token ? { token } : {}) });
     clients.set(key, client);
   }
   return client;

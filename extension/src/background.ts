@@ -9,7 +9,8 @@
 // anything.
 import './jitless.js';
 import { TEST_HOOKS } from './buildFlags.js';
-import { ensureAlarm, markSeen, openNotification, POLL_ALARM, requestSync, SEEN_MESSAGE, testHooks } from './notifier.js';
+import { isBackgroundMessage, SEEN_MESSAGE } from './messages.js';
+import { ensureAlarm, markSeen, openNotification, POLL_ALARM, requestSync, testHooks } from './notifier.js';
 import { browser } from './platform.js';
 
 browser.runtime.onInstalled.addListener(() => {
@@ -34,9 +35,11 @@ browser.notifications.onClicked.addListener((id) => {
   void openNotification(id);
 });
 
+// Pages never paint the badge: the popup says it has shown the log, a page that met a
+// connection problem (or its end) asks for a sync, and the background repaints.
 browser.runtime.onMessage.addListener((message: unknown) => {
-  if ((message as { type?: unknown } | null)?.type === SEEN_MESSAGE) return markSeen();
-  return undefined;
+  if (!isBackgroundMessage(message)) return undefined;
+  return message.type === SEEN_MESSAGE ? markSeen() : requestSync('page');
 });
 
 // Back online: catch up and repaint the badge now rather than at the next alarm.

@@ -3,7 +3,7 @@
 // has no notification buttons).
 import { browser } from './platform.js';
 import { TEST_NOTIFICATION_ID, type PlannedNotification } from './notifyPlan.js';
-import { NOTIFICATION_TEXT } from './states.js';
+import { NOTIFICATION_TEXT } from './wording.js';
 
 const ICON = 'icons/vigil-128.png';
 

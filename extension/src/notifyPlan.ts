@@ -8,15 +8,12 @@
 //   vigil-test                       the options page's test notification
 import type { AuditEvent } from '../../shared/event.js';
 import { eventNotification } from './present.js';
-import { NOTIFICATION_TEXT } from './states.js';
+import { NOTIFICATION_TEXT } from './wording.js';
 
 /** More events than this arriving at once make one summary notification. */
 export const SUMMARY_AFTER = 5;
 
 export const TEST_NOTIFICATION_ID = 'vigil-test';
-
-/** The message the popup sends the background once it has shown the log (the badge count restarts). */
-export const SEEN_MESSAGE = 'vigil:seen';
 
 export const eventNotificationId = (seq: number): string => `vigil-event-${seq}`;
 export const summaryNotificationId = (firstSeq: number, lastSeq: number): string => `vigil-summary-${firstSeq}-${lastSeq}`;

@@ -12,8 +12,11 @@ import { ACTION_GROUPS, GROUP_LABELS, formatCount, resourceTypeName, type Action
 import { composeRules, DEFAULT_RULES, normalizeRules, type NotificationRules } from './rules.js';
 import { normalizeServerUrl, patternCovers } from './serverUrl.js';
 import { loadSettings, saveSettings, type Settings } from './settings.js';
-import { probe, showBadge, type Probe } from './status.js';
-import { errorCode, roleName, RULE_TEXT } from './states.js';
+import { SYNC_MESSAGE, tellBackground } from './messages.js';
+import { probe, type Probe } from './status.js';
+import { errorCode } from './connectionState.js';
+import { roleName } from './states.js';
+import { RULE_TEXT } from './wording.js';
 import { useSettings } from './ui/hooks.js';
 import { StateNotice } from './ui/StateNotice.js';
 import './style.css';
@@ -68,7 +71,7 @@ function Options({ initial }: { initial: Settings }) {
     void probe(settings).then((p) => {
       if (!live) return;
       setStatus(p);
-      void showBadge(p.state).catch(() => {});
+      void tellBackground({ type: SYNC_MESSAGE }).catch((error: unknown) => console.warn('vigil: background', error));
     });
     return () => {
       live = false;

@@ -2,13 +2,13 @@
 import './jitless.js';
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { SEEN_MESSAGE } from './notifyPlan.js';
+import { SEEN_MESSAGE, SYNC_MESSAGE, tellBackground } from './messages.js';
 import { browser } from './platform.js';
 import { formatCount } from './present.js';
 import { rulesQuery } from './rules.js';
 import { loadSettings, loadUnseenCount, saveSettings, type Settings } from './settings.js';
-import { showBadge } from './status.js';
-import { NOTIFICATION_TEXT, type StateFix } from './states.js';
+import type { StateFix } from './states.js';
+import { NOTIFICATION_TEXT } from './wording.js';
 import { EventRow } from './ui/EventRow.js';
 import { FilterBar } from './ui/FilterBar.js';
 import { useNow, useSettings } from './ui/hooks.js';
@@ -35,19 +35,13 @@ function Popup({ initial, unseenAtOpen }: { initial: Settings; unseenAtOpen: num
     if (query !== (settings.lastQuery ?? '')) void saveSettings({ lastQuery: query });
   }, [query]);
 
-  // The badge follows what the popup learned (setup, credential and network problems);
-  // once the log shows, the count of unseen sensitive events starts again (the
-  // background keeps that count, so it is told rather than the badge painted here).
+  // The background keeps the count of unseen events and paints the badge: once the log
+  // shows, it is told so (the count starts again); after a problem (setup, credentials,
+  // network) it is asked to sync, and its badge says what it found.
   useEffect(() => {
     const id = list.state.id;
-    if (id === 'ready' || id === 'empty') {
-      void browser.runtime.sendMessage({ type: SEEN_MESSAGE }).catch(async () => {
-        await browser.storage.local.set({ unseenCount: 0 });
-        await showBadge(list.state, 0);
-      });
-    } else if (id !== 'loading' && id !== 'queryError') {
-      void showBadge(list.state).catch(() => {});
-    }
+    const message = id === 'ready' || id === 'empty' ? SEEN_MESSAGE : id !== 'loading' && id !== 'queryError' ? SYNC_MESSAGE : null;
+    if (message) void tellBackground({ type: message }).catch((error: unknown) => console.warn('vigil: background', error));
   }, [list.state.id]);
 
   // Marks the first rendered row (after it is painted), for the popup benchmark

@@ -1,7 +1,7 @@
 // How events read: action groups and colours, verbs, relative times, diff values.
 import type { AuditEvent, DiffEntry } from '../../shared/event.js';
 import { ACTION_DESCRIPTIONS, type AuditAction } from '../../shared/vocabulary.js';
-import { NOTIFICATION_TEXT } from './states.js';
+import { NOTIFICATION_TEXT } from './wording.js';
 
 export type ActionGroup = 'sensitive' | 'access' | 'changes';
 

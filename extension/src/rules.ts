@@ -14,7 +14,7 @@ import {
   type ResourceType,
 } from '../../shared/vocabulary.js';
 import { splitTerms } from './queryTerms.js';
-import { RULE_TEXT } from './states.js';
+import { RULE_TEXT } from './wording.js';
 
 export interface NotificationRules {
   /** Actions that notify; none means notifications are off. */

@@ -1,7 +1,9 @@
 // Every state a user must understand, named in one place (the way notifier-for-github's
 // lib/badge.js names its badges): what the popup, the full view and the options page
 // say, and what the toolbar badge shows. Pages never invent their own wording.
-import type { Role, Settings } from './settings.js';
+// A new state is a row here (its id, words, badge, fix); which failure leads to which
+// state is connectionState.ts; the words of notifications, rules and exports are wording.ts.
+import type { Role } from './settings.js';
 
 export type StateId =
   | 'notConfigured'
@@ -144,119 +146,9 @@ export function describe(state: ViewState): { title: string; message: string } {
   return { title: spec.title, message: spec.message(state.detail) };
 }
 
-/** The state before asking the server anything: missing setup or credentials. */
-export function preconditionState(settings: Settings): ViewState | null {
-  if (!settings.serverUrl) return { id: 'notConfigured', detail: {} };
-  const detail = detailOf(settings);
-  if (!settings.token) return { id: 'loggedOut', detail };
-  if (typeof navigator !== 'undefined' && navigator.onLine === false) return { id: 'offline', detail };
-  return null;
-}
-
-export function detailOf(settings: Settings): StateDetail {
-  const detail: StateDetail = {};
-  if (settings.serverUrl) detail.server = settings.serverUrl;
-  if (settings.session?.kind === 'user') {
-    detail.username = settings.session.user.username;
-    detail.role = settings.session.user.role;
-  } else if (settings.session?.kind === 'service') {
-    detail.service = settings.session.name ?? '';
-  }
-  return detail;
-}
-
-/** The tRPC error code of a failed call, if the server answered at all. */
-export function errorCode(error: unknown): string | undefined {
-  const data = (error as { data?: { code?: unknown } } | null)?.data;
-  return typeof data?.code === 'string' ? data.code : undefined;
-}
-
-/**
- * What a failed call means to the user. `hasAccess` is asked only for network failures:
- * without the host permission the browser blocks the request before it leaves.
- */
-export async function stateFromError(
-  error: unknown,
-  settings: Settings,
-  hasAccess: () => Promise<boolean>,
-): Promise<ViewState> {
-  const detail = detailOf(settings);
-  const code = errorCode(error);
-  const message = error instanceof Error ? error.message : String(error);
-  switch (code) {
-    case 'UNAUTHORIZED':
-      return { id: 'badToken', detail };
-    case 'FORBIDDEN':
-      return { id: 'forbidden', detail };
-    case 'BAD_REQUEST':
-      return { id: 'queryError', detail: { ...detail, message: message.replace(/^q: /, '') } };
-    case undefined:
-      break;
-    default:
-      return { id: 'unreachable', detail: { ...detail, message: `${code}: ${message}` } };
-  }
-  if (typeof navigator !== 'undefined' && navigator.onLine === false) return { id: 'offline', detail };
-  if (!(await hasAccess().catch(() => true))) return { id: 'noAccess', detail };
-  return { id: 'unreachable', detail };
-}
-
-// Desktop notifications (issue 6): the toolbar count of unseen sensitive events, the
-// words of summary and test notifications, and what the options page says about rules.
-// One event's own notification reads like its row (present.ts, eventNotification).
-
 /** The badge for unseen sensitive events; any problem state above wins over it. */
 export const UNSEEN_BADGE = {
   color: RED,
   text: (n: number): string => (n > 999 ? '999+' : String(n)),
   title: (n: number): string => `Vigil: ${n} new sensitive event${n === 1 ? '' : 's'}`,
-} as const;
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-
-export const NOTIFICATION_TEXT = {
-  /** More than a handful arrived at once: one notification for all of them. */
-  summaryTitle: (n: number): string => `${plural(n, 'sensitive event')} in the audit log`,
-  summaryMessage: (byAction: readonly (readonly [string, number])[], actors: readonly string[]): string => {
-    const what = byAction.map(([action, count]) => `${count} ${action}`).join(', ');
-    const shown = actors.slice(0, 3).join(', ');
-    const who = actors.length > 3 ? `${shown} and ${plural(actors.length - 3, 'other')}` : shown;
-    return `${what}, by ${who}. Click to see them.`;
-  },
-  /** An event that was refused (HTTP status 400 or more) says so. */
-  refused: (status: number): string => `Refused (HTTP ${status}).`,
-  /** The popup's line above the list while notified events are unseen. */
-  unseenLine: (n: number): string => `${plural(n, 'new sensitive event')} since you last looked`,
-  unseenShow: 'Show',
-  testTitle: 'Vigil notifications work',
-  testMessage: (rules: string | null): string =>
-    rules === null
-      ? 'No actions are chosen, so Vigil will not notify you of anything.'
-      : `You will be notified of new events matching: ${rules}`,
-} as const;
-
-/** What the options page says about notification rules (and why a rule is refused). */
-export const RULE_TEXT = {
-  /** The extra query may not pick actions or resource types: the checkboxes do. */
-  repeatsKey: (term: string, key: 'action' | 'resource_type'): string =>
-    key === 'action'
-      ? `term ${JSON.stringify(term)} chooses actions; tick them under "Actions" instead`
-      : `term ${JSON.stringify(term)} chooses resource types (a bare word means resource_type); tick them under "Resource types" instead`,
-  off: 'No actions are chosen: Vigil will not notify you. Tick at least one action.',
-  saved: 'Saved. New matching events raise a desktop notification.',
-  savedOff: 'Saved. Notifications are off.',
-  testSent: 'Test notification sent. If none appears, allow notifications for this browser in your system settings.',
-  testFailed: (message: string): string => `The browser refused the notification: ${message}`,
-} as const;
-
-/** The full view's export buttons (GET /export, recorded on the server as a `read`). */
-export const EXPORT_TEXT = {
-  label: (format: 'csv' | 'ndjson'): string => (format === 'csv' ? 'Export CSV' : 'Export NDJSON'),
-  /** The popup is narrow: the format alone, the title says the rest. */
-  shortLabel: (format: 'csv' | 'ndjson'): string => (format === 'csv' ? 'CSV' : 'NDJSON'),
-  title: 'Download every event matching the query (the export is itself recorded in the audit log)',
-  running: 'Exporting…',
-  done: 'Export downloaded.',
-  failed: (status: number, message: string): string =>
-    status === 403 ? 'Your role may not export the audit log.' : `The export failed (HTTP ${status}): ${message}`,
-  unreachable: 'The server could not be reached; nothing was exported.',
 } as const;

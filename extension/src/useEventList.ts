@@ -5,7 +5,8 @@ import type { AuditEvent } from '../../shared/event.js';
 import { formatQueryError, parseAuditQuery } from '../../shared/query.js';
 import { hasHostAccess, settingsClient } from './api.js';
 import type { Settings } from './settings.js';
-import { detailOf, preconditionState, stateFromError, type ViewState } from './states.js';
+import { detailOf, preconditionState, stateFromError } from './connectionState.js';
+import type { ViewState } from './states.js';
 
 export interface EventListModel {
   /** loading (items may still show the previous query), ready, empty, or a problem. */

@@ -8,7 +8,8 @@ import { complete } from '../../extension/src/completion.js';
 import { ACTION_GROUPS, ACTION_VERBS, diffValue, formatCount, groupOf, relativeTime, SECRET_MASK } from '../../extension/src/present.js';
 import { applyValueList, formatValueList, removeTerms, setTerm, splitTerms, termValues } from '../../extension/src/queryTerms.js';
 import { hostPattern, normalizeServerUrl, patternCovers } from '../../extension/src/serverUrl.js';
-import { preconditionState, stateFromError, STATES, type StateId } from '../../extension/src/states.js';
+import { preconditionState, stateFromError } from '../../extension/src/connectionState.js';
+import { STATES, type StateId } from '../../extension/src/states.js';
 import { rangeQuery } from '../../extension/src/timeRange.js';
 
 describe('query terms (what the chips read and write)', () => {

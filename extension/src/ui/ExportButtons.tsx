@@ -2,7 +2,7 @@
 // and save what comes back as a file.
 import { useState } from 'preact/hooks';
 import type { Settings } from '../settings.js';
-import { EXPORT_TEXT } from '../states.js';
+import { EXPORT_TEXT } from '../wording.js';
 
 type Format = 'csv' | 'ndjson';
 

@@ -5,7 +5,7 @@ import type { AuditAction } from '../../../shared/vocabulary.js';
 import { hasHostAccess, settingsClient } from '../api.js';
 import { ACTION_GROUPS, GROUP_LABELS, groupOf, type ActionGroup } from '../present.js';
 import type { Settings } from '../settings.js';
-import { stateFromError } from '../states.js';
+import { stateFromError } from '../connectionState.js';
 import { parseAuditQuery } from '../../../shared/query.js';
 
 interface Stats {

@@ -1,39 +1,29 @@
 // The toolbar popup: quick filters, the search box and the newest events.
 import './jitless.js';
 import { render } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { SEEN_MESSAGE, SYNC_MESSAGE, tellBackground } from './messages.js';
 import { browser } from './platform.js';
-import { formatCount } from './present.js';
 import { rulesQuery } from './rules.js';
-import { loadSettings, loadUnseenCount, saveSettings, type Settings } from './settings.js';
-import type { StateFix } from './states.js';
+import { loadSettings, loadUnseenCount, type Settings } from './settings.js';
 import { NOTIFICATION_TEXT } from './wording.js';
 import { EventRow } from './ui/EventRow.js';
 import { FilterBar } from './ui/FilterBar.js';
-import { useNow, useSettings } from './ui/hooks.js';
-import { knownValues } from './ui/known.js';
+import { ListHeader } from './ui/ListHeader.js';
 import { LoadMore } from './ui/LoadMore.js';
-import { ExportButtons } from './ui/ExportButtons.js';
 import { SearchBox } from './ui/SearchBox.js';
 import { StateNotice } from './ui/StateNotice.js';
-import { prefetchFirstPage, useEventList } from './useEventList.js';
+import { useListPage } from './ui/useListPage.js';
+import { prefetchFirstPage } from './useEventList.js';
 import './style.css';
 
 const PAGE_SIZE = 50;
 
 function Popup({ initial, unseenAtOpen }: { initial: Settings; unseenAtOpen: number }) {
-  const settings = useSettings(initial);
-  const [query, setQuery] = useState(initial.lastQuery ?? '');
+  const page = useListPage(initial, initial.lastQuery ?? '', PAGE_SIZE, { afterOpenOptions: () => window.close() });
+  const { settings, query, setQuery, list, now, known } = page;
   const [unseen, setUnseen] = useState(unseenAtOpen);
   const notifyQuery = rulesQuery(settings.notifyRules);
-  const list = useEventList(settings, query, PAGE_SIZE);
-  const now = useNow();
-  const known = useMemo(() => knownValues(list.items), [list.items]);
-
-  useEffect(() => {
-    if (query !== (settings.lastQuery ?? '')) void saveSettings({ lastQuery: query });
-  }, [query]);
 
   // The background keeps the count of unseen events and paints the badge: once the log
   // shows, it is told so (the count starts again); after a problem (setup, credentials,
@@ -50,41 +40,25 @@ function Popup({ initial, unseenAtOpen }: { initial: Settings; unseenAtOpen: num
     if (list.items.length && !performance.getEntriesByName('vigil:first-row').length) performance.mark('vigil:first-row');
   }, [list.items.length]);
 
-  const onFix = (fix: StateFix) => {
-    if (fix === 'options') void browser.runtime.openOptionsPage().then(() => window.close());
-    else if (fix === 'retry') list.reload();
-    else setQuery('');
-  };
-
   const fullViewUrl = `view.html${query ? `#q=${encodeURIComponent(query)}` : ''}`;
   const openFullView = (e: MouseEvent) => {
     e.preventDefault();
     void browser.tabs.create({ url: browser.runtime.getURL(fullViewUrl) }).then(() => window.close());
   };
 
-  const showItems = list.items.length > 0 && (list.state.id === 'ready' || list.state.id === 'loading');
-  const serverQueryError = list.state.id === 'queryError' && list.loadedQuery === query ? (list.state.detail.message ?? null) : null;
-  const configured = list.state.id !== 'notConfigured';
-
   return (
     <div class="popup">
-      <header class="bar">
-        <h1 class="brand">Vigil</h1>
-        <span class="count" aria-live="polite" data-count>
-          {list.count && list.loadedQuery === query ? formatCount(list.count) : ''}
-        </span>
-        <span class="spacer" />
-        {settings.token && list.state.id !== 'forbidden' && <ExportButtons settings={settings} query={query} compact />}
+      <ListHeader page={page} compact>
         <a class="button subtle" href={fullViewUrl} onClick={openFullView} data-full-view>
           Full view ↗
         </a>
-        <button type="button" class="button subtle icon" title="Options" aria-label="Options" onClick={() => onFix('options')}>
+        <button type="button" class="button subtle icon" title="Options" aria-label="Options" onClick={() => page.onFix('options')}>
           ⚙
         </button>
-      </header>
-      {configured && (
+      </ListHeader>
+      {page.configured && (
         <div class="controls-area">
-          <SearchBox query={query} onQuery={setQuery} known={known} serverError={serverQueryError} />
+          <SearchBox query={query} onQuery={setQuery} known={known} serverError={page.serverQueryError} />
           <FilterBar query={query} onQuery={setQuery} usernames={known.usernames} targets={known.targets} idPrefix="p" />
         </div>
       )}
@@ -109,7 +83,7 @@ function Popup({ initial, unseenAtOpen }: { initial: Settings; unseenAtOpen: num
         data-state={list.state.id}
         data-list-query={list.loadedQuery ?? undefined}
       >
-        {showItems ? (
+        {page.showItems ? (
           <>
             <ul class="events" aria-label="Audit events, newest first">
               {list.items.map((event) => (
@@ -119,7 +93,7 @@ function Popup({ initial, unseenAtOpen }: { initial: Settings; unseenAtOpen: num
             <LoadMore model={list} />
           </>
         ) : (
-          <StateNotice state={list.state} onFix={onFix} />
+          <StateNotice state={list.state} onFix={page.onFix} />
         )}
       </main>
     </div>

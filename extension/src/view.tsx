@@ -2,25 +2,20 @@
 // and deep links (#q=...&id=...).
 import './jitless.js';
 import { render } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { AuditEvent } from '../../shared/event.js';
 import { settingsClient } from './api.js';
-import { browser } from './platform.js';
-import { formatCount } from './present.js';
-import { loadSettings, saveSettings, type Settings } from './settings.js';
-import type { StateFix } from './states.js';
+import { loadSettings, type Settings } from './settings.js';
 import { rangeQuery } from './timeRange.js';
 import { Detail } from './ui/Detail.js';
 import { EventTable } from './ui/EventTable.js';
-import { ExportButtons } from './ui/ExportButtons.js';
 import { FilterBar } from './ui/FilterBar.js';
-import { useNow, useSettings } from './ui/hooks.js';
-import { knownValues } from './ui/known.js';
+import { ListHeader } from './ui/ListHeader.js';
 import { LoadMore } from './ui/LoadMore.js';
 import { SearchBox } from './ui/SearchBox.js';
 import { StateNotice } from './ui/StateNotice.js';
 import { Timeline } from './ui/Timeline.js';
-import { useEventList } from './useEventList.js';
+import { useListPage } from './ui/useListPage.js';
 import './style.css';
 
 const PAGE_SIZE = 100;
@@ -45,18 +40,12 @@ function writeHash(q: string, id: string | null): void {
 }
 
 function FullView({ initial, link }: { initial: Settings; link: Link }) {
-  const settings = useSettings(initial);
-  const [query, setQuery] = useState(link.q ?? initial.lastQuery ?? '');
+  const page = useListPage(initial, link.q ?? initial.lastQuery ?? '', PAGE_SIZE);
+  const { settings, query, setQuery, list, now, known } = page;
   const [selected, setSelected] = useState<AuditEvent | null>(null);
   const [selectedId, setSelectedId] = useState<string | null>(link.id);
-  const list = useEventList(settings, query, PAGE_SIZE);
-  const now = useNow();
-  const known = useMemo(() => knownValues(list.items), [list.items]);
 
-  useEffect(() => {
-    writeHash(query, selectedId);
-    if (query !== (settings.lastQuery ?? '')) void saveSettings({ lastQuery: query });
-  }, [query, selectedId]);
+  useEffect(() => writeHash(query, selectedId), [query, selectedId]);
 
   useEffect(() => {
     const onHash = () => {
@@ -79,33 +68,17 @@ function FullView({ initial, link }: { initial: Settings; link: Link }) {
       .then(setSelected, () => setSelected(null));
   }, [selectedId, list.items]);
 
-  const onFix = (fix: StateFix) => {
-    if (fix === 'options') void browser.runtime.openOptionsPage();
-    else if (fix === 'retry') list.reload();
-    else setQuery('');
-  };
-
-  const showItems = list.items.length > 0 && (list.state.id === 'ready' || list.state.id === 'loading');
-  const serverQueryError = list.state.id === 'queryError' && list.loadedQuery === query ? (list.state.detail.message ?? null) : null;
-  const configured = list.state.id !== 'notConfigured';
-
   return (
     <div class="full">
-      <header class="bar">
-        <h1 class="brand">Vigil</h1>
-        <span class="count" aria-live="polite" data-count>
-          {list.count && list.loadedQuery === query ? formatCount(list.count) : ''}
-        </span>
-        <span class="spacer" />
-        {settings.token && list.state.id !== 'forbidden' && <ExportButtons settings={settings} query={query} />}
+      <ListHeader page={page}>
         <span class="server">{settings.serverUrl ?? ''}</span>
-        <button type="button" class="button subtle" onClick={() => onFix('options')}>
+        <button type="button" class="button subtle" onClick={() => page.onFix('options')}>
           Options
         </button>
-      </header>
-      {configured && (
+      </ListHeader>
+      {page.configured && (
         <div class="controls-area">
-          <SearchBox query={query} onQuery={setQuery} known={known} serverError={serverQueryError} />
+          <SearchBox query={query} onQuery={setQuery} known={known} serverError={page.serverQueryError} />
           <FilterBar query={query} onQuery={setQuery} usernames={known.usernames} targets={known.targets} idPrefix="v" />
           {settings.token && (
             <Timeline settings={settings} query={query} onRange={(from, to, bucket) => setQuery(rangeQuery(query, from, to, Date.now(), bucket))} />
@@ -114,7 +87,7 @@ function FullView({ initial, link }: { initial: Settings; link: Link }) {
       )}
       <div class={selected ? 'split with-detail' : 'split'}>
         <main class="list" aria-busy={list.state.id === 'loading'} data-state={list.state.id} data-list-query={list.loadedQuery ?? undefined}>
-          {showItems ? (
+          {page.showItems ? (
             <>
               <EventTable
                 items={list.items}
@@ -128,7 +101,7 @@ function FullView({ initial, link }: { initial: Settings; link: Link }) {
               <LoadMore model={list} />
             </>
           ) : (
-            <StateNotice state={list.state} onFix={onFix} />
+            <StateNotice state={list.state} onFix={page.onFix} />
           )}
         </main>
         {selected && (

@@ -1,4 +1,4 @@
-// Desktop notifications (issue 6): the rules and what a batch of events shows (pure), then
+// Desktop notifications: the rules and what a batch of events shows (pure), then
 // the extension's background in real Chromium against a real server over PGlite: a cordon
 // notifies and is counted, a login is not; a stopped worker catches up exactly; a server
 // restart repeats nothing; a burst makes one summary; a click opens the full view; the
@@ -224,6 +224,23 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
     expect(await browser.notificationIds()).toEqual(want);
   };
 
+  const session = { kind: 'user', user: { id: null, username: 'admin', email: null, role: 'site_manager' } };
+  /**
+   * Each test starts here, whatever ran before: signed in with the default rules, the
+   * cursor at the head of the log (a fresh one: nothing before is notified), no unseen
+   * events, no notifications, the live socket open.
+   */
+  const signedInAtHead = async () => {
+    await clearNotifications();
+    const head = (await server.client.events.since.query({})).nextSeq;
+    await browser.setStorage({ serverUrl: server.url, token: server.token, session });
+    await worker().evaluate(() => vigilTest.sync());
+    await waitFor(async () => ((await stored()).notifyCursor as { seq: number } | undefined)?.seq === head, 'a fresh cursor at the head of the log');
+    await expect.poll(() => browser.badgeText()).toBe('');
+    await waitFor(() => worker().evaluate(() => vigilTest.liveKey()), 'the live socket');
+    expect(await browser.notificationIds()).toEqual([]);
+  };
+
   it('signing in starts at the head of the log: history is not notified', async () => {
     // Sensitive history before the extension knows the server.
     await record(Array.from({ length: 8 }, (_, i) => sensitive(i % 2 ? 'cordon' : 'delete', `history-${i}`)));
@@ -242,6 +259,7 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
   });
 
   it('a cordon recorded through the typed client raises a notification and counts on the badge; a login does not', async (context) => {
+    await signedInAtHead();
     const started = Date.now();
     const [event] = await record([sensitive('cordon', 'eu-west-1')]);
     const id = eventNotificationId(event!.seq);
@@ -261,6 +279,9 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
   });
 
   it('the popup shows the unseen events and clears the count', async () => {
+    await signedInAtHead();
+    await record([sensitive('delete', 'unseen-popup')]);
+    await expect.poll(() => browser.badgeText()).toBe('1');
     const popup = await browser.open('popup.html', { width: 500, height: 600 });
     await popup.waitForSelector('[data-unseen="1"]');
     await expect.poll(() => browser.badgeText()).toBe('');
@@ -272,6 +293,7 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
   });
 
   it('a stopped worker, woken by its alarm, notifies exactly the 3 deletes it slept through; then exactly 1 more', async () => {
+    await signedInAtHead();
     // Stop it just after an alarm, so the three deletes land while it is certainly asleep.
     const alarm = await worker().evaluate(() => chrome.alarms.get('vigil-poll'));
     expect(alarm?.periodInMinutes).toBe(POLL_SECONDS / 60);
@@ -296,6 +318,10 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
   });
 
   it('a server restart on the same port and database repeats no notification', async () => {
+    await signedInAtHead();
+    const shown = await record([sensitive('delete', 'before-restart-1'), sensitive('cordon', 'before-restart-2')]);
+    await expectNotifications(shown.map((e) => eventNotificationId(e.seq)));
+    expect(await badgeCount()).toBe(2);
     const before = await browser.notificationIds();
     const createdBefore = await created();
     const { port, token } = server;
@@ -304,7 +330,7 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
     await expect.poll(() => browser.badgeText(), { timeout: (POLL_SECONDS + 10) * 1000 }).toBe(STATES.unreachable.badge.text);
     server = await startServer(database, { port, token });
     // Back: the socket reconnects (or the alarm polls) and the count returns.
-    await expect.poll(() => browser.badgeText(), { timeout: 30_000 }).toBe('4');
+    await expect.poll(() => browser.badgeText(), { timeout: 30_000 }).toBe('2');
     await waitFor(() => worker().evaluate(() => vigilTest.liveKey()), 'the live socket');
     await sleep(POLL_SECONDS * 1000);
     await sync();
@@ -316,16 +342,16 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
     const afterId = eventNotificationId(after!.seq);
     await expectNotifications([...before, afterId]);
     expect((await created())[afterId]!.times).toBe(1);
-    expect(await badgeCount()).toBe(5);
+    expect(await badgeCount()).toBe(3);
   });
 
   it('more than 5 events at once make one summary notification', async () => {
-    await clearNotifications();
+    await signedInAtHead();
     const burst = await record(Array.from({ length: 7 }, (_, i) => sensitive(i < 4 ? 'delete' : 'cordon', `burst-${i}`, ['ann', 'ben', 'cy'][i % 3])));
     const id = summaryNotificationId(burst[0]!.seq, burst.at(-1)!.seq);
     await expectNotifications([id]);
     expect((await created())[id]).toMatchObject({ title: '7 sensitive events in the audit log', times: 1 });
-    expect(await badgeCount()).toBe(12);
+    expect(await badgeCount()).toBe(7);
   });
 
   async function clickOpens(id: string): Promise<Page> {
@@ -336,7 +362,7 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
   }
 
   it('clicking a notification opens the full view on that event (a summary: on the rules) and clears it', async () => {
-    await clearNotifications();
+    await signedInAtHead();
     const [event] = await record([sensitive('delete', 'click-me')]);
     const id = eventNotificationId(event!.seq);
     await expectNotifications([id]);
@@ -357,7 +383,7 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
   });
 
   it('options: rules are checked, saved and followed; the test notification appears', async () => {
-    await clearNotifications();
+    await signedInAtHead();
     const page = await browser.open('options.html', { width: 900, height: 1000 });
     await page.waitForSelector('[data-rules-query]');
     expect(await page.textContent('[data-rules-query]')).toBe('action:cordon,delete');

@@ -224,7 +224,7 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
     expect(await browser.notificationIds()).toEqual(want);
   };
 
-  const session = { kind: 'user', user: { id: null, username: 'admin', email: null, role: 'site_manager' } };
+  const session = { kind: 'user', user: { id: null, username: 'bootstrap-token', email: null, role: 'site_manager' } };
   /**
    * Each test starts here, whatever ran before: signed in with the default rules, the
    * cursor at the head of the log (a fresh one: nothing before is notified), no unseen

@@ -11,8 +11,7 @@
 // jitter; any other call fails at once.
 //
 // It also subscribes: vigil.events.live.subscribe({ q }, { onData }) streams new events
-// over SSE (the default) or, with `live: { transport: 'ws' }`, over a WebSocket opened
-// on the first subscription. The token goes in a header (SSE) or the first message
+// over SSE (the default) or, with `live: { transport: 'ws' }`, over a WebSocket. The token goes in a header (SSE) or the first message
 // (WebSocket), never in a URL.
 import { createTRPCClient, createWSClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, TRPCClientError, wsLink, type TRPCLink } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
@@ -158,7 +157,7 @@ const WS_KEEP_ALIVE_MS = 20_000;
 /**
  * The link subscriptions take: SSE (httpSubscriptionLink; the token in an Authorization
  * header, set through the EventSource's fetch) or a WebSocket (the token in the first
- * message, connectionParams), opened lazily so a client that never subscribes opens none.
+ * message, connectionParams), opened with the client and reopened after a drop.
  * Tracked events resume after the last id received when the stream reconnects.
  */
 function subscriptionLink(base: string, options: VigilClientOptions): { link: TRPCLink<AppRouter>; close(): void } {
@@ -171,7 +170,6 @@ function subscriptionLink(base: string, options: VigilClientOptions): { link: TR
         const token = await tokenOf(options.token);
         return token ? { token } : {};
       },
-      lazy: { enabled: true, closeMs: 0 },
       retryDelayMs: (attempt) => Math.min(500 * 2 ** attempt, 15_000),
       keepAlive: { enabled: true, intervalMs: WS_KEEP_ALIVE_MS, pongTimeoutMs: 10_000 },
       ...(live.onOpen ? { onOpen: live.onOpen } : {}),

@@ -218,7 +218,12 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
   /** Waits until these notifications (and no others) show. */
   const expectNotifications = async (ids: string[]) => {
     const want = [...ids].sort();
-    await waitFor(async () => JSON.stringify(await browser.notificationIds()) === JSON.stringify(want), `notifications ${want.join(', ')}`);
+    let showing: string[] = [];
+    await waitFor(async () => JSON.stringify((showing = await browser.notificationIds())) === JSON.stringify(want), `notifications ${want.join(', ')}`).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}; showing ${showing.join(', ') || 'none'}`);
+      },
+    );
     // And nothing more arrives after a full poll.
     await sync();
     expect(await browser.notificationIds()).toEqual(want);

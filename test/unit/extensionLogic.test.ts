@@ -187,9 +187,10 @@ describe('the states, named in one place', () => {
   it('every state has a title, a message and a badge', () => {
     const ids: StateId[] = ['notConfigured', 'noAccess', 'loggedOut', 'badToken', 'forbidden', 'unreachable', 'offline', 'loading', 'empty', 'queryError', 'ready'];
     expect(Object.keys(STATES).sort()).toEqual([...ids].sort());
-    for (const id of ids) {
-      expect(STATES[id].title).toBeTruthy();
-      expect(typeof STATES[id].message({})).toBe('string');
+    // No two read alike; every problem (one the badge shows) says which server it is about.
+    expect(new Set(ids.map((id) => STATES[id].title)).size).toBe(ids.length);
+    for (const id of ['noAccess', 'loggedOut', 'badToken', 'unreachable'] as const) {
+      expect(STATES[id].message({ server: 'https://vigil.example.com' }), id).toContain('https://vigil.example.com');
     }
     // The badge alphabet of notifier-for-github: X, !, ?, off.
     expect(STATES.notConfigured.badge.text).toBe('X');

@@ -59,7 +59,7 @@ const core = createNotifierCore({
 // ---------------------------------------------------------------------------------------
 // The live socket
 
-let live: { key: string; close(): void } | null = null;
+let live: { key: string; started: boolean; close(): void } | null = null;
 let liveBlockedUntil = 0;
 
 function stopLive(): void {
@@ -91,6 +91,9 @@ function ensureLive(ctx: NotifierContext, cursor: number): void {
   const subscription = socket.client.events.live.subscribe(
     { q: ctx.q, lastEventId: String(cursor) },
     {
+      onStarted: () => {
+        current.started = true;
+      },
       onData: (tracked) => {
         pending.push(tracked.data as AuditEvent);
         timer ??= setTimeout(flush, LIVE_GATHER_MS);
@@ -107,6 +110,7 @@ function ensureLive(ctx: NotifierContext, cursor: number): void {
   );
   const current = {
     key,
+    started: false,
     close() {
       if (timer) clearTimeout(timer);
       subscription.unsubscribe();
@@ -211,5 +215,7 @@ export function testHooks() {
     created: core.created,
     state: () => state,
     liveKey: () => live?.key ?? null,
+    /** The server has accepted the live subscription (events recorded from now on come over it). */
+    liveStarted: () => live?.started ?? false,
   };
 }

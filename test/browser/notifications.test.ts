@@ -159,6 +159,7 @@ declare const vigilTest: {
   sync(): Promise<void>;
   created(): Record<string, Created>;
   liveKey(): string | null;
+  liveStarted(): boolean;
 };
 declare const chrome: {
   notifications: { getAll(): Promise<Record<string, boolean>>; clear(id: string): Promise<boolean> };
@@ -242,7 +243,7 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
     await worker().evaluate(() => vigilTest.sync());
     await waitFor(async () => ((await stored()).notifyCursor as { seq: number } | undefined)?.seq === head, 'a fresh cursor at the head of the log');
     await expect.poll(() => browser.badgeText()).toBe('');
-    await waitFor(() => worker().evaluate(() => vigilTest.liveKey()), 'the live socket');
+    await waitFor(() => worker().evaluate(() => vigilTest.liveStarted()), 'the live subscription to start');
     expect(await browser.notificationIds()).toEqual([]);
   };
 

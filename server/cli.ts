@@ -1,14 +1,8 @@
-// `npm run vigil -- <command>`: administration from a shell, on the server's database.
-//   user add <username> --role site_manager|auditor|member [--email E] [--password P]
-//   user password <username> [--password P]
-//   user list
-//   token create <name> [--scopes events:write,events:read] [--expires-days N]
-//   token list
-//   token revoke <id>
-//   verify            walk the hash chain and check every signed checkpoint
-//   import coder FILE...   record Coder v2 audit logs (GET /api/v2/audit JSON), ids kept
-// Changes are audited like the API's, with the actor `cli:<os user>`.
+// `npm run vigil -- <command>`: administration from a shell, on the server's database
+// (commands in COMMANDS below; `--help` lists them). Changes are audited like the API's,
+// with the actor `cli:<os user>`.
 import { randomBytes } from 'node:crypto';
+import { access } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,6 +12,7 @@ import { ROLES, TOKEN_SCOPES, type Role, type TokenScope } from '../shared/ident
 import { loadConfig } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { restrictNewFiles } from './fileModes.js';
+import { auditLineLogger, logger } from './logger.js';
 import { selectUserByUsername } from './db/usersStore.js';
 import type { Caller } from './services/caller.js';
 import { verifyChain } from './services/integrity.js';
@@ -29,17 +24,62 @@ import { PASSWORD_LIMITS } from './services/passwords.js';
 import { createServiceToken, listServiceTokens, revokeServiceToken } from './services/tokens.js';
 import { createUser, listUsers, setUserPassword } from './services/users.js';
 
-export const USAGE = `usage: npm run vigil -- <command>
-  user add <username> --role ${ROLES.join('|')} [--email E] [--password P]
-  user password <username> [--password P]
-  user list
-  token create <name> [--scopes ${TOKEN_SCOPES.join(',')}] [--expires-days N]
-  token list
-  token revoke <id>
-  verify
-  import coder FILE...`;
+/** Every command with its synopsis: `--help` and the usage message are made from this list. */
+const COMMANDS: { words: string[]; synopsis: string; does: string }[] = [
+  { words: ['user', 'add'], synopsis: `user add <username> --role ${ROLES.join('|')} [--email E] [--password P]`, does: 'create a user (a generated password is printed once)' },
+  { words: ['user', 'password'], synopsis: 'user password <username> [--password P]', does: "set a user's password and end their sessions" },
+  { words: ['user', 'list'], synopsis: 'user list', does: 'list users' },
+  { words: ['token', 'create'], synopsis: `token create <name> [--scopes ${TOKEN_SCOPES.join(',')}] [--expires-days N]`, does: 'create a service token (printed once)' },
+  { words: ['token', 'list'], synopsis: 'token list', does: 'list service tokens' },
+  { words: ['token', 'revoke'], synopsis: 'token revoke <id>', does: 'revoke a service token' },
+  { words: ['verify'], synopsis: 'verify', does: 'walk the hash chain and check every signed checkpoint' },
+  { words: ['import', 'coder'], synopsis: 'import coder FILE...', does: 'record Coder v2 audit logs (ids kept)' },
+];
+
+const GLOBAL_OPTIONS = [
+  '  --create     on the embedded database: create one if the data directory holds none',
+  '  --verbose    also print the JSON log lines (as does setting LOG_LEVEL)',
+  '  -h, --help   this help (after a command: that command\'s help)',
+];
+
+/** Usage of the commands that start with `words` (all of them when none matches). */
+export function usageOf(words: string[] = []): string {
+  const matching = COMMANDS.filter((c) => words.length > 0 && words.every((w, i) => c.words[i] === w));
+  const shown = matching.length ? matching : COMMANDS;
+  const width = Math.max(...shown.map((c) => c.synopsis.length));
+  return [
+    'usage: npm run vigil -- <command> [options]',
+    ...shown.map((c) => `  ${c.synopsis.padEnd(width)}  ${c.does}`),
+    'options:',
+    ...GLOBAL_OPTIONS,
+  ].join('\n');
+}
+
+export const USAGE = usageOf();
 
 export class CliError extends Error {}
+
+/** The command line's words and options; a malformed one is a CliError naming the option. */
+export function parseCommand(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        role: { type: 'string' },
+        email: { type: 'string' },
+        password: { type: 'string' },
+        scopes: { type: 'string' },
+        'expires-days': { type: 'string' },
+        create: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}\n${USAGE}`);
+  }
+}
 
 function generatedPassword(): string {
   return randomBytes(12).toString('base64url');
@@ -54,17 +94,8 @@ export interface CliOptions {
 
 /** Runs one command against an open database; returns the lines to print. */
 export async function runCli(argv: string[], db: Database, options: CliOptions = {}): Promise<string[]> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      role: { type: 'string' },
-      email: { type: 'string' },
-      password: { type: 'string' },
-      scopes: { type: 'string' },
-      'expires-days': { type: 'string' },
-    },
-  });
+  const { values, positionals } = parseCommand(argv);
+  if (values.help) return [usageOf(positionals)];
   const caller: Caller = {
     kind: 'user',
     userId: null,
@@ -181,12 +212,46 @@ export async function runCli(argv: string[], db: Database, options: CliOptions =
     }
     return lines;
   }
-  throw new CliError(USAGE);
+  throw new CliError(usageOf(positionals));
+}
+
+/**
+ * Whether `dataDir` holds an embedded database. The CLI never creates one unasked: pointed at
+ * the wrong directory it would otherwise make a new, empty database the server never reads.
+ */
+export async function holdsEmbeddedDatabase(dataDir: string): Promise<boolean> {
+  return access(path.join(dataDir, 'pgdata', 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function main(): Promise<number> {
+  let command;
+  try {
+    command = parseCommand(process.argv.slice(2));
+  } catch (error) {
+    console.error(`vigil: ${(error as Error).message}`);
+    return 1;
+  }
+  if (command.values.help) {
+    console.log(usageOf(command.positionals));
+    return 0;
+  }
+  // The CLI's output is its answer; the process log (one JSON line per audited change) only when asked.
+  if (!command.values.verbose && !process.env.LOG_LEVEL) {
+    logger.level = 'silent';
+    auditLineLogger.level = 'silent';
+  }
   restrictNewFiles();
   const config = loadConfig();
+  if (!config.databaseUrl && !command.values.create && !(await holdsEmbeddedDatabase(config.dataDir))) {
+    console.error(
+      `vigil: no Vigil database in ${config.dataDir}; set VIGIL_DATA_DIR to the server's data directory ` +
+        '(or DATABASE_URL to its Postgres), or pass --create to create a new, empty database there',
+    );
+    return 2;
+  }
   let database;
   try {
     database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeouts: config.databaseTimeouts });

@@ -1,5 +1,8 @@
 // The administration CLI, in-process and as the real command.
 import { execFile } from 'node:child_process';
+import { access, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContextInner } from '../../server/context.js';
@@ -69,4 +72,63 @@ describe('vigil CLI', () => {
     expect((failure as { code: number }).code).toBe(2);
     expect((failure as { stderr: string }).stderr).toContain('in use by another Vigil process');
   });
+});
+
+// The real command, as an operator types it: no database is made unasked, and stdout is the answer.
+describe('vigil CLI as a command', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'vigil-cli-'));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function vigil(args: string[], dataDir: string) {
+    const env: NodeJS.ProcessEnv = { ...process.env, VIGIL_DATA_DIR: dataDir, DATABASE_URL: '' };
+    delete env.LOG_LEVEL;
+    return run(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { env }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+  }
+  const exists = (file: string) => access(file).then(() => true, () => false);
+  const jsonLines = (text: string) => text.split('\n').filter((line) => line.trimStart().startsWith('{'));
+
+  it('--help prints the usage, alone or after a command, without touching a data directory', async () => {
+    const dataDir = path.join(root, 'never-made');
+    const all = await vigil(['--help'], dataDir);
+    expect(all).toMatchObject({ code: 0, stderr: '' });
+    expect(all.stdout).toMatch(/^usage: npm run vigil -- <command>/);
+    expect(all.stdout).toContain('token revoke <id>');
+    expect(all.stdout).toContain('--create');
+    const userAdd = await vigil(['user', 'add', '--help'], dataDir);
+    expect(userAdd.code).toBe(0);
+    expect(userAdd.stdout).toContain('user add <username> --role');
+    expect(userAdd.stdout).not.toContain('token revoke');
+    expect(await exists(dataDir)).toBe(false);
+  }, 300_000);
+
+  it('refuses an empty data directory unless --create, then prints no log lines unless --verbose', async () => {
+    const dataDir = path.join(root, 'empty');
+    const refused = await vigil(['user', 'add', 'ivy', '--role', 'auditor'], dataDir);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`no Vigil database in ${dataDir}`);
+    expect(refused.stderr).toContain('--create');
+    expect(refused.stdout).toBe('');
+    expect(await exists(dataDir)).toBe(false);
+
+    const created = await vigil(['user', 'add', 'ivy', '--role', 'auditor', '--create'], dataDir);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^created auditor ivy /);
+    expect(created.stdout).toMatch(/password \(shown once\): \S+/);
+    expect(jsonLines(created.stdout + created.stderr)).toEqual([]);
+
+    // The database now exists: no --create needed, and --verbose brings the audit line back.
+    const verbose = await vigil(['token', 'create', 'ivy-bot', '--verbose'], dataDir);
+    expect(verbose.code).toBe(0);
+    expect(verbose.stdout).toContain('created service token ivy-bot');
+    const logged = jsonLines(verbose.stdout).map((line) => JSON.parse(line) as { msg: string; fields?: { audit_log?: { resource_target?: string } } });
+    expect(logged.some((line) => line.msg === 'audit_log' && line.fields?.audit_log?.resource_target === 'ivy-bot')).toBe(true);
+  }, 300_000);
 });

@@ -14,7 +14,7 @@ export async function probe(settings: Settings): Promise<Probe> {
   if (pre) return { state: pre };
   try {
     const page = await settingsClient(settings).events.list.query({ limit: 1 });
-    return { state: { id: page.items.length ? 'ready' : 'empty', detail: detailOf(settings) }, count: page.count };
+    return { state: { id: page.items.length ? 'ready' : 'empty', detail: detailOf(settings) }, count: page.count ?? undefined };
   } catch (error) {
     return { state: await stateFromError(error, settings, () => hasHostAccess(settings.serverUrl!)) };
   }

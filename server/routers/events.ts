@@ -7,6 +7,7 @@ import { liveSubscriberClosed, liveSubscriberOpened } from '../metrics.js';
 import { usernameOf } from '../services/caller.js';
 import { liveEventRows } from '../services/liveStream.js';
 import {
+  countEvents,
   eventStats,
   eventsSince,
   getEvent,
@@ -38,11 +39,17 @@ export const eventsRouter = router({
           q: querySchema,
           cursor: z.string().max(256).optional(),
           limit: z.number().int().min(1).max(200).optional(),
+          count: z.boolean().optional(),
         })
         .strict()
         .optional(),
     )
     .query(({ ctx, input }) => listEvents(ctx.db, input ?? {}, usernameOf(ctx.caller), ctx.clock)),
+
+  /** The capped count a first page of events.list gives, for pages listed with `count: false`. */
+  count: eventReaderProcedure
+    .input(z.object({ q: querySchema }).strict().optional())
+    .query(({ ctx, input }) => countEvents(ctx.db, input ?? {}, usernameOf(ctx.caller), ctx.clock)),
 
   get: eventReaderProcedure
     .input(z.object({ id: z.uuid() }).strict())

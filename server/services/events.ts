@@ -148,23 +148,45 @@ export interface ListEventsInput {
   q?: string | undefined;
   cursor?: string | undefined;
   limit?: number | undefined;
+  /** false: no count (null), so the page never waits for it; ask events.count separately. */
+  count?: boolean | undefined;
 }
 
-export interface EventPage {
+/** How many events match, stopping at COUNT_CAP ("10,000+"). */
+export interface EventCount {
+  value: number;
+  capped: boolean;
+}
+
+/** A page of events; `count` is null when the caller asked for none. */
+export interface EventPage<Count extends EventCount | null = EventCount> {
   items: AuditEvent[];
   nextCursor: string | null;
-  count: { value: number; capped: boolean };
+  count: Count;
 }
 
+async function cappedCount(db: Database, query: EventQuery): Promise<EventCount> {
+  const counted = await countEventsCapped(db, query, COUNT_CAP + 1);
+  return { value: Math.min(counted, COUNT_CAP), capped: counted > COUNT_CAP };
+}
+
+export function listEvents(
+  db: Database,
+  input: ListEventsInput & { count?: true | undefined },
+  me: string | undefined,
+  clock?: Clock,
+): Promise<EventPage>;
+export function listEvents(db: Database, input: ListEventsInput, me: string | undefined, clock?: Clock): Promise<EventPage<EventCount | null>>;
 export async function listEvents(
   db: Database,
   input: ListEventsInput,
   me: string | undefined,
   clock: Clock = systemClock,
-): Promise<EventPage> {
+): Promise<EventPage<EventCount | null>> {
   const query = resolveFilter(parseQueryFor(input.q, me), clock());
+  const wantsCount = input.count !== false;
   let after;
-  let knownCount: { value: number; capped: boolean } | undefined;
+  let knownCount: EventCount | undefined;
   if (input.cursor !== undefined) {
     const position = decodeCursor(input.cursor);
     if (!position) throw new TRPCError({ code: 'BAD_REQUEST', message: 'cursor: malformed; pass back a nextCursor unchanged' });
@@ -176,16 +198,26 @@ export async function listEvents(
   // deeper pages cost only their own index walk.
   const [rows, counted] = await Promise.all([
     selectListedEventsPage(db, query, after, limit + 1),
-    knownCount ? Promise.resolve(null) : countEventsCapped(db, query, COUNT_CAP + 1),
+    knownCount || !wantsCount ? Promise.resolve(null) : cappedCount(db, query),
   ]);
-  const count = knownCount ?? { value: Math.min(counted!, COUNT_CAP), capped: counted! > COUNT_CAP };
+  const count = wantsCount ? (knownCount ?? counted) : null;
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return {
     items,
-    nextCursor: rows.length > limit && last ? encodeCursor({ time: last.time, seq: last.seq, count }) : null,
+    nextCursor: rows.length > limit && last ? encodeCursor({ time: last.time, seq: last.seq, ...(count ? { count } : {}) }) : null,
     count,
   };
+}
+
+/** The capped count events.list gives with a first page, on its own (for pages listed with `count: false`). */
+export async function countEvents(
+  db: Database,
+  input: { q?: string | undefined },
+  me: string | undefined,
+  clock: Clock = systemClock,
+): Promise<EventCount> {
+  return cappedCount(db, resolveFilter(parseQueryFor(input.q, me), clock()));
 }
 
 export async function getEvent(db: Database, id: string): Promise<AuditEvent> {

@@ -194,7 +194,7 @@ describe.each(BACKENDS)('bounded memory per connection on %s', (backend) => {
     expect(JSON.stringify(await post.json())).toContain(`at most ${CALLS_PER_BATCH} calls`);
     // Nothing of the refused batch was stored, and the typed client splits large batches itself.
     const found = await admin.events.list.query({ q: 'resource_target:refused-batch' });
-    expect(found.count.value).toBe(0);
+    expect(found.count?.value).toBe(0);
     const many = await Promise.all(Array.from({ length: 120 }, () => admin.events.list.query({ limit: 1 })));
     expect(many).toHaveLength(120);
     expect((await rawCall({ url: running.url, token }, 'auth.me', { method: 'GET' })).status).toBe(200);

@@ -11,7 +11,7 @@
 // the cursor advances and is saved. Notification ids are deterministic (notifyPlan.ts),
 // so a replay after a crash between the two replaces them rather than repeating them.
 import type { AuditEvent } from '../../shared/event.js';
-import { freshEvents, planNotifications, type PlannedNotification } from './notifyPlan.js';
+import { freshEvents, isRecentEvent, planNotifications, type PlannedNotification } from './notifyPlan.js';
 import { rulesQuery } from './rules.js';
 import type { NotifierState, Settings } from './settings.js';
 
@@ -81,12 +81,14 @@ export function planBatch(stored: NotifierState, ctx: NotifierContext, events: r
     return { notifications: [], save, notified: 0 };
   }
   const fresh = ctx.q === null ? [] : freshEvents(events, cursor);
+  // Only what just happened alerts and counts as unseen; backfilled history moves the cursor silently.
+  const alerts = fresh.filter((event) => isRecentEvent(event));
   const seq = Math.max(cursor, through ?? cursor, fresh.at(-1)?.seq ?? cursor);
-  const changed = seq !== cursor || fresh.length > 0;
+  const changed = seq !== cursor || alerts.length > 0;
   return {
-    notifications: planNotifications(fresh),
-    save: changed ? { notifyCursor: { identity: ctx.identity, seq }, unseenCount: unseenOf(stored) + fresh.length } : null,
-    notified: fresh.length,
+    notifications: planNotifications(alerts),
+    save: changed ? { notifyCursor: { identity: ctx.identity, seq }, unseenCount: unseenOf(stored) + alerts.length } : null,
+    notified: alerts.length,
   };
 }
 

@@ -40,6 +40,20 @@ export interface PlannedNotification {
   eventTime: number;
 }
 
+/**
+ * How long after it happened an event may be recorded and still alert. Backfills and
+ * imports record old events: they are new to the log, not news, and never flood the
+ * auditor with notifications or the unseen count.
+ */
+export const RECENT_WINDOW_MS = 10 * 60_000;
+
+/** Whether an event happened within RECENT_WINDOW_MS of being recorded (so it may alert). */
+export function isRecentEvent(event: Pick<AuditEvent, 'time' | 'recordedAt'>, windowMs = RECENT_WINDOW_MS): boolean {
+  const happened = Date.parse(event.time);
+  const recorded = Date.parse(event.recordedAt);
+  return !(recorded - happened > windowMs);
+}
+
 /** Events newer than `cursor`, once each, in seq order. */
 export function freshEvents(events: readonly AuditEvent[], cursor: number): AuditEvent[] {
   const bySeq = new Map<number, AuditEvent>();

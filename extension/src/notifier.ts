@@ -21,6 +21,7 @@ import { rulesQuery } from './rules.js';
 import { loadNotifierState, loadSettings, type NotifierState } from './settings.js';
 import type { ViewState } from './states.js';
 import { showBadge } from './badge.js';
+import { loadWitness, witnessStep } from './witnessSync.js';
 
 export const POLL_ALARM = 'vigil-poll';
 /** The badge alarm of earlier versions, replaced by the poll (which answers the same question). */
@@ -143,7 +144,15 @@ async function syncOnce(): Promise<void> {
   } catch (error) {
     state = await stateFromError(error, settings, () => hasHostAccess(ctx.serverUrl));
   }
-  if (state.id === 'ready' || state.id === 'unreachable' || state.id === 'offline') {
+  if (state.id === 'ready') {
+    // The witness: a rewritten, rolled-back or split history outranks every other state.
+    const alarm = await witnessStep(settings).catch((error: unknown) => {
+      console.warn('vigil: witness', error);
+      return undefined;
+    });
+    if (alarm) state = { id: 'historyChanged', detail: { ...detailOf(settings), message: alarm.message } };
+  }
+  if (state.id === 'ready' || state.id === 'historyChanged' || state.id === 'unreachable' || state.id === 'offline') {
     // While the server is away the socket keeps reconnecting; its reopening syncs at once.
     const cursor = cursorOf(await loadNotifierState(), ctx);
     if (cursor !== undefined) ensureLive(ctx, cursor);
@@ -215,6 +224,7 @@ export function testHooks() {
     created: core.created,
     state: () => state,
     liveKey: () => live?.key ?? null,
+    witness: loadWitness,
     /** The server has accepted the live subscription (events recorded from now on come over it). */
     liveStarted: () => live?.started ?? false,
   };

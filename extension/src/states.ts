@@ -16,6 +16,7 @@ export type StateId =
   | 'loading'
   | 'empty'
   | 'queryError'
+  | 'historyChanged'
   | 'ready';
 
 /** Facts a message may mention. */
@@ -121,6 +122,14 @@ export const STATES: Record<StateId, StateSpec> = {
     message: (d) => d.message ?? 'The query could not be read.',
     badge: { text: '', color: GREY },
     tone: 'warning',
+  },
+  historyChanged: {
+    title: 'History changed',
+    message: (d) =>
+      `${d.message ?? 'The server no longer shows the history this browser verified.'} Someone with access to the server may have rewritten the audit trail. The evidence is kept in the options, until you acknowledge it there.`,
+    badge: { text: '!!', color: RED },
+    fix: 'options',
+    tone: 'error',
   },
   ready: {
     title: 'Ready',

@@ -7,6 +7,7 @@ import { AccountSection } from './AccountSection.js';
 import { NotificationsSection } from './NotificationsSection.js';
 import { ServerSection } from './ServerSection.js';
 import { StatusSection } from './StatusSection.js';
+import { WitnessSection } from './WitnessSection.js';
 
 export interface SectionProps {
   /** The settings now (they follow changes made by other pages). */
@@ -18,6 +19,7 @@ export interface SectionProps {
 export const OPTION_SECTIONS: readonly { key: string; Section: FunctionComponent<SectionProps> }[] = [
   { key: 'server', Section: ServerSection },
   { key: 'account', Section: AccountSection },
+  { key: 'history', Section: WitnessSection },
   { key: 'notifications', Section: NotificationsSection },
   { key: 'status', Section: StatusSection },
 ];

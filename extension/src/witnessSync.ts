@@ -1,0 +1,77 @@
+// The witness in the background (the checks are extension/src/witness.ts): after each
+// successful sync, the server's latest signed tree head is checked against the one held
+// for that server in storage.local. A verified head that grew is reported to the server
+// (integrity.witness, recorded as an audit event by this auditor) at most every
+// REPORT_EVERY_MS: each report is itself an event, so reporting every growth would feed
+// itself. An alarm raises one desktop notification and stays until acknowledged.
+import { settingsClient } from './api.js';
+import { showNotification } from './notify.js';
+import { browser } from './platform.js';
+import type { Settings } from './settings.js';
+import { witnessHead, type HistoryAlarm, type TreeApi, type WitnessState } from './witness.js';
+
+export const HISTORY_NOTIFICATION_ID = 'vigil-history-changed';
+const REPORT_EVERY_MS = 10 * 60_000;
+
+/** What storage.local holds under `witness`: one server's witness state. */
+export interface StoredWitness {
+  serverUrl: string;
+  state: WitnessState;
+  lastReportedAt?: number;
+}
+
+export async function loadWitness(): Promise<StoredWitness | undefined> {
+  return ((await browser.storage.local.get('witness')) as { witness?: StoredWitness }).witness;
+}
+
+function apiOf(settings: Settings): TreeApi {
+  const client = settingsClient(settings);
+  return {
+    treeHead: () => client.integrity.treeHead.query(),
+    consistencyProof: (from, to) => client.integrity.consistencyProof.query({ from, to }),
+    inclusionProof: (id, treeSize) => client.integrity.inclusionProof.query({ id, treeSize }),
+  };
+}
+
+/** One witness step for the configured server; answers the standing alarm, if any. */
+export async function witnessStep(settings: Settings): Promise<HistoryAlarm | undefined> {
+  if (!settings.serverUrl || !settings.token) return undefined;
+  const stored = await loadWitness();
+  // Another server: its key is pinned afresh (trust on first use).
+  const current: StoredWitness = stored?.serverUrl === settings.serverUrl ? stored : { serverUrl: settings.serverUrl, state: {} };
+  if (current.state.alarm) return current.state.alarm;
+  const outcome = await witnessHead(current.state, apiOf(settings), new Date());
+  const next: StoredWitness = { ...current, state: outcome.state };
+  if (outcome.kind === 'alarm') {
+    await browser.storage.local.set({ witness: next });
+    await showNotification({ id: HISTORY_NOTIFICATION_ID, title: 'History changed', message: outcome.alarm.message }).catch(() => {});
+    return outcome.alarm;
+  }
+  if (outcome.kind === 'verified' && outcome.grew && Date.now() - (current.lastReportedAt ?? 0) >= REPORT_EVERY_MS) {
+    try {
+      await settingsClient(settings).integrity.witness.mutate({ note: outcome.head.note });
+      next.lastReportedAt = Date.now();
+    } catch (error) {
+      // Service tokens may not report; the head is still held.
+      console.warn('vigil: witness report', error);
+    }
+  }
+  await browser.storage.local.set({ witness: next });
+  return undefined;
+}
+
+/**
+ * The user acknowledges the alarm: the server's present view (and, for a new key, that
+ * key) becomes what is held, and is reported to the server, so the log records who
+ * accepted it.
+ */
+export async function acknowledgeHistoryAlarm(settings: Settings): Promise<void> {
+  const stored = await loadWitness();
+  if (!stored?.state.alarm) return;
+  const received = stored.state.alarm.received;
+  const state: WitnessState = received ? { pinnedKey: received.verifierKey, head: received } : { ...stored.state, alarm: undefined };
+  delete state.alarm;
+  await browser.storage.local.set({ witness: { serverUrl: stored.serverUrl, state, lastReportedAt: Date.now() } satisfies StoredWitness });
+  await browser.notifications.clear(HISTORY_NOTIFICATION_ID).catch(() => false);
+  if (received) await settingsClient(settings).integrity.witness.mutate({ note: received.note }).catch((e: unknown) => console.warn('vigil: witness report', e));
+}

@@ -1,0 +1,165 @@
+// The extension's witness core (extension/src/witness.ts) against real servers: honest
+// growth verifies, and each way an operator could rewrite history is caught by a witness
+// that saw the honest one — a changed old event with the tree rebuilt and re-signed with
+// the server's own key, a rollback, a split view between two servers with one key, the
+// newest events deleted and the head re-signed, and a changed signing key.
+import { sql } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EventInput } from '../../shared/event.js';
+import { createVigilClient, type VigilClient } from '../../shared/client.js';
+import type { Database } from '../../server/db/database.js';
+import { integrateEvents, signTreeHead, treeLogOf, type TreeLog } from '../../server/services/merkleTree.js';
+import { generateSigner, type Signer } from '../../server/services/signingKey.js';
+import { checkInclusion, witnessHead, type TreeApi, type WitnessState } from '../../extension/src/witness.js';
+import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const ORIGIN = 'vigil.test/witness';
+
+function apiOf(client: VigilClient): TreeApi {
+  return {
+    treeHead: () => client.integrity.treeHead.query(),
+    consistencyProof: (from, to) => client.integrity.consistencyProof.query({ from, to }),
+    inclusionProof: (id, treeSize) => client.integrity.inclusionProof.query({ id, treeSize }),
+  };
+}
+
+const event = (i: number, target = `ws-${i}`): EventInput => ({ action: 'delete', resourceType: 'workspace', resourceTarget: target, actor: { username: 'ops' } });
+
+describe.each(BACKENDS)('the extension as a witness (%s)', (backend) => {
+  const opened: { db: TestDatabase; server: TestServer }[] = [];
+  afterEach(async () => {
+    for (const { db, server } of opened.splice(0)) {
+      await server.close();
+      await db.destroy();
+    }
+  });
+
+  async function open(signer: Signer): Promise<{ db: TestDatabase; server: TestServer; log: TreeLog; api: TreeApi }> {
+    const db = await createTestDatabase(backend);
+    const log = treeLogOf(signer, ORIGIN);
+    const server = await startTestServer(db.db, { signer, treeLog: log });
+    opened.push({ db, server });
+    return { db, server, log, api: apiOf(server.client) };
+  }
+
+  /** Integrates what was recorded and signs a head of it, as the integrator does within a second. */
+  async function head(db: Database, log: TreeLog): Promise<void> {
+    await integrateEvents(db);
+    await signTreeHead(db, log);
+  }
+
+  async function verifiedAfter(api: TreeApi, state: WitnessState): Promise<WitnessState> {
+    const outcome = await witnessHead(state, api, new Date());
+    if (outcome.kind !== 'verified') throw new Error(`expected a verified head, got ${JSON.stringify(outcome)}`);
+    return outcome.state;
+  }
+
+  it('honest growth verifies, pins the key on first use, and every listed event is included', async () => {
+    const { db, server, log, api } = await open(generateSigner());
+    await server.client.events.recordBatch.mutate({ events: [1, 2, 3].map((i) => event(i)) });
+    await head(db.db, log);
+    let state = await verifiedAfter(api, {});
+    expect(state.pinnedKey).toBe(log.verifierKey);
+    expect(state.head?.treeSize).toBe(3);
+    for (let round = 0; round < 3; round++) {
+      await server.client.events.recordBatch.mutate({ events: [1, 2, 3, 4].map((i) => event(i, `r${round}-${i}`)) });
+      await head(db.db, log);
+      state = await verifiedAfter(api, state);
+    }
+    expect(state.head?.treeSize).toBe(15);
+    // Unchanged: still verified, nothing grew.
+    const again = await witnessHead(state, api, new Date());
+    expect(again).toMatchObject({ kind: 'verified', grew: false });
+    const listed = await server.client.events.list.query({ limit: 20 });
+    for (const e of listed.items) expect(await checkInclusion(e, state.head!, api)).toMatchObject({ kind: 'included' });
+    // An event recorded after the head is not yet in it: pending, not an alarm.
+    const late = await server.client.events.record.mutate(event(99));
+    expect(await checkInclusion(await server.client.events.get.query({ id: late.id }), state.head!, api)).toEqual({ kind: 'pending' });
+  });
+
+  it('(a) an old event changed, the tree rebuilt and re-signed with the server key: inconsistent; the changed event is not included', async () => {
+    const { db, server, log, api } = await open(generateSigner());
+    const [first] = (await server.client.events.recordBatch.mutate({ events: [1, 2, 3, 4, 5].map((i) => event(i)) })).events;
+    await head(db.db, log);
+    const state = await verifiedAfter(api, {});
+
+    // The operator, as a superuser: change the event, drop the tree and its heads, rebuild, re-sign.
+    await db.db.transaction(async (tx) => {
+      await tx.execute(sql`set local session_replication_role = replica`);
+      await tx.execute(sql`update audit_events set resource_target = 'nothing-to-see' where id = ${first!.id}`);
+    });
+    await wipeTree(db.db);
+    await server.client.events.record.mutate(event(6));
+    await head(db.db, log);
+    const outcome = await witnessHead(state, api, new Date());
+    expect(outcome).toMatchObject({ kind: 'alarm', alarm: { reason: 'inconsistent' } });
+    if (outcome.kind === 'alarm') {
+      expect(outcome.alarm.held).toEqual(state.head);
+      expect(outcome.alarm.received?.treeSize).toBe(6);
+    }
+    // A standing alarm holds: nothing more is trusted until acknowledged.
+    expect(await witnessHead(outcome.state, api, new Date())).toMatchObject({ kind: 'held' });
+    const shown = await server.client.events.get.query({ id: first!.id });
+    expect(await checkInclusion(shown, state.head!, api)).toMatchObject({ kind: 'notIncluded' });
+  });
+
+  it('(b) rollback and (d) newest events deleted with the head re-signed: a smaller tree, or a split view at the same size', async () => {
+    const { db, server, log, api } = await open(generateSigner());
+    await server.client.events.recordBatch.mutate({ events: [1, 2, 3, 4].map((i) => event(i)) });
+    await head(db.db, log);
+    await server.client.events.recordBatch.mutate({ events: [5, 6].map((i) => event(i)) });
+    await head(db.db, log);
+    const state = await verifiedAfter(api, {});
+    expect(state.head?.treeSize).toBe(6);
+
+    // The newest two events deleted (and the tree and heads after them), then re-signed.
+    await db.db.transaction(async (tx) => {
+      await tx.execute(sql`set local session_replication_role = replica`);
+      await tx.execute(sql`delete from audit_events where seq in (select seq from audit_events order by seq desc limit 2)`);
+    });
+    await wipeTree(db.db);
+    await head(db.db, log);
+    expect(await witnessHead(state, api, new Date())).toMatchObject({ kind: 'alarm', alarm: { reason: 'smallerTree' } });
+
+    // Later the log grows back to the same size with different events: a split view.
+    await server.client.events.recordBatch.mutate({ events: [7, 8].map((i) => event(i)) });
+    await head(db.db, log);
+    expect(await witnessHead(state, api, new Date())).toMatchObject({ kind: 'alarm', alarm: { reason: 'splitView' } });
+  });
+
+  it('(c) two servers with one key serving different histories: the witness of one catches the other', async () => {
+    const signer = generateSigner();
+    const a = await open(signer);
+    const b = await open(signer);
+    await a.server.client.events.recordBatch.mutate({ events: [1, 2, 3].map((i) => event(i)) });
+    await b.server.client.events.recordBatch.mutate({ events: [1, 2, 3, 4, 5].map((i) => event(i, `other-${i}`)) });
+    await head(a.db.db, a.log);
+    await head(b.db.db, b.log);
+    const state = await verifiedAfter(a.api, {});
+    expect((await b.api.treeHead()).verifierKey).toBe(state.pinnedKey);
+    expect(await witnessHead(state, b.api, new Date())).toMatchObject({ kind: 'alarm', alarm: { reason: 'inconsistent' } });
+  });
+
+  it('(e) a changed signing key is an alarm, and so is a head whose fields disagree with its signed note', async () => {
+    const first = await open(generateSigner());
+    await first.server.client.events.record.mutate(event(1));
+    await head(first.db.db, first.log);
+    const state = await verifiedAfter(first.api, {});
+    const other = await open(generateSigner());
+    await other.server.client.events.record.mutate(event(1));
+    await head(other.db.db, other.log);
+    expect(await witnessHead(state, other.api, new Date())).toMatchObject({ kind: 'alarm', alarm: { reason: 'keyChanged' } });
+    // The right key, but the answer claims a root its note does not sign.
+    const lying: TreeApi = { ...first.api, treeHead: async () => ({ ...(await first.api.treeHead()), rootHash: Buffer.alloc(32, 7).toString('base64') }) };
+    expect(await witnessHead({ pinnedKey: state.pinnedKey! }, lying, new Date())).toMatchObject({ kind: 'alarm', alarm: { reason: 'badSignature' } });
+  });
+});
+
+/** What an operator with database access does to rebuild the tree: drop it and its heads. */
+async function wipeTree(db: Database): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`set local session_replication_role = replica`);
+    for (const table of ['merkle_tree_heads', 'merkle_nodes', 'merkle_leaves']) await tx.execute(sql.raw(`delete from ${table}`));
+  });
+}

@@ -59,7 +59,8 @@ const TIME_RANGE_MS = { from: Date.parse(EVENT_TIME_RANGE.from), to: Date.parse(
 
 function storableTime(value: string): boolean {
   const ms = Date.parse(value);
-  return Number.isFinite(ms) && ms >= TIME_RANGE_MS.from && ms <= TIME_RANGE_MS.to;
+  // A time that does not parse is the format check's to report (one issue, not two).
+  return !Number.isFinite(ms) || (ms >= TIME_RANGE_MS.from && ms <= TIME_RANGE_MS.to);
 }
 
 /** A zod refinement for any free text that reaches the database. */

@@ -172,20 +172,37 @@ describe.each(BACKENDS)('events on %s', (backend) => {
       expect(await storedCount()).toBe(before);
     });
 
+    /** A refusal only the database makes: a trigger the test installs refuses one target. */
+    async function refuseInDatabase(target: string): Promise<() => Promise<void>> {
+      await database.db.execute(
+        sql.raw(`create or replace function refuse_doomed() returns trigger language plpgsql as $$
+          begin if new.resource_target = '${target}' then raise exception 'refused by the test trigger'; end if; return new; end $$`),
+      );
+      await database.db.execute(sql`create trigger refuse_doomed before insert on audit_events for each row execute function refuse_doomed()`);
+      return async () => {
+        await database.db.execute(sql`drop trigger refuse_doomed on audit_events`);
+      };
+    }
+
     it('a batch that fails inside the database stores nothing', async () => {
       const before = await storedCount();
-      // Valid to the schema, refused by Postgres (year 0 is out of timestamptz range as text "0000").
-      const events: EventInput[] = [
-        { action: 'create', resourceType: 'user', resourceTarget: 'fine' },
-        { action: 'create', resourceType: 'user', resourceTarget: 'doomed', time: '0000-01-01T00:00:00Z' },
-      ];
-      const failure: unknown = await api.events.recordBatch({ events }).then(() => null, (error: unknown) => error);
-      expect(failure).toMatchObject({ code: 'INTERNAL_SERVER_ERROR' });
-      let cause = failure as { cause?: unknown };
-      while (cause.cause) cause = cause.cause as { cause?: unknown };
-      // The database's own refusal, on Postgres and PGlite alike.
-      expect(cause).toMatchObject({ code: '22008', message: expect.stringContaining('date/time field value out of range') });
-      expect(await storedCount()).toBe(before);
+      const restore = await refuseInDatabase('doomed');
+      try {
+        // Valid to the schema, refused by the database.
+        const events: EventInput[] = [
+          { action: 'create', resourceType: 'user', resourceTarget: 'fine' },
+          { action: 'create', resourceType: 'user', resourceTarget: 'doomed' },
+        ];
+        const failure: unknown = await api.events.recordBatch({ events }).then(() => null, (error: unknown) => error);
+        expect(failure).toMatchObject({ code: 'INTERNAL_SERVER_ERROR' });
+        let cause = failure as { cause?: unknown };
+        while (cause.cause) cause = cause.cause as { cause?: unknown };
+        // The database's own refusal, on Postgres and PGlite alike.
+        expect(cause).toMatchObject({ code: 'P0001', message: expect.stringContaining('refused by the test trigger') });
+        expect(await storedCount()).toBe(before);
+      } finally {
+        await restore();
+      }
       // And the database is still usable afterwards.
       await expect(api.events.record({ action: 'create', resourceType: 'user', resourceTarget: 'after' })).resolves.toMatchObject({ duplicate: false });
       expect(await storedCount()).toBe(before + 1);
@@ -195,14 +212,19 @@ describe.each(BACKENDS)('events on %s', (backend) => {
       const before = await storedCount();
       const good = (i: number): EventInput[] =>
         Array.from({ length: 10 }, (_, k) => ({ action: 'create', resourceType: 'user', resourceTarget: `group-${i}-${k}` }));
-      const bad: EventInput[] = [...good(99), { action: 'create', resourceType: 'user', resourceTarget: 'doomed', time: '0000-01-01T00:00:00Z' }];
-      // The first starts a write at once; the rest wait and are merged into one transaction,
-      // which fails because of the bad batch; each is then written on its own.
-      const results = await Promise.allSettled([good(0), good(1), bad, good(2), good(3)].map((events) => api.events.recordBatch({ events })));
-      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
-      expect(await storedCount()).toBe(before + 40);
-      const seqs = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.events.map((e) => e.seq) : []));
-      expect(new Set(seqs).size).toBe(40);
+      const bad: EventInput[] = [...good(99), { action: 'create', resourceType: 'user', resourceTarget: 'doomed' }];
+      const restore = await refuseInDatabase('doomed');
+      try {
+        // The first starts a write at once; the rest wait and are merged into one transaction,
+        // which fails because of the bad batch; each is then written on its own.
+        const results = await Promise.allSettled([good(0), good(1), bad, good(2), good(3)].map((events) => api.events.recordBatch({ events })));
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+        expect(await storedCount()).toBe(before + 40);
+        const seqs = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.events.map((e) => e.seq) : []));
+        expect(new Set(seqs).size).toBe(40);
+      } finally {
+        await restore();
+      }
     });
 
     it('rejects batches of 0 and 1001 events', async () => {

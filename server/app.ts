@@ -38,6 +38,8 @@ export interface AppDeps {
   maxBodyBytes: number;
   /** Web origins allowed besides browser extensions (VIGIL_CORS_ORIGINS). */
   corsOrigins?: string[];
+  /** Chrome extension ids allowed besides the server's own package (VIGIL_EXTENSION_IDS). */
+  extensionIds?: string[];
   /** Express `trust proxy`, so the client ip behind a load balancer is the real one. */
   trustProxy?: boolean | string | number;
   loginThrottle?: LoginThrottle;
@@ -86,9 +88,23 @@ const HEALTH_DEADLINE_MS = 600;
 /** WebSocket keep-alive: a ping after 20 s of quiet keeps an MV3 service worker awake. */
 const WS_PING_MS = 20_000;
 
-/** Browser extensions (the Vigil extension's pages and worker) and configured origins. */
-export function isAllowedOrigin(origin: string, configured: readonly string[]): boolean {
-  return /^(chrome-extension|moz-extension):\/\/[a-z0-9-]{1,64}$/.test(origin) || configured.includes(origin);
+/** Who may call from a browser (CORS, and the Origin of WebSocket upgrades). */
+export interface OriginPolicy {
+  /** Web origins (VIGIL_CORS_ORIGINS). */
+  webOrigins: readonly string[];
+  /** Chrome extension ids: the one this server's key gives its package, and VIGIL_EXTENSION_IDS. */
+  extensionIds: readonly string[];
+}
+
+/**
+ * Vigil's own Chrome extension (by id) and configured web origins. Firefox gives every
+ * installed add-on a random UUID per profile, so no server can name Vigil's in advance:
+ * moz-extension:// origins are accepted. Web pages cannot claim one (browsers set Origin).
+ */
+export function isAllowedOrigin(origin: string, policy: OriginPolicy): boolean {
+  const chrome = /^chrome-extension:\/\/([a-p]{32})$/.exec(origin);
+  if (chrome) return policy.extensionIds.includes(chrome[1]!);
+  return /^moz-extension:\/\/[0-9a-f-]{36}$/.test(origin) || policy.webOrigins.includes(origin);
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -102,10 +118,13 @@ export function createApp(deps: AppDeps): express.Express {
   // Request logs with request ids (x-request-id), and request latency for /metrics.
   app.use(requestLogger());
   app.use(httpMetrics());
-  const corsOrigins = deps.corsOrigins ?? [];
+  const originPolicy: OriginPolicy = {
+    webOrigins: deps.corsOrigins ?? [],
+    extensionIds: [...(deps.extensionPackages ? [deps.extensionPackages.extensionId] : []), ...(deps.extensionIds ?? [])],
+  };
   app.use(
     cors({
-      origin: (origin, done) => done(null, origin === undefined ? false : isAllowedOrigin(origin, corsOrigins)),
+      origin: (origin, done) => done(null, origin === undefined ? false : isAllowedOrigin(origin, originPolicy)),
       methods: ['GET', 'POST'],
       allowedHeaders: ['authorization', 'content-type', 'trpc-accept', 'last-event-id'],
       // What the extension reads from an export's response.
@@ -139,7 +158,7 @@ export function createApp(deps: AppDeps): express.Express {
     limits,
     sinks,
     loginThrottle,
-    originAllowed: (origin) => isAllowedOrigin(origin, deps.corsOrigins ?? []),
+    originAllowed: (origin) => isAllowedOrigin(origin, originPolicy),
   } satisfies VigilLocals;
 
   // Mounted before any body parser: tRPC reads and limits the body itself.

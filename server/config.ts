@@ -18,6 +18,8 @@ export interface ServerConfig {
   maxBodyBytes: number;
   /** Web origins allowed by CORS besides browser extensions. */
   corsOrigins: string[];
+  /** Chrome extension ids allowed besides the server's own package (VIGIL_EXTENSION_IDS). */
+  extensionIds: string[];
   /** Express `trust proxy` (VIGIL_TRUST_PROXY), for the client ip behind a load balancer. */
   trustProxy: boolean | string | number | undefined;
   /** Ed25519 private key (PKCS#8 PEM) signing checkpoints; generated into dataDir when unset. */
@@ -69,6 +71,13 @@ function publicUrlFromEnv(raw: string | undefined): string | undefined {
   return url.origin + url.pathname.replace(/\/+$/, '');
 }
 
+function extensionIdsFromEnv(raw: string | undefined): string[] {
+  const ids = (raw ?? '').split(',').map((id) => id.trim()).filter(Boolean);
+  const bad = ids.find((id) => !/^[a-p]{32}$/.test(id));
+  if (bad) throw new Error(`VIGIL_EXTENSION_IDS must list Chrome extension ids (32 letters a-p), got ${JSON.stringify(bad)}`);
+  return ids;
+}
+
 function trustProxyFromEnv(raw: string | undefined): ServerConfig['trustProxy'] {
   if (raw === undefined || raw === '') return undefined;
   if (raw === 'true' || raw === 'false') return raw === 'true';
@@ -94,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     adminToken: env.VIGIL_ADMIN_TOKEN || undefined,
     adminPassword: env.VIGIL_ADMIN_PASSWORD || undefined,
     maxBodyBytes: intFromEnv(env, 'VIGIL_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    extensionIds: extensionIdsFromEnv(env.VIGIL_EXTENSION_IDS),
     corsOrigins: (env.VIGIL_CORS_ORIGINS ?? '')
       .split(',')
       .map((o) => o.trim())

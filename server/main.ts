@@ -48,6 +48,8 @@ const app = createApp({
   adminToken: config.adminToken,
   maxBodyBytes: config.maxBodyBytes,
   corsOrigins: config.corsOrigins,
+  // The server's own package id even when no build is served (e.g. a CRX installed earlier).
+  extensionIds: [extensionKey.extensionId, ...config.extensionIds],
   trustProxy: config.trustProxy,
   metricsToken: config.metricsToken,
   extensionPackages,

@@ -31,6 +31,8 @@ export interface ExtensionBuildOptions {
   pollSeconds?: number;
   /** Expose `globalThis.vigilTest` in the service worker (real-browser tests only). */
   testHooks?: boolean;
+  /** Chrome manifest `key` (base64 DER public key), fixing an unpacked build's id (real-browser tests only). */
+  manifestKey?: string;
 }
 
 /** The background script: one file, no chunks shared with the pages. */
@@ -58,7 +60,7 @@ function backgroundBuildConfig(outDir: string, define: Record<string, string>): 
   };
 }
 
-function manifestPlugin(outBase: string, targets: BrowserTarget[], grantLoopback: boolean, define: Record<string, string>): Plugin {
+function manifestPlugin(outBase: string, targets: BrowserTarget[], grantLoopback: boolean, define: Record<string, string>, manifestKey?: string): Plugin {
   return {
     name: 'vigil-extension-manifest',
     apply: 'build',
@@ -79,7 +81,7 @@ function manifestPlugin(outBase: string, targets: BrowserTarget[], grantLoopback
         await cp(firstDir, dir, { recursive: true });
       }
       for (const target of targets) {
-        const manifest = createManifest(target, { version: pkg.version, grantLoopback });
+        const manifest = createManifest(target, { version: pkg.version, grantLoopback, ...(manifestKey ? { key: manifestKey } : {}) });
         await writeFile(path.join(outBase, target, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
       }
     },
@@ -133,7 +135,7 @@ export function extensionBuildConfig(options: ExtensionBuildOptions = {}): UserC
         },
       },
     },
-    plugins: [manifestPlugin(outBase, targets, options.grantLoopback ?? false, define)],
+    plugins: [manifestPlugin(outBase, targets, options.grantLoopback ?? false, define, options.manifestKey)],
   };
 }
 

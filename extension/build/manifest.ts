@@ -12,6 +12,8 @@ export interface ManifestOptions {
    * headless Chromium, so a real-browser test cannot click through the prompt.
    */
   grantLoopback?: boolean;
+  /** The manifest `key` (base64 DER public key): fixes an unpacked build's extension id (test builds). */
+  key?: string;
 }
 
 export const ICON_SIZES = [16, 32, 48, 128] as const;
@@ -40,6 +42,7 @@ export function createManifest(target: BrowserTarget, options: ManifestOptions):
     // configured server (permissions.request).
     optional_host_permissions: ['http://*/*', 'https://*/*'],
     ...(options.grantLoopback ? { host_permissions: ['http://127.0.0.1/*'] } : {}),
+    ...(options.key && target === 'chrome' ? { key: options.key } : {}),
     ...(target === 'chrome'
       ? {
           minimum_chrome_version: '116',

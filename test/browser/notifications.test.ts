@@ -24,7 +24,7 @@ import {
 import { composeRules, DEFAULT_RULES, normalizeRules, rulesQuery } from '../../extension/src/rules.js';
 import { STATES, UNSEEN_BADGE } from '../../extension/src/states.js';
 import { createPglite, type TestDatabase } from '../support/databases.js';
-import { buildTestExtension, chromiumAvailable, launchWithExtension, type BuiltExtension, type ExtensionBrowser } from '../support/browser.js';
+import { buildTestExtension, chromiumAvailable, launchWithExtension, TEST_EXTENSION_ID, type BuiltExtension, type ExtensionBrowser } from '../support/browser.js';
 
 describe('notification rules (pure)', () => {
   it('compose into one server query; defaults are cordon and delete', () => {
@@ -141,6 +141,7 @@ async function startServer(database: TestDatabase, at?: { port: number; token: s
     signer: generateSigner(),
     secretsKey: processSecretsKey(),
     maxBodyBytes: 16 * 1024 * 1024,
+    extensionIds: [TEST_EXTENSION_ID],
   });
   const running = await listen(app, at?.port ?? 0, '127.0.0.1');
   const port = Number(new URL(running.url).port);

@@ -1,4 +1,5 @@
 // Login, tokens, users and the first site manager, on every test database.
+import { TEST_EXTENSION_ID } from '../support/testExtension.js';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContextInner } from '../../server/context.js';
@@ -393,7 +394,10 @@ describe('CORS', () => {
   });
 
   it.each([
-    ['chrome-extension://abcdefghijklmnopabcdefghijklmnop', true],
+    // Vigil's own extension (the test servers allow the test build's id), not any other.
+    [`chrome-extension://${TEST_EXTENSION_ID}`, true],
+    ['chrome-extension://abcdefghijklmnopabcdefghijklmnop', false],
+    ['chrome-extension://not-an-extension-id', false],
     ['moz-extension://4b1e3c52-8a7d-4d3e-9c1f-2a6b7e8d9f00', true],
     ['https://evil.example', false],
     ['http://127.0.0.1:3000', false],

@@ -1,5 +1,6 @@
 // The server's answers as an attacker sees them: security headers, no stack traces,
 // guarded metrics, and the limits that keep one client from exhausting the server.
+import { TEST_EXTENSION_ID } from '../support/testExtension.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createPglite, type TestDatabase } from '../support/databases.js';
@@ -101,10 +102,10 @@ describe('security of the HTTP surface', () => {
           if (!socket.listenerCount('unexpected-response')) reject(error);
         });
       });
-    for (const origin of ['https://evil.example', 'http://127.0.0.1:9999', 'null']) {
+    for (const origin of ['https://evil.example', 'http://127.0.0.1:9999', 'null', 'chrome-extension://abcdefghijklmnopabcdefghijklmnop']) {
       expect(await tryLogin(origin), origin).toEqual({ refused: 403 });
     }
-    for (const origin of [undefined, 'chrome-extension://abcdefghijklmnopabcdefghijklmnop']) {
+    for (const origin of [undefined, `chrome-extension://${TEST_EXTENSION_ID}`]) {
       const result = await tryLogin(origin);
       expect(result, String(origin)).toHaveProperty('answer');
       expect((result as { answer: any }).answer.error.data.code, String(origin)).toBe('UNAUTHORIZED');

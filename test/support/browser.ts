@@ -8,6 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type CDPSession, type Page, type Worker } from 'playwright-core';
 import { buildExtension } from '../../extension/build/config.js';
+import { TEST_EXTENSION_KEY } from './testExtension.js';
+
+export { TEST_EXTENSION_ID } from './testExtension.js';
 
 export const CHROMIUM_PATH = process.env.VIGIL_CHROMIUM_PATH || '/usr/bin/chromium';
 export const chromiumAvailable = existsSync(CHROMIUM_PATH);
@@ -15,6 +18,7 @@ export const chromiumAvailable = existsSync(CHROMIUM_PATH);
 if (!chromiumAvailable && process.env.VIGIL_REQUIRE_CHROMIUM === '1') {
   throw new Error(`VIGIL_REQUIRE_CHROMIUM=1 but ${CHROMIUM_PATH} does not exist: Chromium is required here (apt-get install chromium)`);
 }
+
 
 export interface BuiltExtension {
   /** The unpacked Chrome build (manifest grants http://127.0.0.1/*). */
@@ -34,7 +38,7 @@ export async function buildTestExtension(
   options: { pollSeconds?: number } = {},
 ): Promise<BuiltExtension> {
   const base = await mkdtemp(path.join(os.tmpdir(), 'vigil-ext-'));
-  await buildExtension({ outBase: base, targets, grantLoopback: true, testHooks: true, ...options });
+  await buildExtension({ outBase: base, targets, grantLoopback: true, testHooks: true, manifestKey: TEST_EXTENSION_KEY, ...options });
   return { dir: path.join(base, 'chrome'), base, remove: () => rm(base, { recursive: true, force: true }) };
 }
 

@@ -7,6 +7,7 @@ import type { ExtensionPackages } from '../../server/services/extensionPackages.
 import { processSecretsKey, type SecretsKey } from '../../server/services/secretsKey.js';
 import { generateSigner, type Signer } from '../../server/services/signingKey.js';
 import { createVigilClient, type VigilClient } from '../../shared/client.js';
+import { TEST_EXTENSION_ID } from './testExtension.js';
 
 export interface TestServer {
   url: string;
@@ -41,6 +42,8 @@ export async function startTestServer(
     ...(options.treeLog ? { treeLog: options.treeLog } : {}),
     ...(options.extensionPackages ? { extensionPackages: options.extensionPackages } : {}),
     ...(options.sinkDelivery !== undefined ? { sinkDelivery: options.sinkDelivery } : {}),
+    // Servers allow only Vigil's own extension ids: the test builds carry a fixed one.
+    extensionIds: [TEST_EXTENSION_ID],
     db,
     adminToken: token,
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,

@@ -6,7 +6,7 @@
 // subscribed the hub reads nothing; the next subscriber starts it again at the head.
 // Queues are bounded: a subscriber whose consumer does not keep up (a client that stops
 // reading) is dropped back to replaying from the database.
-import type { Database, ListenFn } from '../db/database.js';
+import { isDatabaseUnavailable, type Database, type ListenFn } from '../db/database.js';
 import {
   EVENTS_CHANNEL,
   selectAllAfterSeq,
@@ -23,6 +23,9 @@ const READ_BATCH = 1000;
 const MAX_QUEUE = 5000;
 /** Safety net if a notification is ever missed (e.g. while the LISTEN connection reconnects). */
 const POLL_MS = 2000;
+/** A subscriber's wait before asking an unreachable database again (doubling up to the max). */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 2000;
 
 interface Subscriber {
   query: EventQuery;
@@ -158,15 +161,36 @@ export class LiveHub {
     let onAbort: (() => void) | null = null;
     const abort = () => onAbort?.();
     signal.addEventListener('abort', abort, { once: true });
+    // An open stream outlives a database outage: its reads are retried (it keeps its place)
+    // rather than ending it, since a client cannot tell that end from a refusal.
+    const retrying = async <T>(read: () => Promise<T>): Promise<T | null> => {
+      for (let waitMs = RETRY_FIRST_MS; ; waitMs = Math.min(waitMs * 2, RETRY_MAX_MS)) {
+        try {
+          return await read();
+        } catch (error) {
+          if (!isDatabaseUnavailable(error)) throw error;
+          logger.warn({ err: error }, 'live hub: a subscriber cannot read the database; will retry');
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, waitMs);
+            onAbort = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          onAbort = null;
+          if (signal.aborted || this.closed) return null;
+        }
+      }
+    };
     try {
-      await this.start();
-      await this.resume();
+      if ((await retrying(() => this.start().then(() => this.resume()))) === null) return;
       let after = afterSeq ?? this.position;
       while (!signal.aborted && !this.closed) {
         if (sub.lagging) {
           // Replay from the database up to the hub's position, then join at that position.
           const through = this.position;
-          const rows = await selectEventsAfterSeq(this.db, query, after, through, READ_BATCH);
+          const rows = await retrying(() => selectEventsAfterSeq(this.db, query, after, through, READ_BATCH));
+          if (!rows) return;
           for (const row of rows) {
             if (signal.aborted) return;
             after = row.seq;

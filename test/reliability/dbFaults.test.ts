@@ -96,6 +96,37 @@ describe.runIf(BACKENDS.includes('postgres'))('database outage (Postgres)', () =
     expect(new Set(stored.map((r) => r.id))).toEqual(new Set(acknowledged));
   });
 
+  it('a subscriber still replaying when the database goes away waits for it instead of ending', async () => {
+    const recorded = await writer.client.events.recordBatch.mutate({
+      events: Array.from({ length: 5 }, (_, i) => ({ action: 'create', resourceType: 'template', resourceTarget: `replayed-${i}` })),
+    });
+    const live = createVigilLiveClient({ url: server.url, token: server.token, transport: 'ws', WebSocket, EventSource });
+    const errors: string[] = [];
+    // A first stream on the socket: the hub runs and the token is watched, so the next
+    // subscription starts without the database and its first read is the replay.
+    let first = false;
+    const holder = live.client.events.live.subscribe({ q: 'resource_type:resource_pool' }, { onStarted: () => (first = true) });
+    await eventually(() => first, 'the first subscription');
+    await sleep(500);
+
+    proxy.cut();
+    const received: AuditEvent[] = [];
+    const sub = live.client.events.live.subscribe(
+      { q: 'resource_type:template', lastEventId: '0' },
+      { onData: ({ data }) => received.push(data as AuditEvent), onError: (err) => errors.push(`${err.data?.code}: ${err.message}`) },
+    );
+    await sleep(1500);
+    proxy.restore();
+
+    await eventually(() => received.length >= recorded.events.length || errors.length > 0, 'the replaying subscriber to catch up');
+    await sleep(500);
+    expect(errors).toEqual([]);
+    expect(received.map((e) => e.id)).toEqual(recorded.events.map((e) => e.id));
+    sub.unsubscribe();
+    holder.unsubscribe();
+    live.close();
+  });
+
   it("a 503's request log line names the request and the status, with no made-up error stack", async () => {
     // A server in its own process, so its log (stdout) can be read.
     const url = new URL(direct.url!);

@@ -129,6 +129,8 @@ export function extensionBuildConfig(options: ExtensionBuildOptions = {}): UserC
           codeSplitting: {
             groups: [
               { name: 'preact', test: /node_modules[\\/]preact[\\/]/ },
+              // Hashing for the witness (options, background): kept out of the popup's chunks.
+              { name: 'noble', test: /node_modules[\\/]@noble[\\/]/ },
               { name: 'vendor', test: /node_modules[\\/]/ },
             ],
           },

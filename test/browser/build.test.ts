@@ -96,10 +96,12 @@ describe('the extension build', () => {
     expect(report.summary.errors).toBe(0);
   });
 
-  it('keeps the popup under 60 kB gzipped', async () => {
+  it('keeps the popup under 61 kB gzipped, without the witness\'s hashing', async () => {
     const sizes = await bundleSizes(path.join(base, 'chrome'));
     expect(sizes.popup.files).toContain('popup.html');
-    expect(sizes.popup.gzipBytes).toBeLessThan(60 * 1024);
+    // 60 kB until the organization's policy and zod's jitless switch joined the settings every page reads.
+    expect(sizes.popup.gzipBytes).toBeLessThan(61 * 1024);
+    expect(sizes.popup.files.some((f) => f.includes('noble'))).toBe(false);
     // The background never loads Preact.
     expect(sizes.background.files.some((f) => f.includes('preact'))).toBe(false);
   });

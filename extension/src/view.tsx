@@ -107,6 +107,7 @@ function FullView({ initial, link }: { initial: Settings; link: Link }) {
         {selected && (
           <Detail
             event={selected}
+            settings={settings}
             onClose={() => {
               setSelected(null);
               setSelectedId(null);

@@ -8,7 +8,7 @@ import { settingsClient } from './api.js';
 import { showNotification } from './notify.js';
 import { browser } from './platform.js';
 import type { Settings } from './settings.js';
-import { witnessHead, type HistoryAlarm, type TreeApi, type WitnessState } from './witness.js';
+import { inclusionAlarm, witnessHead, type HistoryAlarm, type TreeApi, type WitnessState } from './witness.js';
 
 export const HISTORY_NOTIFICATION_ID = 'vigil-history-changed';
 const REPORT_EVERY_MS = 10 * 60_000;
@@ -24,7 +24,8 @@ export async function loadWitness(): Promise<StoredWitness | undefined> {
   return ((await browser.storage.local.get('witness')) as { witness?: StoredWitness }).witness;
 }
 
-function apiOf(settings: Settings): TreeApi {
+/** The integrity procedures the witness needs, on the configured server. */
+export function treeApiOf(settings: Settings): TreeApi {
   const client = settingsClient(settings);
   return {
     treeHead: () => client.integrity.treeHead.query(),
@@ -40,7 +41,7 @@ export async function witnessStep(settings: Settings): Promise<HistoryAlarm | un
   // Another server: its key is pinned afresh (trust on first use).
   const current: StoredWitness = stored?.serverUrl === settings.serverUrl ? stored : { serverUrl: settings.serverUrl, state: {} };
   if (current.state.alarm) return current.state.alarm;
-  const outcome = await witnessHead(current.state, apiOf(settings), new Date());
+  const outcome = await witnessHead(current.state, treeApiOf(settings), new Date());
   const next: StoredWitness = { ...current, state: outcome.state };
   if (outcome.kind === 'alarm') {
     await browser.storage.local.set({ witness: next });
@@ -74,4 +75,15 @@ export async function acknowledgeHistoryAlarm(settings: Settings): Promise<void>
   await browser.storage.local.set({ witness: { serverUrl: stored.serverUrl, state, lastReportedAt: Date.now() } satisfies StoredWitness });
   await browser.notifications.clear(HISTORY_NOTIFICATION_ID).catch(() => false);
   if (received) await settingsClient(settings).integrity.witness.mutate({ note: received.note }).catch((e: unknown) => console.warn('vigil: witness report', e));
+}
+
+/** An event shown by the server failed its inclusion proof: the same alarm as a bad head. */
+export async function raiseInclusionAlarm(settings: Settings, eventId: string, proof: string[] | undefined): Promise<void> {
+  const stored = await loadWitness();
+  if (!stored || stored.serverUrl !== settings.serverUrl || stored.state.alarm) return;
+  const outcome = inclusionAlarm(stored.state, eventId, proof, new Date());
+  await browser.storage.local.set({ witness: { ...stored, state: outcome.state } satisfies StoredWitness });
+  if (outcome.kind === 'alarm') {
+    await showNotification({ id: HISTORY_NOTIFICATION_ID, title: 'History changed', message: outcome.alarm.message }).catch(() => {});
+  }
 }

@@ -63,6 +63,11 @@ describe.skipIf(!chromiumAvailable)('the extension as a witness, in Chromium', (
     expect((await witness())!.state.alarm).toBeUndefined();
     expect(await browser.badgeText()).not.toBe('!!');
 
+    // The detail pane proves the event shown is in the verified history.
+    const view = await browser.open(`view.html#id=${first!.id}`);
+    await view.waitForSelector(`[data-detail-id="${first!.id}"] [data-inclusion="included"]`, { timeout: 15_000 });
+    await view.close();
+
     // The operator rewrites an old event, rebuilds the tree and re-signs with the server's own key.
     await database.db.transaction(async (tx) => {
       await tx.execute(sql`set local session_replication_role = replica`);
@@ -75,6 +80,11 @@ describe.skipIf(!chromiumAvailable)('the extension as a witness, in Chromium', (
     await eventually(async () => (await witness())?.state.alarm?.reason === 'inconsistent', 'the alarm');
     await eventually(async () => (await browser.notificationIds()).includes('vigil-history-changed'), 'the History changed notification');
     expect(await browser.badgeText()).toBe('!!');
+
+    // The changed event, as the server now shows it, fails its inclusion proof.
+    const changed = await browser.open(`view.html#id=${first!.id}`);
+    await changed.waitForSelector(`[data-detail-id="${first!.id}"] [data-inclusion="notIncluded"]`, { timeout: 15_000 });
+    await changed.close();
 
     const options = await browser.open('options.html');
     await options.waitForSelector('[data-history-alarm="inconsistent"]');

@@ -2,7 +2,9 @@
 import type { AuditEvent } from '../../../shared/event.js';
 import { ACTION_DESCRIPTIONS } from '../../../shared/vocabulary.js';
 import { absoluteTime, groupOf } from '../present.js';
+import type { Settings } from '../settings.js';
 import { DiffTable } from './DiffTable.js';
+import { InclusionCheck } from './InclusionCheck.js';
 
 function Field({ name, children }: { name: string; children: preact.ComponentChildren }) {
   return (
@@ -13,7 +15,7 @@ function Field({ name, children }: { name: string; children: preact.ComponentChi
   );
 }
 
-export function Detail({ event, onClose }: { event: AuditEvent; onClose(): void }) {
+export function Detail({ event, settings, onClose }: { event: AuditEvent; settings: Settings; onClose(): void }) {
   const diff = Object.keys(event.diff ?? {}).length;
   const metadata = Object.keys(event.metadata ?? {}).length;
   return (
@@ -27,6 +29,7 @@ export function Detail({ event, onClose }: { event: AuditEvent; onClose(): void 
           ✕
         </button>
       </div>
+      <InclusionCheck event={event} settings={settings} />
       <dl class="fields">
         <Field name="time">
           <time dateTime={event.time}>{absoluteTime(event.time)}</time> <code>{event.time}</code>

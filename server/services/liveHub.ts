@@ -183,7 +183,11 @@ export class LiveHub {
       }
     };
     try {
-      if ((await retrying(() => this.start().then(() => this.resume()))) === null) return;
+      const starting = () => this.start().then(() => this.resume());
+      // "From now" needs the head read now: retried, it would start after the outage with a
+      // silent gap, so that case ends (SERVICE_UNAVAILABLE); a given afterSeq keeps its place.
+      if (afterSeq === undefined) await starting();
+      else if ((await retrying(starting)) === null) return;
       let after = afterSeq ?? this.position;
       while (!signal.aborted && !this.closed) {
         if (sub.lagging) {

@@ -8,7 +8,8 @@ import { settingsClient } from './api.js';
 import { showNotification } from './notify.js';
 import { browser } from './platform.js';
 import type { Settings } from './settings.js';
-import { inclusionAlarm, witnessHead, type HistoryAlarm, type TreeApi, type WitnessState } from './witness.js';
+import { rulesQuery } from './rules.js';
+import { checkInclusion, inclusionAlarm, witnessHead, type HistoryAlarm, type TreeApi, type TreeHead, type WitnessState } from './witness.js';
 
 export const HISTORY_NOTIFICATION_ID = 'vigil-history-changed';
 const REPORT_EVERY_MS = 10 * 60_000;
@@ -18,7 +19,12 @@ export interface StoredWitness {
   serverUrl: string;
   state: WitnessState;
   lastReportedAt?: number;
+  /** Events matching the notification rules up to this seq were proven included in a verified head. */
+  checkedSeq?: number;
 }
+
+/** At most this many notified events are proven per sync (the rest wait for the next). */
+const INCLUSION_CHECKS_PER_SYNC = 50;
 
 export async function loadWitness(): Promise<StoredWitness | undefined> {
   return ((await browser.storage.local.get('witness')) as { witness?: StoredWitness }).witness;
@@ -57,7 +63,43 @@ export async function witnessStep(settings: Settings): Promise<HistoryAlarm | un
       console.warn('vigil: witness report', error);
     }
   }
+  if (outcome.kind === 'verified') {
+    const alarm = await proveNotifiedEvents(settings, next, outcome.head);
+    if (alarm) return alarm;
+  }
   await browser.storage.local.set({ witness: next });
+  return undefined;
+}
+
+/**
+ * Every event the rules notify about is proven included in a verified head: those after
+ * `checkedSeq`, oldest first, until one is newer than the head (it waits for the next).
+ * The first sync after login starts at the head of the log, as notifications do.
+ */
+async function proveNotifiedEvents(settings: Settings, witness: StoredWitness, head: TreeHead): Promise<HistoryAlarm | undefined> {
+  const q = rulesQuery(settings.notifyRules);
+  const client = settingsClient(settings);
+  if (witness.checkedSeq === undefined || q === null) {
+    witness.checkedSeq = (await client.events.since.query({})).nextSeq;
+    return undefined;
+  }
+  const page = await client.events.since.query({ q, afterSeq: witness.checkedSeq, limit: INCLUSION_CHECKS_PER_SYNC });
+  for (const event of page.items) {
+    const outcome = await checkInclusion(event, head, treeApiOf(settings));
+    if (outcome.kind === 'pending') return undefined;
+    if (outcome.kind === 'notIncluded') {
+      const alarmed = inclusionAlarm(witness.state, event.id, outcome.proof, new Date());
+      await browser.storage.local.set({ witness: { ...witness, state: alarmed.state } satisfies StoredWitness });
+      if (alarmed.kind === 'alarm') {
+        await showNotification({ id: HISTORY_NOTIFICATION_ID, title: 'History changed', message: alarmed.alarm.message }).catch(() => {});
+        return alarmed.alarm;
+      }
+      return undefined;
+    }
+    witness.checkedSeq = event.seq;
+  }
+  // Every matching event up to the page's end was proven.
+  if (!page.more) witness.checkedSeq = Math.max(witness.checkedSeq, page.nextSeq);
   return undefined;
 }
 

@@ -13,7 +13,10 @@ import { createPglite, type TestDatabase } from '../support/databases.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { eventually } from '../support/waiting.js';
 
-declare const vigilTest: { sync(): Promise<void>; witness(): Promise<{ state: { pinnedKey?: string; head?: { treeSize: number }; alarm?: { reason: string } } } | undefined> };
+declare const vigilTest: {
+  sync(): Promise<void>;
+  witness(): Promise<{ checkedSeq?: number; state: { pinnedKey?: string; head?: { treeSize: number }; alarm?: { reason: string } } } | undefined>;
+};
 
 describe.skipIf(!chromiumAvailable)('the extension as a witness, in Chromium', () => {
   let database: TestDatabase;
@@ -56,10 +59,16 @@ describe.skipIf(!chromiumAvailable)('the extension as a witness, in Chromium', (
     await eventually(async () => (await witness())?.state.head?.treeSize === 3, 'the first verified head');
     expect((await witness())!.state.pinnedKey).toBe(log.verifierKey);
 
-    await server.client.events.record.mutate({ action: 'cordon', resourceType: 'workspace_provider', resourceTarget: 'eu', actor: { username: 'ops' } });
+    await eventually(async () => (await witness())?.checkedSeq !== undefined, 'the inclusion checks to start at the head');
+    const cordon = await server.client.events.record.mutate({ action: 'cordon', resourceType: 'workspace_provider', resourceTarget: 'eu', actor: { username: 'ops' } });
     await head(database.db);
     await sync();
     await eventually(async () => ((await witness())?.state.head?.treeSize ?? 0) >= 4, 'the grown head');
+    // The notified cordon is proven included in the verified head.
+    await eventually(async () => {
+      await sync();
+      return ((await witness())?.checkedSeq ?? 0) >= cordon.seq;
+    }, 'the notified cordon proven included');
     expect((await witness())!.state.alarm).toBeUndefined();
     expect(await browser.badgeText()).not.toBe('!!');
 

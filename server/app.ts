@@ -13,6 +13,7 @@ import { WebSocketServer } from 'ws';
 import { CONNECTION_LIMITS, type ConnectionLimits } from './connectionLimits.js';
 import { makeCreateContext } from './context.js';
 import { databaseProbe, pingDatabase, type Database, type ListenFn } from './db/database.js';
+import { EventWriter } from './db/eventWriter.js';
 import { logger } from './logger.js';
 import { httpMetrics, metricsHandler } from './metrics.js';
 import { requestLogger } from './requestLog.js';
@@ -33,6 +34,8 @@ import type { Signer } from './services/signingKey.js';
 
 export interface AppDeps {
   db: Database;
+  /** The process's event writer; one is built here when not given (tests share theirs). */
+  events?: EventWriter;
   /** VIGIL_ADMIN_TOKEN: a site manager's token for automation. */
   adminToken?: string | undefined;
   maxBodyBytes: number;
@@ -133,13 +136,16 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
 
+  // What requests share: one event writer (its group commit and chain head) and one live hub.
+  const events = deps.events ?? new EventWriter(deps.db);
   const live = new LiveHub(deps.db, deps.listen, deps.livePollMs);
   const auth = { adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined };
   const access = new AccessWatch(deps.db, auth, deps.listen);
   const limits = { ...CONNECTION_LIMITS, ...deps.limits };
-  const loginThrottle = deps.loginThrottle ?? createLoginThrottle({ recordRefusals: (window) => recordThrottledLogins(deps.db, window) });
+  const loginThrottle = deps.loginThrottle ?? createLoginThrottle({ recordRefusals: (window) => recordThrottledLogins(events, window) });
   const createContext = makeCreateContext({
     db: deps.db,
+    events,
     auth,
     loginThrottle,
     signer: deps.signer,
@@ -184,7 +190,7 @@ export function createApp(deps: AppDeps): express.Express {
   // method reaches the handler, which answers any but GET with a JSON 405.
   app.all(
     '/export',
-    exportHandler({ db: deps.db, signer: deps.signer, adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined }),
+    exportHandler({ db: deps.db, events, signer: deps.signer, adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined }),
   );
 
   // The latest signed tree head, for external witnesses.

@@ -11,6 +11,7 @@ import cliProgress from 'cli-progress';
 import { ROLES, TOKEN_SCOPES, type Role, type TokenScope } from '../shared/identity.js';
 import { loadConfig } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
+import { EventWriter } from './db/eventWriter.js';
 import { restrictNewFiles } from './fileModes.js';
 import { auditLineLogger, logger } from './logger.js';
 import { selectUserByUsername } from './db/usersStore.js';
@@ -104,7 +105,9 @@ export async function runCli(argv: string[], db: Database, options: CliOptions =
     role: 'site_manager',
     tokenId: null,
   };
-  const ctx = { db, caller, request: { ip: null, userAgent: 'vigil-cli' }, clock: () => new Date() };
+  // The CLI's one writer of audit events (a process of its own beside any server).
+  const events = new EventWriter(db);
+  const ctx = { db, events, caller, request: { ip: null, userAgent: 'vigil-cli' }, clock: () => new Date() };
   const [noun, verb, arg] = positionals;
 
   if (noun === 'user' && verb === 'add' && arg) {
@@ -195,10 +198,10 @@ export async function runCli(argv: string[], db: Database, options: CliOptions =
           )
         : null;
       bar?.start(logs.length, 0);
-      const summary = await importCoderLogs(db, file, logs, { onProgress: (done) => bar?.update(done) });
+      const summary = await importCoderLogs(events, file, logs, { onProgress: (done) => bar?.update(done) });
       bar?.stop();
       // The import itself is on record, like every other change made from the CLI.
-      await recordEvents(db, [
+      await recordEvents(events, [
         {
           action: 'write',
           resourceType: 'audit_log',

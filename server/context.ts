@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import { CONNECTION_LIMITS, SocketBudget, type ConnectionLimits } from './connectionLimits.js';
 import type { Database } from './db/database.js';
+import { EventWriter } from './db/eventWriter.js';
 import { requestIdOf } from './requestLog.js';
 import { AccessWatch, type WatchedCaller } from './services/accessWatch.js';
 import { authenticateToken, bearerToken, recordThrottledLogins, type AuthConfig } from './services/auth.js';
@@ -18,6 +19,8 @@ import { generateSigner, type Signer } from './services/signingKey.js';
 
 export interface ContextInner {
   db: Database;
+  /** Writes audit events (the group commit and the chain head of this process). */
+  events: EventWriter;
   clock: Clock;
   /** null: no valid credentials were presented. */
   caller: Caller | null;
@@ -45,11 +48,13 @@ export interface ContextInner {
 /** The context without HTTP, for tests and in-process callers (createCaller). */
 export function createContextInner(inner: Partial<ContextInner> & Pick<ContextInner, 'db'>): ContextInner {
   const signer = inner.signer ?? generateSigner();
+  const events = inner.events ?? new EventWriter(inner.db);
   return {
+    events,
     clock: () => new Date(),
     caller: null,
     request: { ip: null, userAgent: null },
-    loginThrottle: inner.loginThrottle ?? createLoginThrottle({ recordRefusals: (window) => recordThrottledLogins(inner.db, window) }),
+    loginThrottle: inner.loginThrottle ?? createLoginThrottle({ recordRefusals: (window) => recordThrottledLogins(events, window) }),
     signer,
     secretsKey: inner.secretsKey ?? processSecretsKey(),
     live: inner.live ?? new LiveHub(inner.db, undefined),
@@ -63,6 +68,7 @@ export function createContextInner(inner: Partial<ContextInner> & Pick<ContextIn
 
 export interface ContextDeps {
   db: Database;
+  events: EventWriter;
   auth: AuthConfig;
   loginThrottle: LoginThrottle;
   signer: Signer;
@@ -113,6 +119,7 @@ export function makeCreateContext(deps: ContextDeps) {
     if (watched) onEnd(res!, () => watched.release());
     return {
       db: deps.db,
+      events: deps.events,
       clock,
       caller: watched ? watched.caller : token ? await authenticateToken(deps.db, token, deps.auth, clock()) : null,
       request: {

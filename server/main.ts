@@ -4,6 +4,7 @@
 import { listen, createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
+import { EventWriter } from './db/eventWriter.js';
 import { restrictNewFiles } from './fileModes.js';
 import { logger } from './logger.js';
 import { ensureFirstSiteManager } from './services/auth.js';
@@ -30,9 +31,11 @@ const extensionPackages = await packExtension(config.extensionDir, extensionKey)
 const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeouts: config.databaseTimeouts });
 const signer = await loadSigner({ pem: config.signingKeyPem, dataDir: config.dataDir });
 const secretsKey = await loadSecretsKey({ key: config.secretsKey, dataDir: config.dataDir });
+// The process's one writer of audit events: requests, the first start and the jobs share it.
+const events = new EventWriter(database.db);
 // VIGIL_SINKS before serving (and before delivery starts): a bad entry stops the start.
 const configuredSinks = await applyConfiguredSinks(
-  { db: database.db, secretsKey, clock: () => new Date() },
+  { db: database.db, events, secretsKey, clock: () => new Date() },
   parseConfiguredSinks(config.sinks),
 );
 if (configuredSinks.created.length + configuredSinks.changed.length > 0) logger.info(configuredSinks, 'VIGIL_SINKS applied');
@@ -42,6 +45,7 @@ const treeLog = treeLogOf(signer, config.logOrigin);
 
 const app = createApp({
   db: database.db,
+  events,
   listen: database.listen,
   signer,
   secretsKey,
@@ -60,7 +64,7 @@ const app = createApp({
 });
 // Before listening: "vigil listening" means ready, and start-up work that fails (the
 // database went away) ends the process before it has answered anyone.
-const first = await ensureFirstSiteManager(database.db, { password: config.adminPassword });
+const first = await ensureFirstSiteManager(database.db, events, { password: config.adminPassword });
 const running = await listen(app, config.port, config.host);
 logger.info(
   { url: running.url, database: database.kind, dataDir: database.kind === 'pglite' ? config.dataDir : undefined, signingKeyId: signer.keyId, extensionId: extensionKey.extensionId },
@@ -80,7 +84,7 @@ if (first.created) {
   );
 }
 
-const jobs = startScheduledJobs(database.db, signer, {
+const jobs = startScheduledJobs(database.db, events, signer, {
   checkpointMinutes: config.checkpointMinutes,
   retentionDays: config.retentionDays,
 });

@@ -1,31 +1,17 @@
 // The canonical form of an event, hashed into the integrity chain:
 //   hash = SHA-256( prev_hash (64 hex chars) || canonicalEvent(event) )   (UTF-8, hex digest)
 // The first event's prev_hash is 64 zeros (or the hash a retention checkpoint names).
-// Anyone can recompute it from an export: a JSON array of the fields below in this
-// order, times as ISO 8601 UTC with milliseconds, absent values as null, and objects
-// (diff, metadata) with their keys sorted at every depth (every key, `__proto__` too).
+// Anyone can recompute it from an export: a JSON array of "vigil.event.v1" and the hashed
+// fields of shared/eventFields.ts in their order, ids lowercased, times as ISO 8601 UTC
+// with milliseconds, absent values as null, and objects (diff, metadata) with their keys
+// sorted at every depth (every key, `__proto__` too).
+
+import { HASHED_FIELDS, listedValueOf, type EventFieldValues, type HashedField, type SqlType } from './eventFields.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** The fields an event's hash covers (everything but seq and the hash itself). */
-export interface CanonicalEventFields {
-  id: string;
-  time: string | Date;
-  recordedAt: string | Date;
-  action: string;
-  resourceType: string;
-  resourceId: string | null;
-  resourceTarget: string;
-  actorId: string | null;
-  actorUsername: string | null;
-  actorEmail: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  statusCode: number | null;
-  requestId: string | null;
-  diff: unknown;
-  metadata: unknown;
-}
+/** The fields an event's hash covers (shared/eventFields.ts: everything but seq and the hash itself). */
+export type CanonicalEventFields = Omit<EventFieldValues<HashedField, string | Date>, 'diff' | 'metadata'> & { diff: unknown; metadata: unknown };
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
@@ -50,64 +36,30 @@ export function isoTime(value: string | Date): string {
   return (typeof value === 'string' ? new Date(value) : value).toISOString();
 }
 
+/** How each SQL type is written in the canonical form. */
+const CANONICAL_VALUE: Record<SqlType, (value: unknown) => unknown> = {
+  uuid: (v) => (v as string).toLowerCase(),
+  timestamptz: (v) => isoTime(v as string | Date),
+  jsonb: (v) => sortKeys(v ?? {}),
+  text: (v) => v,
+  inet: (v) => v,
+  integer: (v) => v,
+  bigint: (v) => v,
+};
+const CANONICAL_STEPS = HASHED_FIELDS.map((f) => [f.key, CANONICAL_VALUE[f.sqlType]] as const);
+
 export function canonicalEvent(e: CanonicalEventFields): string {
-  return JSON.stringify([
-    'vigil.event.v1',
-    e.id.toLowerCase(),
-    isoTime(e.time),
-    isoTime(e.recordedAt),
-    e.action,
-    e.resourceType,
-    e.resourceId,
-    e.resourceTarget,
-    e.actorId,
-    e.actorUsername,
-    e.actorEmail,
-    e.ip,
-    e.userAgent,
-    e.statusCode,
-    e.requestId,
-    sortKeys(e.diff ?? {}),
-    sortKeys(e.metadata ?? {}),
-  ]);
+  const values: unknown[] = ['vigil.event.v1'];
+  for (const [key, canonical] of CANONICAL_STEPS) values.push(canonical(e[key]));
+  return JSON.stringify(values);
 }
 
-/** An event as Vigil lists or exports it (actor as an object). */
-export interface ListedEventFields {
-  id: string;
-  time: string;
-  recordedAt: string;
-  action: string;
-  resourceType: string;
-  resourceId: string | null;
-  resourceTarget: string;
-  actor: { id: string | null; username: string; email: string | null } | null;
-  ip: string | null;
-  userAgent: string | null;
-  statusCode: number | null;
-  requestId: string | null;
-  diff: unknown;
-  metadata: unknown;
-}
+/** An event as Vigil lists or exports it (actor as an object): what canonicalFieldsOf reads. */
+export type ListedEventFields = object;
 
 /** The hashed fields of a listed or exported event: what a verifier recomputes from. */
 export function canonicalFieldsOf(e: ListedEventFields): CanonicalEventFields {
-  return {
-    id: e.id,
-    time: e.time,
-    recordedAt: e.recordedAt,
-    action: e.action,
-    resourceType: e.resourceType,
-    resourceId: e.resourceId,
-    resourceTarget: e.resourceTarget,
-    actorId: e.actor?.id ?? null,
-    actorUsername: e.actor?.username ?? null,
-    actorEmail: e.actor?.email ?? null,
-    ip: e.ip,
-    userAgent: e.userAgent,
-    statusCode: e.statusCode,
-    requestId: e.requestId,
-    diff: e.diff,
-    metadata: e.metadata,
-  };
+  const fields: Record<string, unknown> = {};
+  for (const f of HASHED_FIELDS) fields[f.key] = listedValueOf(f, e);
+  return fields as CanonicalEventFields;
 }

@@ -3,33 +3,20 @@
 // One parser serves the server and the extension's search box, so it is pure: no clock,
 // no database. `since:` is resolved by the server against its own clock.
 import { unstorableText } from './event.js';
+import { QUERY_FIELDS, type FilterField } from './eventFields.js';
 import { AUDIT_ACTIONS, RESOURCE_TYPES, isAuditAction, isResourceType } from './vocabulary.js';
 
-/** Fields a term can match, by their query key. */
-export const FILTER_FIELDS = [
-  'action',
-  'resource_type',
-  'resource_id',
-  'resource_target',
-  'username',
-  'email',
-  'request_id',
-] as const;
-export type FilterField = (typeof FILTER_FIELDS)[number];
+/** Fields a term can match, by their query key (shared/eventFields.ts). */
+export const FILTER_FIELDS = Object.keys(QUERY_FIELDS) as FilterField[];
+export type { FilterField };
 
 /** Every key the language knows, with what it means (the search box completes these). */
 export const QUERY_KEYS = {
-  action: 'what was done, e.g. action:delete or action:cordon,delete',
-  resource_type: 'the kind of resource, e.g. resource_type:workspace (a bare word means this)',
-  resource_id: 'the stable id of the resource',
-  resource_target: 'the friendly name of the resource, e.g. resource_target:dev@coder.com',
-  username: 'who did it; username:me is you',
-  email: "the actor's email",
-  request_id: 'events of one request',
+  ...(Object.fromEntries(FILTER_FIELDS.map((key) => [key, QUERY_FIELDS[key].query.meaning])) as Record<FilterField, string>),
   date_from: 'from the start of this UTC day (YYYY-MM-DD), or from this instant (2026-12-02T10:00:00Z, or with an offset)',
   date_to: 'through the end of this UTC day (YYYY-MM-DD), or through this instant (2026-12-02T15:00:00Z, or with an offset)',
   since: 'relative time back from now: 15m, 24h, 7d',
-} as const satisfies Record<FilterField | 'date_from' | 'date_to' | 'since', string>;
+};
 export type QueryKey = keyof typeof QUERY_KEYS;
 
 export const QUERY_LIMITS = { length: 2000, valuesPerKey: 100, valueLength: 512, sinceDays: 3650 } as const;

@@ -2,7 +2,7 @@
 //
 //   node --import tsx shared/verifyExport.ts export.ndjson [--public-key vigil.pem]
 //
-// (a third party needs only this file, shared/canonical.ts and Node 20 with tsx; the key is
+// (a third party needs only this file, shared/canonical.ts, shared/chain.ts, shared/eventFields.ts and Node 20 with tsx; the key is
 // the server's `GET /integrity/public-key`, obtained beforehand and kept apart from the
 // export, so a forger cannot swap both). Exit status 0: verified; 1: not; 2: bad usage.
 //
@@ -33,7 +33,8 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { canonicalEvent, canonicalFieldsOf, type ListedEventFields } from './canonical.js';
+import { canonicalFieldsOf, type ListedEventFields } from './canonical.js';
+import { chainHash } from './chain.js';
 
 export const EXPORT_FORMAT = 'vigil.export.v1';
 
@@ -114,14 +115,14 @@ export function keyIdOf(publicKeyPem: string): string {
 interface ExportedEvent extends ListedEventFields {
   type: 'event';
   seq: number;
+  time: string;
   hash: string;
   prevHash: string;
 }
 
 /** The hash an exported event must carry. */
 export function expectedHash(e: ExportedEvent): string {
-  const canonical = canonicalEvent(canonicalFieldsOf(e));
-  return createHash('sha256').update(e.prevHash).update(canonical).digest('hex');
+  return chainHash(e.prevHash, canonicalFieldsOf(e));
 }
 
 export interface ExportVerification {

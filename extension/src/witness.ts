@@ -117,7 +117,7 @@ export type InclusionOutcome = { kind: 'included'; leafIndex: number } | { kind:
  * Whether `event`, exactly as shown, is in the verified `head`. An event newer than the
  * head is `pending` (the tree integrates new events within a second; the next head has it).
  */
-export async function checkInclusion(event: ListedEventFields & { seq: number }, head: TreeHead, api: TreeApi): Promise<InclusionOutcome> {
+export async function checkInclusion(event: ListedEventFields & { id: string; seq: number }, head: TreeHead, api: TreeApi): Promise<InclusionOutcome> {
   let answer;
   try {
     answer = await api.inclusionProof(event.id, head.treeSize);

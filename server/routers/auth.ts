@@ -15,7 +15,7 @@ export const authRouter = router({
         })
         .strict(),
     )
-    .mutation(({ ctx, input }) => login(ctx.db, input, ctx.request, ctx.loginThrottle, ctx.clock)),
+    .mutation(({ ctx, input }) => login(ctx.db, ctx.events, input, ctx.request, ctx.loginThrottle, ctx.clock)),
 
   logout: authedProcedure.mutation(({ ctx }) => logout(ctx.db, ctx.caller, ctx.clock)),
 

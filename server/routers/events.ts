@@ -24,13 +24,13 @@ const querySchema = z.string().max(QUERY_LIMITS.length).optional();
 
 export const eventsRouter = router({
   record: ingestProcedure.input(eventInputSchema).mutation(async ({ ctx, input }) => {
-    const [stored] = await recordEvents(ctx.db, [input], ctx.clock);
+    const [stored] = await recordEvents(ctx.events, [input], ctx.clock);
     return stored!;
   }),
 
   recordBatch: ingestProcedure
     .input(z.object({ events: eventBatchSchema }).strict())
-    .mutation(async ({ ctx, input }) => ({ events: await recordEvents(ctx.db, input.events, ctx.clock) })),
+    .mutation(async ({ ctx, input }) => ({ events: await recordEvents(ctx.events, input.events, ctx.clock) })),
 
   list: eventReaderProcedure
     .input(

@@ -6,6 +6,7 @@ import { TRPCError } from '@trpc/server';
 import type { RequestHandler, Response } from 'express';
 import { QUERY_LIMITS } from '../../shared/query.js';
 import type { Database } from '../db/database.js';
+import type { EventWriter } from '../db/eventWriter.js';
 import { logger } from '../logger.js';
 import { exportsTotal } from '../metrics.js';
 import { requestIdOf } from '../requestLog.js';
@@ -17,6 +18,7 @@ import { isDatabaseUnavailable } from '../db/database.js';
 
 export interface ExportRouteDeps {
   db: Database;
+  events: EventWriter;
   signer: Signer;
   /** VIGIL_ADMIN_TOKEN's hash, as the tRPC context gets it. */
   adminTokenHash: string | undefined;
@@ -54,7 +56,7 @@ export function exportHandler(deps: ExportRouteDeps): RequestHandler {
 
     let started;
     try {
-      started = await startExport(deps.db, deps.signer, {
+      started = await startExport(deps.db, deps.events, deps.signer, {
         q,
         format: format as ExportFormat,
         caller,

@@ -12,10 +12,11 @@ import {
   touchToken,
 } from '../db/apiTokensStore.js';
 import type { Database } from '../db/database.js';
+import type { EventWriter } from '../db/eventWriter.js';
 import type { ApiTokenRow, UserRow } from '../db/schema.js';
 import { countUsers, insertUser, selectUserByUsername } from '../db/usersStore.js';
 import { BOOTSTRAP_TOKEN_CALLER, requestFields, type Caller, type RequestInfo } from './caller.js';
-import { auditedTransaction, recordEvents, type Clock } from './events.js';
+import { auditedTransaction, recordEvents, type AuditedTransaction, type Clock } from './events.js';
 import type { LoginThrottle, ThrottledLogins } from './loginThrottle.js';
 import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from './passwords.js';
 
@@ -110,15 +111,16 @@ const STATUS_OF: Record<LoginOutcome, number> = {
 
 export async function login(
   db: Database,
+  events: EventWriter,
   input: { username: string; password: string },
   request: RequestInfo,
   throttle: LoginThrottle,
   clock: Clock,
 ): Promise<LoginResult> {
   const ip = request.ip ?? 'unknown';
-  const record = (outcome: LoginOutcome, tx: Database, user?: { id: string; username: string; email: string | null }) =>
+  const record = (outcome: LoginOutcome, target: EventWriter | AuditedTransaction, user?: { id: string; username: string; email: string | null }) =>
     recordEvents(
-      tx,
+      target,
       [
         {
           action: 'login',
@@ -152,7 +154,7 @@ export async function login(
   const outcome: LoginOutcome = !user ? 'unknown_user' : !passwordOk ? 'wrong_password' : user.disabledAt ? 'disabled' : 'ok';
   if (outcome !== 'ok' || !user) {
     await throttle.recordFailure(input.username, ip);
-    await record(outcome, db, user);
+    await record(outcome, events, user);
     // One message for every failure: which part was wrong is for the audit log only.
     throw new TRPCError({ code: 'UNAUTHORIZED', message: 'wrong username or password' });
   }
@@ -160,7 +162,8 @@ export async function login(
   await throttle.recordSuccess(input.username, ip);
   const token = generateToken();
   const expiresAt = new Date(clock().getTime() + SESSION_TTL_MS);
-  await auditedTransaction(db, async (tx) => {
+  await auditedTransaction(events, async (audited) => {
+    const tx = audited.db;
     await insertApiToken(tx, {
       id: randomUUID(),
       kind: 'session',
@@ -170,7 +173,7 @@ export async function login(
       scopes: [],
       expiresAt,
     });
-    await record('ok', tx, user);
+    await record('ok', audited, user);
   });
   return {
     token,
@@ -180,8 +183,8 @@ export async function login(
 }
 
 /** One event for the login attempts on a username the throttle refused within a window. */
-export async function recordThrottledLogins(db: Database, window: ThrottledLogins): Promise<void> {
-  await recordEvents(db, [
+export async function recordThrottledLogins(events: EventWriter, window: ThrottledLogins): Promise<void> {
+  await recordEvents(events, [
     {
       action: 'login',
       resourceType: 'user',
@@ -214,6 +217,7 @@ export async function logout(db: Database, caller: Caller, clock: Clock): Promis
  */
 export async function ensureFirstSiteManager(
   db: Database,
+  events: EventWriter,
   options: { password?: string | undefined },
 ): Promise<{ created: false } | { created: true; username: string; generatedPassword?: string }> {
   if ((await countUsers(db)) > 0) return { created: false };
@@ -227,7 +231,7 @@ export async function ensureFirstSiteManager(
     passwordHash: await hashPassword(password),
   });
   if (!user) return { created: false };
-  await recordEvents(db, [
+  await recordEvents(events, [
     {
       action: 'create',
       resourceType: 'user',

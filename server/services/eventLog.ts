@@ -4,7 +4,7 @@
 //    "resource_type":"workspace","seq":42,"id":"...",...}},"msg":"audit_log"}
 // so log shippers and SIEMs get the trail without another API. Only events actually
 // stored are logged (an idempotent replay is not), and counted in the metrics.
-import { columnsJsonOf, columnsOf, type InsertedEvent, type NewAuditEventRow } from '../db/auditEventsStore.js';
+import { columnsOf, type InsertedEvent, type PreparedRow } from '../db/eventWriter.js';
 import { auditLineDestination, auditLineLogger, LINE_BASE } from '../logger.js';
 import { eventsDuplicate, eventsRecorded } from '../metrics.js';
 
@@ -27,11 +27,9 @@ function maskedMetadata(metadata: Record<string, unknown>): Record<string, unkno
  * The log line's `fields.audit_log` as JSON: the event's columns by their database names,
  * and its seq. It reuses the row's JSON made for the insert unless metadata needs masking.
  */
-function auditLogJson(row: NewAuditEventRow, seq: number): string {
+function auditLogJson({ row, json }: PreparedRow, seq: number): string {
   const masked = maskedMetadata(row.metadata);
-  return masked === row.metadata
-    ? `{"seq":${seq},${columnsJsonOf(row).slice(1)}`
-    : JSON.stringify({ ...columnsOf(row), seq, metadata: masked });
+  return masked === row.metadata ? `{"seq":${seq},${json.slice(1)}` : JSON.stringify({ ...columnsOf(row), seq, metadata: masked });
 }
 
 export const auditLogger = auditLineLogger;
@@ -40,7 +38,7 @@ const INFO = auditLogger.levels.values.info!;
 const SERVICE = JSON.stringify(LINE_BASE.service);
 
 /** Called by recordEvents once the insert returned: logs and counts the stored events. */
-export function observeRecorded(rows: NewAuditEventRow[], stored: InsertedEvent[]): void {
+export function observeRecorded(rows: PreparedRow[], stored: InsertedEvent[]): void {
   const logging = auditLogger.isLevelEnabled('info');
   const recordedByAction = new Map<string, number>();
   // The lines of a batch are made here and written at once: pino's per-call work (its
@@ -53,10 +51,10 @@ export function observeRecorded(rows: NewAuditEventRow[], stored: InsertedEvent[
       eventsDuplicate.inc();
       return;
     }
-    const row = rows[i]!;
-    recordedByAction.set(row.action, (recordedByAction.get(row.action) ?? 0) + 1);
+    const prepared = rows[i]!;
+    recordedByAction.set(prepared.row.action, (recordedByAction.get(prepared.row.action) ?? 0) + 1);
     if (logging) {
-      lines += `{"level":${INFO},"time":${time},"service":${SERVICE},"fields":{"audit_log":${auditLogJson(row, result.seq)}},"msg":"audit_log"}\n`;
+      lines += `{"level":${INFO},"time":${time},"service":${SERVICE},"fields":{"audit_log":${auditLogJson(prepared, result.seq)}},"msg":"audit_log"}\n`;
     }
   });
   for (const [action, n] of recordedByAction) eventsRecorded.inc({ action }, n);

@@ -1,24 +1,24 @@
 // The logic of recording and finding audit events. Routers validate input and call
-// these; the audit_events table is touched only through auditEventsStore.
+// these; audit_events is written only through the EventWriter (server/db/eventWriter.ts)
+// and read only through auditEventsStore.
 import { randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { isoTime } from '../../shared/canonical.js';
 import { decodeCursor, encodeCursor } from '../../shared/cursor.js';
 import type { AuditEvent, DiffEntry, ParsedEventInput } from '../../shared/event.js';
 import { formatQueryError, parseAuditQuery, type AuditFilter } from '../../shared/query.js';
+import { listedEventOf, WRITTEN_FIELDS, listedValueOf } from '../../shared/eventFields.js';
 import type { Database } from '../db/database.js';
 import {
   countEventsCapped,
-  insertEvents,
   selectEventsAfterSeq,
   selectMaxSeq,
   selectEventById,
   selectListedEventsPage,
   selectEventStats,
   type EventQuery,
-  type InsertedEvent,
-  type NewAuditEventRow,
 } from '../db/auditEventsStore.js';
+import type { EventWriter, InsertedEvent, NewAuditEventRow, TransactionAppender } from '../db/eventWriter.js';
 import type { AuditEventRow } from '../db/schema.js';
 import { observeRecorded } from './eventLog.js';
 
@@ -37,85 +37,75 @@ function maskDiff(diff: Record<string, DiffEntry> | undefined): Record<string, D
   return masked;
 }
 
+/** A stored row from a validated event: its fields where the listed event has them, then what the server decides. */
 function toRow(input: ParsedEventInput, recordedIso: string): NewAuditEventRow {
-  return {
-    id: input.id ?? randomUUID(),
-    time: input.time ? isoTime(input.time) : recordedIso,
-    recordedAt: recordedIso,
-    action: input.action,
-    resourceType: input.resourceType,
-    resourceId: input.resourceId ?? null,
-    resourceTarget: input.resourceTarget,
-    actorId: input.actor?.id ?? null,
-    actorUsername: input.actor?.username ?? null,
-    actorEmail: input.actor?.email ?? null,
-    ip: input.ip ?? null,
-    userAgent: input.userAgent ?? null,
-    statusCode: input.statusCode ?? null,
-    requestId: input.requestId ?? null,
-    diff: maskDiff(input.diff),
-    metadata: input.metadata ?? {},
-  };
+  const row: Record<string, unknown> = {};
+  for (const f of WRITTEN_FIELDS) if (f.key !== 'hash') row[f.key] = listedValueOf(f, input);
+  row.id = input.id ?? randomUUID();
+  row.time = input.time ? isoTime(input.time) : recordedIso;
+  row.recordedAt = recordedIso;
+  row.diff = maskDiff(input.diff);
+  row.metadata = input.metadata ?? {};
+  return row as NewAuditEventRow;
 }
 
-/** Audit log lines waiting for their transaction to commit (see auditedTransaction). */
-const linesAfterCommit = new WeakMap<Database, (() => void)[]>();
+/**
+ * A transaction that records events with the change they describe (auditedTransaction).
+ * Its events' log lines and metrics wait for the commit.
+ */
+export class AuditedTransaction {
+  /** Log lines and metrics of its recorded events, written once it commits. */
+  readonly afterCommit: (() => void)[] = [];
+  readonly events: TransactionAppender;
+
+  constructor(
+    /** The transaction: the other stores write their part of the change through it. */
+    readonly db: Database,
+    writer: EventWriter,
+  ) {
+    this.events = writer.inTransaction(db);
+  }
+}
 
 /**
  * Runs `work` in a transaction. The log lines and metrics of the events it records are
  * written once it commits, and not at all if it rolls back: a line must never announce an
  * event that was not stored.
  */
-export async function auditedTransaction<T>(db: Database, work: (tx: Database) => Promise<T>): Promise<T> {
-  const pending: (() => void)[] = [];
-  const result = await db.transaction(async (t) => {
-    const tx = t as unknown as Database;
-    linesAfterCommit.set(tx, pending);
-    return work(tx);
+export async function auditedTransaction<T>(writer: EventWriter, work: (tx: AuditedTransaction) => Promise<T>): Promise<T> {
+  let audited: AuditedTransaction | undefined;
+  const result = await writer.db.transaction(async (t) => {
+    audited = new AuditedTransaction(t as unknown as Database, writer);
+    return work(audited);
   });
-  for (const observe of pending) observe();
+  for (const observe of audited!.afterCommit) observe();
   return result;
 }
 
-/** Records validated events in one transaction; replayed ids are stored once. */
+/**
+ * Records validated events, all or nothing; replayed ids are stored once. Through the
+ * process's writer, or inside an audited transaction with the change they describe.
+ */
 export async function recordEvents(
-  db: Database,
+  target: EventWriter | AuditedTransaction,
   inputs: ParsedEventInput[],
   clock: Clock = systemClock,
-  /** Only the benchmark of what chaining costs passes `{ chain: false }`. */
-  options: { chain?: boolean } = {},
 ): Promise<InsertedEvent[]> {
-  const recordedAt = clock();
-  const recordedIso = recordedAt.toISOString();
+  const recordedIso = clock().toISOString();
   const rows = inputs.map((input) => toRow(input, recordedIso));
-  const stored = await insertEvents(db, rows, options);
+  const writer = target instanceof AuditedTransaction ? target.events : target;
+  const prepared = await writer.prepare(rows);
+  const stored = await writer.write(prepared);
   // One JSON log line per stored event (fields.audit_log.action) and the metrics; inside
   // an audited transaction, once it commits.
-  const afterCommit = linesAfterCommit.get(db);
-  if (afterCommit) afterCommit.push(() => observeRecorded(rows, stored));
-  else observeRecorded(rows, stored);
+  if (target instanceof AuditedTransaction) target.afterCommit.push(() => observeRecorded(prepared, stored));
+  else observeRecorded(prepared, stored);
   return stored;
 }
 
+/** A listed event from a stored row (shared/eventFields.ts: times as ISO strings). */
 export function toAuditEvent(row: AuditEventRow): AuditEvent {
-  return {
-    id: row.id,
-    seq: row.seq,
-    time: row.time.toISOString(),
-    recordedAt: row.recordedAt.toISOString(),
-    action: row.action as AuditEvent['action'],
-    resourceType: row.resourceType as AuditEvent['resourceType'],
-    resourceId: row.resourceId,
-    resourceTarget: row.resourceTarget,
-    actor: row.actorUsername === null ? null : { id: row.actorId, username: row.actorUsername, email: row.actorEmail },
-    ip: row.ip,
-    userAgent: row.userAgent,
-    statusCode: row.statusCode,
-    requestId: row.requestId,
-    diff: row.diff,
-    metadata: row.metadata,
-    hash: row.hash,
-  };
+  return listedEventOf(row, (_f, value) => (value instanceof Date ? value.toISOString() : value)) as unknown as AuditEvent;
 }
 
 /** Parses `q` for a caller (`me`: the username `username:me` stands for), or throws BAD_REQUEST naming the bad term. */

@@ -10,9 +10,11 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import type { DiffEntry } from '../../shared/event.js';
+import { EXPORTED_FIELDS, type EventField } from '../../shared/eventFields.js';
 import { EXPORT_FORMAT, exportStatement, type ExportHeader, type ExportTrailer } from '../../shared/verifyExport.js';
 import { selectExportChunk, type EventQuery, type ExportRow, type Position } from '../db/auditEventsStore.js';
 import type { Database } from '../db/database.js';
+import type { EventWriter } from '../db/eventWriter.js';
 import { selectChainStart, selectHead, selectLatestCheckpointThrough } from '../db/integrityStore.js';
 import { exportRows } from '../metrics.js';
 import { actorOf, requestFields, usernameOf, type Caller } from './caller.js';
@@ -26,27 +28,8 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 /** Rows per database read: big enough to amortise a round trip, small enough to hold. */
 export const EXPORT_CHUNK_ROWS = 1000;
 
-export const CSV_COLUMNS = [
-  'seq',
-  'id',
-  'time',
-  'recorded_at',
-  'action',
-  'resource_type',
-  'resource_id',
-  'resource_target',
-  'actor_id',
-  'actor_username',
-  'actor_email',
-  'ip',
-  'user_agent',
-  'status_code',
-  'request_id',
-  'diff',
-  'metadata',
-  'hash',
-  'prev_hash',
-] as const;
+/** CSV columns: the exported fields (shared/eventFields.ts), then the chain predecessor's hash. */
+export const CSV_COLUMNS = [...EXPORTED_FIELDS.map((f) => f.column), 'prev_hash'];
 
 export interface ExportRequest {
   q: string | undefined;
@@ -105,28 +88,18 @@ async function* chunksOf(
   }
 }
 
-function csvRecord(row: ExportRow): Record<(typeof CSV_COLUMNS)[number], string | number | null> {
-  return {
-    seq: row.seq,
-    id: row.id,
-    time: row.time.toISOString(),
-    recorded_at: row.recordedAt.toISOString(),
-    action: row.action,
-    resource_type: row.resourceType,
-    resource_id: row.resourceId,
-    resource_target: row.resourceTarget,
-    actor_id: row.actorId,
-    actor_username: row.actorUsername,
-    actor_email: row.actorEmail,
-    ip: row.ip,
-    user_agent: row.userAgent,
-    status_code: row.statusCode,
-    request_id: row.requestId,
-    diff: JSON.stringify(row.diff),
-    metadata: JSON.stringify(row.metadata),
-    hash: row.hash,
-    prev_hash: row.prevHash,
-  };
+/** A CSV cell of a field: times in ISO form, JSON as text. */
+function csvCell(f: EventField, value: unknown): string | number | null {
+  if (value instanceof Date) return value.toISOString();
+  if (f.sqlType === 'jsonb') return JSON.stringify(value);
+  return value as string | number | null;
+}
+
+function csvRecord(row: ExportRow): Record<string, string | number | null> {
+  const record: Record<string, string | number | null> = {};
+  for (const f of EXPORTED_FIELDS) record[f.column] = csvCell(f, (row as Record<string, unknown>)[f.key]);
+  record.prev_hash = row.prevHash;
+  return record;
 }
 
 /**
@@ -134,7 +107,7 @@ function csvRecord(row: ExportRow): Record<(typeof CSV_COLUMNS)[number], string 
  * recorded later are not part of it) and answers the body to stream. Throws the
  * parser's BAD_REQUEST for a bad query, before anything is recorded.
  */
-export async function startExport(db: Database, signer: Signer, input: ExportRequest): Promise<StartedExport> {
+export async function startExport(db: Database, events: EventWriter, signer: Signer, input: ExportRequest): Promise<StartedExport> {
   const clock = input.clock ?? (() => new Date());
   const now = clock();
   const filter = parseQueryFor(input.q, usernameOf(input.caller));
@@ -142,7 +115,7 @@ export async function startExport(db: Database, signer: Signer, input: ExportReq
   const complete = Object.keys(query.fields).length === 0 && !query.from && !query.to;
 
   await recordEvents(
-    db,
+    events,
     [
       {
         action: 'read',

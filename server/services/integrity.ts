@@ -3,7 +3,7 @@
 import { sql } from 'drizzle-orm';
 import { GENESIS_HASH } from '../../shared/canonical.js';
 import { checkpointDigest, checkpointStatement } from '../../shared/verifyExport.js';
-import { WRITE_LOCK_KEY } from '../db/auditEventsStore.js';
+import { WRITE_LOCK_KEY, type EventWriter } from '../db/eventWriter.js';
 import type { Database } from '../db/database.js';
 import {
   countEventsAfter,
@@ -21,7 +21,7 @@ import type { AuditEventRow, IntegrityCheckpointRow } from '../db/schema.js';
 import { selectLowestSinkCursor } from '../db/sinksStore.js';
 import { logger } from '../logger.js';
 import { retentionHeldEvents } from '../metrics.js';
-import { chainHash } from './chain.js';
+import { chainHash } from '../../shared/chain.js';
 import { recordEvents, type Clock } from './events.js';
 import { integrateEvents } from './merkleTree.js';
 import type { Signer } from './signingKey.js';
@@ -367,6 +367,7 @@ export interface RetentionResult {
  */
 export async function runRetention(
   db: Database,
+  events: EventWriter,
   signer: Signer,
   options: { retentionDays: number; clock?: Clock; batchSize?: number },
 ): Promise<RetentionResult> {
@@ -396,7 +397,7 @@ export async function runRetention(
   if (!planned) return { deleted: 0, throughSeq: null, checkpoint: null };
   // Recorded after the checkpoint's transaction (it takes the same lock) but before any row goes.
   await recordEvents(
-    db,
+    events,
     [
       {
         action: 'delete',

@@ -1,6 +1,7 @@
 // Background jobs of a running server: checkpoints of the chain head, and retention.
 // Each run is independent and idempotent, so several replicas may run them.
 import type { Database } from '../db/database.js';
+import type { EventWriter } from '../db/eventWriter.js';
 import { logger } from '../logger.js';
 import { createCheckpoint, runRetention } from './integrity.js';
 import type { Signer } from './signingKey.js';
@@ -9,6 +10,7 @@ const HOUR_MS = 3_600_000;
 
 export function startScheduledJobs(
   db: Database,
+  events: EventWriter,
   signer: Signer,
   options: { checkpointMinutes: number; retentionDays: number | undefined },
 ): { stop(): void } {
@@ -33,7 +35,7 @@ export function startScheduledJobs(
   if (options.retentionDays !== undefined) {
     const days = options.retentionDays;
     const retention = guarded('retention', async () => {
-      const result = await runRetention(db, signer, { retentionDays: days });
+      const result = await runRetention(db, events, signer, { retentionDays: days });
       return result.deleted > 0 ? result : null;
     });
     timers.push(setTimeout(retention, 5_000), setInterval(retention, HOUR_MS));

@@ -7,13 +7,8 @@
 // Queues are bounded: a subscriber whose consumer does not keep up (a client that stops
 // reading) is dropped back to replaying from the database.
 import { isDatabaseUnavailable, type Database, type ListenFn } from '../db/database.js';
-import {
-  EVENTS_CHANNEL,
-  selectAllAfterSeq,
-  selectEventsAfterSeq,
-  selectMaxSeq,
-  type EventQuery,
-} from '../db/auditEventsStore.js';
+import { selectAllAfterSeq, selectEventsAfterSeq, selectMaxSeq, type EventQuery } from '../db/auditEventsStore.js';
+import { EVENTS_CHANNEL } from '../db/eventWriter.js';
 import type { AuditEventRow } from '../db/schema.js';
 import { logger } from '../logger.js';
 import { matchesQuery } from './eventMatcher.js';

@@ -24,6 +24,7 @@ import {
 } from '../../shared/merkle.js';
 import { formatCheckpoint, formatVerifierKey, isValidKeyName, NoteError, signNote, verifyCheckpoint } from '../../shared/signedNote.js';
 import type { Database } from '../db/database.js';
+import { EventWriter } from '../db/eventWriter.js';
 import { selectChainSlice } from '../db/integrityStore.js';
 import {
   insertTreeHead,
@@ -259,7 +260,7 @@ export async function recordWitness(
     throw badRequest(`note: this log holds no signed tree head of size ${checkpoint.treeSize} with that root hash`);
   }
   const [event] = await recordEvents(
-    db,
+    new EventWriter(db),
     [
       {
         action: 'read',

@@ -18,6 +18,7 @@ import {
 } from '../../shared/settingsCatalog.js';
 import type { z } from 'zod';
 import type { Database } from '../db/database.js';
+import type { EventWriter } from '../db/eventWriter.js';
 import type { SettingRow } from '../db/schema.js';
 import { deleteSettingRow, lockSettings, selectSettingRows, upsertSettingRow } from '../db/settingsStore.js';
 import { logger } from '../logger.js';
@@ -28,6 +29,8 @@ import type { SecretsKey } from './secretsKey.js';
 /** What a settings change needs from the request's context. */
 export interface SettingsContext {
   db: Database;
+  /** The process's event writer (built in server/app.ts). */
+  events: EventWriter;
   caller: Caller;
   request: RequestInfo;
   clock: Clock;
@@ -115,7 +118,8 @@ export async function updateSettings(ctx: SettingsContext, changes: SettingsUpda
   const actor = actorOf(ctx.caller);
   const updatedBy = actor.username;
 
-  return auditedTransaction(ctx.db, async (tx) => {
+  return auditedTransaction(ctx.events, async (audited) => {
+    const tx = audited.db;
     await lockSettings(tx);
     const rows = new Map((await selectSettingRows(tx, wanted.map(([key]) => key))).map((row) => [row.key, row]));
     const now = ctx.clock();
@@ -156,7 +160,7 @@ export async function updateSettings(ctx: SettingsContext, changes: SettingsUpda
     }
 
     if (events.length === 0) return { requestId: null, changed: [] };
-    const stored = await recordEvents(tx, events, ctx.clock);
+    const stored = await recordEvents(audited, events, ctx.clock);
     return { requestId, changed: changed.map((c, i) => ({ ...c, eventId: stored[i]!.id })) };
   });
 }

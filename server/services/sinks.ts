@@ -8,6 +8,7 @@ import type { DiffEntry, ParsedEventInput } from '../../shared/event.js';
 import { SECRET_MASK } from '../../shared/settingsCatalog.js';
 import type { SinkFormat, SinkKind, SinkState, SinkView } from '../../shared/sinkCatalog.js';
 import type { Database } from '../db/database.js';
+import type { EventWriter } from '../db/eventWriter.js';
 import type { SinkRow } from '../db/schema.js';
 import {
   deleteSinkRow,
@@ -30,6 +31,8 @@ import type { SecretsKey } from './secretsKey.js';
 /** What a sink change needs from the request's context; no caller: the system (VIGIL_SINKS). */
 export interface SinksContext {
   db: Database;
+  /** The process's event writer (built in server/app.ts). */
+  events: EventWriter;
   caller: Caller | null;
   request: RequestInfo;
   clock: Clock;
@@ -80,10 +83,11 @@ export async function createSink(ctx: SinksContext, input: SinkCreateInput): Pro
   for (const field of AUDITED_FIELDS) if (config[field] !== null && config[field] !== '') diff[field] = { new: config[field] };
   if (config.secret !== null) diff.secret = { secret: true };
   try {
-    await auditedTransaction(ctx.db, async (tx) => {
+    await auditedTransaction(ctx.events, async (audited) => {
+      const tx = audited.db;
       if (await selectSinkByName(tx, config.name)) duplicateName(config.name);
       // The sink's first event is its own creation: delivery starts there, not with history.
-      const [stored] = await recordEvents(tx, [sinkEvent(ctx, 'create', id, config.name, diff)], ctx.clock);
+      const [stored] = await recordEvents(audited, [sinkEvent(ctx, 'create', id, config.name, diff)], ctx.clock);
       const now = ctx.clock();
       await insertSink(tx, {
         id,
@@ -126,7 +130,8 @@ function mergedConfig(current: SinkConfig, input: Omit<SinkUpdateInput, 'id'>): 
 export async function updateSink(ctx: SinksContext, input: SinkUpdateInput): Promise<{ id: string; changed: string[] }> {
   const { id, ...changes } = input;
   try {
-    return await auditedTransaction(ctx.db, async (tx) => {
+    return await auditedTransaction(ctx.events, async (audited) => {
+      const tx = audited.db;
       const row = await selectSinkById(tx, id, true);
       if (!row) notFound(id);
       let current: SinkConfig;
@@ -156,7 +161,7 @@ export async function updateSink(ctx: SinksContext, input: SinkUpdateInput): Pro
         if (other && other.id !== id) duplicateName(change.name);
       }
       await updateSinkConfig(tx, id, change, ctx.clock());
-      await recordEvents(tx, [sinkEvent(ctx, 'write', id, next.name, diff)], ctx.clock);
+      await recordEvents(audited, [sinkEvent(ctx, 'write', id, next.name, diff)], ctx.clock);
       return { id, changed };
     });
   } catch (error) {
@@ -167,7 +172,8 @@ export async function updateSink(ctx: SinksContext, input: SinkUpdateInput): Pro
 
 /** Deletes a sink: its delivery stops, and retention no longer waits for it. */
 export async function deleteSink(ctx: SinksContext, id: string): Promise<{ id: string }> {
-  return auditedTransaction(ctx.db, async (tx) => {
+  return auditedTransaction(ctx.events, async (audited) => {
+      const tx = audited.db;
     const row = await selectSinkById(tx, id, true);
     if (!row) notFound(id);
     const diff: Record<string, DiffEntry> = {};
@@ -177,7 +183,7 @@ export async function deleteSink(ctx: SinksContext, id: string): Promise<{ id: s
     }
     if (row.secretCiphertext !== null) diff.secret = { secret: true };
     await deleteSinkRow(tx, id);
-    await recordEvents(tx, [sinkEvent(ctx, 'delete', id, row.name, diff)], ctx.clock);
+    await recordEvents(audited, [sinkEvent(ctx, 'delete', id, row.name, diff)], ctx.clock);
     return { id };
   });
 }

@@ -4,6 +4,7 @@ import { TRPCError } from '@trpc/server';
 import type { TokenScope } from '../../shared/identity.js';
 import { insertApiToken, revokeToken, selectServiceTokens, selectTokenById } from '../db/apiTokensStore.js';
 import type { Database } from '../db/database.js';
+import type { EventWriter } from '../db/eventWriter.js';
 import type { ApiTokenRow } from '../db/schema.js';
 import { generateToken, hashToken } from './auth.js';
 import { actorOf, requestFields, type Caller, type RequestInfo } from './caller.js';
@@ -33,6 +34,8 @@ function toPublicToken(row: ApiTokenRow): PublicToken {
 
 interface AuditContext {
   db: Database;
+  /** The process's event writer (built in server/app.ts). */
+  events: EventWriter;
   caller: Caller;
   request: RequestInfo;
   clock: Clock;
@@ -57,7 +60,8 @@ export async function createServiceToken(
   const token = generateToken();
   const scopes = [...new Set(input.scopes)];
   const expiresAt = input.expiresInDays ? new Date(ctx.clock().getTime() + input.expiresInDays * 86_400_000) : null;
-  return auditedTransaction(ctx.db, async (tx) => {
+  return auditedTransaction(ctx.events, async (audited) => {
+    const tx = audited.db;
     const row = await insertApiToken(tx, {
       id: randomUUID(),
       kind: 'service',
@@ -68,7 +72,7 @@ export async function createServiceToken(
       expiresAt,
     });
     await recordEvents(
-      tx,
+      audited,
       [
         tokenEvent(ctx, 'create', row, {
           name: { new: row.name },
@@ -88,12 +92,13 @@ export async function listServiceTokens(db: Database): Promise<PublicToken[]> {
 }
 
 export async function revokeServiceToken(ctx: AuditContext, input: { id: string }): Promise<PublicToken> {
-  return auditedTransaction(ctx.db, async (tx) => {
+  return auditedTransaction(ctx.events, async (audited) => {
+    const tx = audited.db;
     const existing = await selectTokenById(tx, input.id);
     if (!existing || existing.kind !== 'service') throw new TRPCError({ code: 'NOT_FOUND', message: `id: no service token ${input.id}` });
     if (existing.revokedAt) return toPublicToken(existing);
     const revoked = (await revokeToken(tx, existing.id, ctx.clock()))!;
-    await recordEvents(tx, [tokenEvent(ctx, 'write', revoked, { revoked: { old: false, new: true } })], ctx.clock);
+    await recordEvents(audited, [tokenEvent(ctx, 'write', revoked, { revoked: { old: false, new: true } })], ctx.clock);
     return toPublicToken(revoked);
   });
 }

@@ -3,7 +3,7 @@
 // and signs a tree head at most every `headIntervalMs` while the tree grows. Any number
 // of replicas may run one; the tree's advisory lock lets one work at a time.
 import type { Database, ListenFn } from '../db/database.js';
-import { EVENTS_CHANNEL } from '../db/auditEventsStore.js';
+import { EVENTS_CHANNEL } from '../db/eventWriter.js';
 import { logger } from '../logger.js';
 import { integrateEvents, signTreeHead, type TreeLog } from './merkleTree.js';
 import type { Clock } from './events.js';

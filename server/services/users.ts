@@ -5,11 +5,12 @@ import { TRPCError } from '@trpc/server';
 import type { DiffEntry } from '../../shared/event.js';
 import type { Role } from '../../shared/identity.js';
 import type { Database } from '../db/database.js';
+import type { EventWriter } from '../db/eventWriter.js';
 import type { UserRow } from '../db/schema.js';
 import { revokeSessionsOfUser } from '../db/apiTokensStore.js';
 import { insertUser, lockActiveSiteManagers, selectAllUsers, selectUserById, updateUser } from '../db/usersStore.js';
 import { actorOf, BOOTSTRAP_TOKEN_USERNAME, requestFields, type Caller, type RequestInfo } from './caller.js';
-import { auditedTransaction, recordEvents, type Clock } from './events.js';
+import { auditedTransaction, recordEvents, type AuditedTransaction, type Clock } from './events.js';
 import { hashPassword } from './passwords.js';
 
 export interface PublicUser {
@@ -34,13 +35,15 @@ function toPublicUser(row: UserRow): PublicUser {
 
 interface AuditContext {
   db: Database;
+  /** The process's event writer (built in server/app.ts). */
+  events: EventWriter;
   caller: Caller;
   request: RequestInfo;
   clock: Clock;
 }
 
 async function recordUserEvent(
-  tx: Database,
+  tx: AuditedTransaction,
   ctx: AuditContext,
   action: 'create' | 'write',
   user: UserRow,
@@ -77,7 +80,8 @@ export async function createUser(
     throw new TRPCError({ code: 'BAD_REQUEST', message: `username: ${BOOTSTRAP_TOKEN_USERNAME} is reserved for VIGIL_ADMIN_TOKEN` });
   }
   const passwordHash = await hashPassword(input.password);
-  return auditedTransaction(ctx.db, async (tx) => {
+  return auditedTransaction(ctx.events, async (audited) => {
+    const tx = audited.db;
     const user = await insertUser(tx, {
       id: randomUUID(),
       username: input.username,
@@ -86,7 +90,7 @@ export async function createUser(
       passwordHash,
     });
     if (!user) throw new TRPCError({ code: 'CONFLICT', message: `username: ${input.username} is taken` });
-    await recordUserEvent(tx, ctx, 'create', user, {
+    await recordUserEvent(audited, ctx, 'create', user, {
       username: { new: user.username },
       email: { new: user.email },
       role: { new: user.role },
@@ -116,23 +120,25 @@ async function keepASiteManager(tx: Database, id: string): Promise<void> {
 }
 
 export async function setUserRole(ctx: AuditContext, input: { id: string; role: Role }): Promise<PublicUser> {
-  return auditedTransaction(ctx.db, async (tx) => {
+  return auditedTransaction(ctx.events, async (audited) => {
+    const tx = audited.db;
     if (input.role !== 'site_manager') await keepASiteManager(tx, input.id);
     const user = await loadUser(tx, input.id);
     if (user.role === input.role) return toPublicUser(user);
     const updated = (await updateUser(tx, user.id, { role: input.role }))!;
-    await recordUserEvent(tx, ctx, 'write', updated, { role: { old: user.role, new: input.role } });
+    await recordUserEvent(audited, ctx, 'write', updated, { role: { old: user.role, new: input.role } });
     return toPublicUser(updated);
   });
 }
 
 export async function setUserDisabled(ctx: AuditContext, input: { id: string; disabled: boolean }): Promise<PublicUser> {
-  return auditedTransaction(ctx.db, async (tx) => {
+  return auditedTransaction(ctx.events, async (audited) => {
+    const tx = audited.db;
     if (input.disabled) await keepASiteManager(tx, input.id);
     const user = await loadUser(tx, input.id);
     if ((user.disabledAt !== null) === input.disabled) return toPublicUser(user);
     const updated = (await updateUser(tx, user.id, { disabledAt: input.disabled ? ctx.clock() : null }))!;
-    await recordUserEvent(tx, ctx, 'write', updated, { disabled: { old: !input.disabled, new: input.disabled } });
+    await recordUserEvent(audited, ctx, 'write', updated, { disabled: { old: !input.disabled, new: input.disabled } });
     return toPublicUser(updated);
   });
 }
@@ -143,12 +149,13 @@ export async function setUserDisabled(ctx: AuditContext, input: { id: string; di
  */
 export async function setUserPassword(ctx: AuditContext, input: { id: string; password: string }): Promise<PublicUser> {
   const passwordHash = await hashPassword(input.password);
-  return auditedTransaction(ctx.db, async (tx) => {
+  return auditedTransaction(ctx.events, async (audited) => {
+    const tx = audited.db;
     const user = await loadUser(tx, input.id);
     const updated = (await updateUser(tx, user.id, { passwordHash }))!;
     const ownSession = ctx.caller.kind === 'user' && ctx.caller.userId === user.id ? ctx.caller.tokenId : null;
     const sessionsEnded = await revokeSessionsOfUser(tx, user.id, ctx.clock(), ownSession);
-    await recordUserEvent(tx, ctx, 'write', updated, { password: { secret: true } }, { sessionsEnded });
+    await recordUserEvent(audited, ctx, 'write', updated, { password: { secret: true } }, { sessionsEnded });
     return toPublicUser(updated);
   });
 }

@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { EventInput, ParsedEventInput } from '../../shared/event.js';
 import { EVENT_LIMITS, eventInputSchema } from '../../shared/event.js';
 import type { AuditAction, ResourceType } from '../../shared/vocabulary.js';
-import type { Database } from '../db/database.js';
+import type { EventWriter } from '../db/eventWriter.js';
 import { recordEvents } from '../services/events.js';
 
 /** One entry of Coder's `audit_logs` (docs/reference/api/audit.md); everything optional. */
@@ -181,7 +181,7 @@ export async function readCoderFile(file: string): Promise<CoderAuditLog[]> {
  * happened. `onProgress` is called after each batch with (done, total).
  */
 export async function importCoderLogs(
-  db: Database,
+  events: EventWriter,
   file: string,
   logs: CoderAuditLog[],
   options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
@@ -194,7 +194,7 @@ export async function importCoderLogs(
   let done = 0;
   const send = async () => {
     if (batch.length === 0) return;
-    for (const r of await recordEvents(db, batch)) {
+    for (const r of await recordEvents(events, batch)) {
       if (r.duplicate) summary.duplicates++;
       else summary.imported++;
     }

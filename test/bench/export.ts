@@ -20,6 +20,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs, promisify } from 'node:util';
 import postgres from 'postgres';
+import { EventWriter } from '../../server/db/eventWriter.js';
 import { openDatabase } from '../../server/db/database.js';
 import { generateToken } from '../../server/services/auth.js';
 import { recordEvents } from '../../server/services/events.js';
@@ -71,6 +72,7 @@ function sampler(pid: number) {
 }
 
 async function fill(db: Awaited<ReturnType<typeof openDatabase>>['db']): Promise<void> {
+  const writer = new EventWriter(db);
   const sim = createSimulator({ seed: 2026 });
   const started = performance.now();
   let batch = [];
@@ -80,14 +82,14 @@ async function fill(db: Awaited<ReturnType<typeof openDatabase>>['db']): Promise
     if (done + batch.length >= rows) break;
     batch.push(eventInputSchema.parse(event));
     if (batch.length === 5000) {
-      await recordEvents(db, batch);
+      await recordEvents(writer, batch);
       done += batch.length;
       batch = [];
       await new Promise((r) => setImmediate(r));
       if (done % 100_000 === 0) log(`filled ${done.toLocaleString()} events (${Math.round(done / ((performance.now() - started) / 1000))}/s)`);
     }
   }
-  if (batch.length) await recordEvents(db, batch);
+  if (batch.length) await recordEvents(writer, batch);
   done += batch.length;
   log(`filled ${done.toLocaleString()} events in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }

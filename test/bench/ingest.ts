@@ -11,6 +11,7 @@ import { openDatabase } from '../../server/db/database.js';
 import { prng } from '../../server/tools/simulator.js';
 import { createVigilClient } from '../../shared/client.js';
 import type { EventInput } from '../../shared/event.js';
+import { listedValueOf, WRITTEN_FIELDS } from '../../shared/eventFields.js';
 import type { AuditAction, ResourceType } from '../../shared/vocabulary.js';
 import { auditColumns, pgliteOf, rawPglite, rawPostgres } from './datasets.js';
 import { ACTION_WEIGHTS, USER_COUNT, usernameOf } from './generate.js';
@@ -82,8 +83,9 @@ export function makeEvents(count: number, seed: number): EventInput[] {
   return events;
 }
 
-const BASE_COLUMNS =
-  'id, time, recorded_at, action, resource_type, resource_id, resource_target, actor_id, actor_username, actor_email, ip, user_agent, status_code, request_id, diff, metadata';
+/** The columns an event fills (shared/eventFields.ts), without the hash. */
+const CONTENT_FIELDS = WRITTEN_FIELDS.filter((f) => f.key !== 'hash');
+const BASE_COLUMNS = CONTENT_FIELDS.map((f) => f.column).join(', ');
 const copyColumns = (hash: boolean) => (hash ? `${BASE_COLUMNS}, hash` : BASE_COLUMNS);
 
 function esc(value: string | number | null | undefined): string {
@@ -103,22 +105,11 @@ export function copyChunks(events: EventInput[], recordedAt: string, hash: boole
     for (const e of events.slice(i, i + BATCH)) {
       text +=
         [
-          e.id,
-          e.time,
-          recordedAt,
-          e.action,
-          e.resourceType,
-          e.resourceId,
-          e.resourceTarget,
-          e.actor?.id,
-          e.actor?.username,
-          e.actor?.email,
-          e.ip,
-          e.userAgent,
-          e.statusCode,
-          e.requestId,
-          JSON.stringify(e.diff ?? {}),
-          JSON.stringify(e.metadata ?? {}),
+          ...CONTENT_FIELDS.map((f) => {
+            if (f.key === 'recordedAt') return recordedAt;
+            const value = listedValueOf(f, e);
+            return f.sqlType === 'jsonb' ? JSON.stringify(value ?? {}) : (value as string | number | null);
+          }),
           ...(hash ? [createHash('sha256').update(e.id!).digest('hex')] : []),
         ]
           .map(esc)

@@ -2,6 +2,7 @@
 // constant hash (measured in the same run, rounds alternated), and how fast the chain
 // verifies at 1M events. Postgres; run alone with `npx tsx test/bench/integrity.ts`.
 import { openDatabase, type DatabaseHandle } from '../../server/db/database.js';
+import { EventWriter } from '../../server/db/eventWriter.js';
 import { recordEvents } from '../../server/services/events.js';
 import { verifyChain } from '../../server/services/integrity.js';
 import { generateSigner } from '../../server/services/signingKey.js';
@@ -30,11 +31,12 @@ async function scratchDatabase(adminUrl: string, name: string): Promise<{ handle
 async function ingest(handle: DatabaseHandle, events: ReturnType<typeof eventInputSchema.parse>[], chain: boolean, concurrency: number): Promise<number> {
   const batches: (typeof events)[] = [];
   for (let i = 0; i < events.length; i += BATCH) batches.push(events.slice(i, i + BATCH));
+  const writer = new EventWriter(handle.db, { chain });
   const started = now();
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < batches.length) await recordEvents(handle.db, batches[next++]!, undefined, { chain });
+      while (next < batches.length) await recordEvents(writer, batches[next++]!);
     }),
   );
   return events.length / ((now() - started) / 1000);

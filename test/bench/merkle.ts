@@ -8,6 +8,7 @@ import { eventInputSchema } from '../../shared/event.js';
 import { sha256 } from '../../shared/sha256.js';
 import { openDatabase, type DatabaseHandle } from '../../server/db/database.js';
 import { selectChainSlice } from '../../server/db/integrityStore.js';
+import { EventWriter } from '../../server/db/eventWriter.js';
 import { recordEvents } from '../../server/services/events.js';
 import { eventInclusionProof, integrateEvents, treeConsistencyProof, treeLogOf } from '../../server/services/merkleTree.js';
 import { generateSigner } from '../../server/services/signingKey.js';
@@ -52,7 +53,7 @@ async function ingest(handle: DatabaseHandle, events: Parsed[], concurrency: num
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < batches.length) await recordEvents(handle.db, batches[next++]!);
+      while (next < batches.length) await recordEvents(new EventWriter(handle.db), batches[next++]!);
     }),
   );
   return events.length / ((now() - started) / 1000);

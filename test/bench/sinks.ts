@@ -8,6 +8,7 @@ import net, { type AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { openDatabase, type DatabaseHandle } from '../../server/db/database.js';
 import { selectEventsAfterSeq, selectMaxSeq } from '../../server/db/auditEventsStore.js';
+import { EventWriter } from '../../server/db/eventWriter.js';
 import { recordEvents, toAuditEvent } from '../../server/services/events.js';
 import { generateSecretsKey } from '../../server/services/secretsKey.js';
 import { SinkDelivery } from '../../server/services/sinkDelivery.js';
@@ -56,16 +57,17 @@ async function httpReceiver() {
 async function ingest(handle: DatabaseHandle, events: ReturnType<typeof eventInputSchema.parse>[], concurrency = 4): Promise<number> {
   const batches: (typeof events)[] = [];
   for (let i = 0; i < events.length; i += BATCH) batches.push(events.slice(i, i + BATCH));
+  const writer = new EventWriter(handle.db);
   const started = now();
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < batches.length) await recordEvents(handle.db, batches[next++]!);
+    while (next < batches.length) await recordEvents(writer, batches[next++]!);
   }));
   return events.length / ((now() - started) / 1000);
 }
 
 const FAST = { pollMs: 50, flushMs: 200, leaseMs: 15_000 };
-const ctxOf = (db: DatabaseHandle['db'], secretsKey: ReturnType<typeof generateSecretsKey>) => ({ db, secretsKey, caller: null, request: { ip: null, userAgent: null }, clock: () => new Date() });
+const ctxOf = (db: DatabaseHandle['db'], secretsKey: ReturnType<typeof generateSecretsKey>) => ({ db, events: new EventWriter(db), secretsKey, caller: null, request: { ip: null, userAgent: null }, clock: () => new Date() });
 
 /** Time for one sink to deliver every stored event (its cursor moved to 0 first). */
 async function deliverAll(handle: DatabaseHandle, input: Parameters<typeof createSink>[1], secretsKey: ReturnType<typeof generateSecretsKey>): Promise<number> {

@@ -3,6 +3,7 @@ import { TEST_EXTENSION_ID } from '../support/testExtension.js';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContextInner } from '../../server/context.js';
+import { EventWriter } from '../../server/db/eventWriter.js';
 import { queryRows } from '../../server/db/database.js';
 import { createCaller } from '../../server/routers/_app.js';
 import { ensureFirstSiteManager, hashToken, recordThrottledLogins } from '../../server/services/auth.js';
@@ -17,7 +18,7 @@ const ADMIN: Caller = { kind: 'user', userId: null, username: 'admin', email: nu
 describe.each(BACKENDS)('identity on %s', (backend) => {
   let database: TestDatabase;
   let server: TestServer;
-  const throttle = createLoginThrottle({ recordRefusals: (window) => recordThrottledLogins(database.db, window) });
+  const throttle = createLoginThrottle({ recordRefusals: (window) => recordThrottledLogins(new EventWriter(database.db), window) });
   const from = (ip: string, caller: Caller | null = null) =>
     createCaller(createContextInner({ db: database.db, caller, request: { ip, userAgent: 'vitest' }, loginThrottle: throttle }));
   const admin = () => from('10.0.0.1', ADMIN);
@@ -40,17 +41,17 @@ describe.each(BACKENDS)('identity on %s', (backend) => {
   it('first start creates the site manager admin once', async () => {
     const fresh = await createTestDatabase(backend);
     try {
-      const first = await ensureFirstSiteManager(fresh.db, {});
+      const first = await ensureFirstSiteManager(fresh.db, new EventWriter(fresh.db), {});
       expect(first).toMatchObject({ created: true, username: 'admin' });
       const password = (first as { generatedPassword: string }).generatedPassword;
       expect(password.length).toBeGreaterThanOrEqual(16);
-      expect(await ensureFirstSiteManager(fresh.db, {})).toEqual({ created: false });
+      expect(await ensureFirstSiteManager(fresh.db, new EventWriter(fresh.db), {})).toEqual({ created: false });
       const caller = createCaller(createContextInner({ db: fresh.db }));
       const session = await caller.auth.login({ username: 'admin', password });
       expect(session.user.role).toBe('site_manager');
       const withPreset = await createTestDatabase(backend);
       try {
-        expect(await ensureFirstSiteManager(withPreset.db, { password: 'preset password' })).toEqual({ created: true, username: 'admin' });
+        expect(await ensureFirstSiteManager(withPreset.db, new EventWriter(withPreset.db), { password: 'preset password' })).toEqual({ created: true, username: 'admin' });
         await expect(createCaller(createContextInner({ db: withPreset.db })).auth.login({ username: 'admin', password: 'preset password' })).resolves.toMatchObject({ user: { username: 'admin', role: 'site_manager' } });
       } finally {
         await withPreset.destroy();
@@ -176,7 +177,7 @@ describe.each(BACKENDS)('identity on %s', (backend) => {
 
   it('refused attempts are written as one event when their window closes', async () => {
     const windowed = createLoginThrottle({
-      recordRefusals: (window) => recordThrottledLogins(database.db, window),
+      recordRefusals: (window) => recordThrottledLogins(new EventWriter(database.db), window),
       policy: { refusalWindowMs: 300 },
     });
     const guesser = createCaller(createContextInner({ db: database.db, request: { ip: '192.0.2.44', userAgent: null }, loginThrottle: windowed }));

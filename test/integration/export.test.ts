@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../server/db/database.js';
+import { EventWriter } from '../../server/db/eventWriter.js';
 import { recordEvents } from '../../server/services/events.js';
 import { CSV_COLUMNS } from '../../server/services/export.js';
 import { generateSigner } from '../../server/services/signingKey.js';
@@ -24,6 +25,7 @@ const EVENTS = 20_000;
 
 /** Realistic events straight into the store (as the API would record them), in batches. */
 async function seed(db: Database, count: number, seedValue: number): Promise<number> {
+  const writer = new EventWriter(db);
   const sim = createSimulator({ seed: seedValue });
   const end = new Date();
   let batch = [];
@@ -33,13 +35,13 @@ async function seed(db: Database, count: number, seedValue: number): Promise<num
     seeded++;
     batch.push(eventInputSchema.parse(event));
     if (batch.length === 1000) {
-      await recordEvents(db, batch);
+      await recordEvents(writer, batch);
       batch = [];
       // PGlite answers through microtasks only: let timers (keep-alive sockets) run.
       await new Promise((r) => setTimeout(r, 1));
     }
   }
-  if (batch.length) await recordEvents(db, batch);
+  if (batch.length) await recordEvents(writer, batch);
   return seeded;
 }
 

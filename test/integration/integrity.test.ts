@@ -6,10 +6,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalEvent, canonicalFieldsOf, GENESIS_HASH } from '../../shared/canonical.js';
 import type { EventInput } from '../../shared/event.js';
 import { createContextInner } from '../../server/context.js';
+import { EventWriter } from '../../server/db/eventWriter.js';
 import { queryRows, type Database } from '../../server/db/database.js';
 import { createCaller } from '../../server/routers/_app.js';
 import type { Caller } from '../../server/services/caller.js';
-import { chainHash } from '../../server/services/chain.js';
+import { chainHash } from '../../shared/chain.js';
 import { createCheckpoint, runRetention, verifyChain } from '../../server/services/integrity.js';
 import { generateSigner } from '../../server/services/signingKey.js';
 import { runCli } from '../../server/cli.js';
@@ -407,7 +408,7 @@ describe.each(BACKENDS)('integrity on %s', (backend) => {
     now = new Date(start + 52 * 7 * 86_400_000);
     expect(await verify()).toMatchObject({ ok: true, checked: 1040 });
 
-    const result = await runRetention(db, signer, { retentionDays: 90, clock: () => now, batchSize: 100 });
+    const result = await runRetention(db, new EventWriter(db), signer, { retentionDays: 90, clock: () => now, batchSize: 100 });
     // Weeks 0..39 are older than 90 days (week 39 is 91 days back).
     expect(result.deleted).toBe(40 * 20);
     const remaining = await queryRows<{ n: number; min: number }>(db, sql`select count(*)::int as n, min(seq)::int as min from audit_events`);
@@ -422,14 +423,14 @@ describe.each(BACKENDS)('integrity on %s', (backend) => {
     // The chain goes on from there, and a second run has nothing to do.
     await record(5);
     expect(await verify()).toMatchObject({ ok: true, checked: 246 });
-    expect(await runRetention(db, signer, { retentionDays: 90, clock: () => now })).toMatchObject({ deleted: 0 });
+    expect(await runRetention(db, new EventWriter(db), signer, { retentionDays: 90, clock: () => now })).toMatchObject({ deleted: 0 });
   });
 
   it('retention of everything still lets the chain continue and verify', async () => {
     now = new Date('2025-01-01T00:00:00.000Z');
     await record(10);
     now = new Date('2026-01-01T00:00:00.000Z');
-    const result = await runRetention(db, signer, { retentionDays: 30, clock: () => now });
+    const result = await runRetention(db, new EventWriter(db), signer, { retentionDays: 30, clock: () => now });
     expect(result.deleted).toBe(10);
     // Only the retention's own delete event is left; new events chain on.
     await record(3);

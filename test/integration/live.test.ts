@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { AuditEvent, EventInput } from '../../shared/event.js';
 import { createVigilLiveClient, type VigilLiveClient } from '../../shared/liveClient.js';
-import { EVENTS_CHANNEL } from '../../server/db/auditEventsStore.js';
+import { EVENTS_CHANNEL } from '../../server/db/eventWriter.js';
 import { generateToken } from '../../server/services/auth.js';
 import { startChildServer } from '../support/childServer.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';

@@ -116,10 +116,11 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
   it('LOG_LEVEL sets the level: at warn, events and requests stay out of the log', async () => {
     const script = `
       const { observeRecorded } = await import('./server/services/eventLog.ts');
+      const { columnsOf } = await import('./server/db/eventWriter.ts');
       const { logger } = await import('./server/logger.ts');
-      observeRecorded([{ id: 'e1', time: 't', recordedAt: 't', action: 'delete', resourceType: 'workspace', resourceId: null, resourceTarget: 'w',
-        actorId: null, actorUsername: null, actorEmail: null, ip: null, userAgent: null, statusCode: null, requestId: null, diff: {}, metadata: {} }],
-        [{ id: 'e1', seq: 1, duplicate: false }]);
+      const row = { id: 'e1', time: 't', recordedAt: 't', action: 'delete', resourceType: 'workspace', resourceId: null, resourceTarget: 'w',
+        actorId: null, actorUsername: null, actorEmail: null, ip: null, userAgent: null, statusCode: null, requestId: null, diff: {}, metadata: {} };
+      observeRecorded([{ row, canonical: '', json: JSON.stringify(columnsOf(row)) }], [{ id: 'e1', seq: 1, duplicate: false }]);
       logger.warn('a warning');
       logger.flush();`;
     const run = (level: string) =>
@@ -137,15 +138,17 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
       const { tmpdir } = await import('node:os');
       const { join } = await import('node:path');
       const { openDatabase } = await import('./server/db/database.ts');
+      const { EventWriter } = await import('./server/db/eventWriter.ts');
       const { auditedTransaction, recordEvents } = await import('./server/services/events.ts');
       const handle = await openDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: await mkdtemp(join(tmpdir(), 'vigil-logs-')) });
+      const writer = new EventWriter(handle.db);
       const event = (target) => ({ action: 'write', resourceType: 'settings', resourceTarget: target });
-      await auditedTransaction(handle.db, async (tx) => {
+      await auditedTransaction(writer, async (tx) => {
         await recordEvents(tx, [event('rolled-back')]);
         console.log(JSON.stringify({ msg: 'inside, before the rollback' }));
         throw new Error('undo');
       }).catch(() => {});
-      await auditedTransaction(handle.db, async (tx) => {
+      await auditedTransaction(writer, async (tx) => {
         await recordEvents(tx, [event('committed')]);
         console.log(JSON.stringify({ msg: 'inside, before the commit' }));
       });

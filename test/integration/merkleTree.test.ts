@@ -14,6 +14,7 @@ import { createContextInner } from '../../server/context.js';
 import { openDatabase, queryRows, type Database } from '../../server/db/database.js';
 import { createCaller } from '../../server/routers/_app.js';
 import type { Caller } from '../../server/services/caller.js';
+import { EventWriter } from '../../server/db/eventWriter.js';
 import { recordEvents } from '../../server/services/events.js';
 import { runRetention } from '../../server/services/integrity.js';
 import { integrateEvents, signTreeHead, treeLogOf } from '../../server/services/merkleTree.js';
@@ -107,7 +108,7 @@ describe.each(BACKENDS)('Merkle tree on %s', (backend) => {
       // A rolled-back insert consumes seqs: the tree does not care.
       await db
         .transaction(async (tx) => {
-          await recordEvents(tx as unknown as Database, events(2, 'rolled-back'));
+          await recordEvents(new EventWriter(tx as unknown as Database), events(2, 'rolled-back'));
           throw new Error('roll back');
         })
         .catch(() => {});
@@ -236,11 +237,11 @@ describe.each(BACKENDS)('Merkle tree on %s', (backend) => {
   it('keeps proofs and consistency across retention, and says a removed event was removed', async () => {
     let now = new Date('2026-01-01T00:00:00.000Z');
     const clock = () => now;
-    const oldIds = (await recordEvents(db, events(6, 'old'), clock)).map((e) => e.id);
+    const oldIds = (await recordEvents(new EventWriter(db), events(6, 'old'), clock)).map((e) => e.id);
     const before = await head();
     now = new Date('2026-03-01T00:00:00.000Z');
-    const newIds = (await recordEvents(db, events(4, 'new'), clock)).map((e) => e.id);
-    const retention = await runRetention(db, signer, { retentionDays: 30, clock });
+    const newIds = (await recordEvents(new EventWriter(db), events(4, 'new'), clock)).map((e) => e.id);
+    const retention = await runRetention(db, new EventWriter(db), signer, { retentionDays: 30, clock });
     expect(retention.deleted).toBe(6);
     const after = await head();
     expect(after.treeSize).toBe(11); // 6 + 4 + the retention's own delete event
@@ -327,7 +328,7 @@ describe.each(BACKENDS)('Merkle tree on %s', (backend) => {
       await Promise.all(integrators.map((i) => i.start()));
       const writers = [db, second.db];
       await Promise.all(
-        Array.from({ length: 20 }, (_, round) => recordEvents(writers[round % 2]!, events(25, `r${round}`))),
+        Array.from({ length: 20 }, (_, round) => recordEvents(new EventWriter(writers[round % 2]!), events(25, `r${round}`))),
       );
       await eventually(async () => (await signedSize()) === 500, 'both replicas\' events in the tree', 30_000);
       const { spec } = await specTreeFromEvents();

@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent, EventInput } from '../../shared/event.js';
 import { createContextInner } from '../../server/context.js';
+import { EventWriter } from '../../server/db/eventWriter.js';
 import { queryRows, type Database } from '../../server/db/database.js';
 import { createCaller } from '../../server/routers/_app.js';
 import type { Caller } from '../../server/services/caller.js';
@@ -275,7 +276,7 @@ describe.each(BACKENDS)('sinks on %s', (backend) => {
     const [first] = await record(tag(), 3);
     const signer = generateSigner();
     const future = () => new Date(Date.now() + 3 * 86_400_000);
-    const held = await runRetention(db, signer, { retentionDays: 1, clock: future });
+    const held = await runRetention(db, new EventWriter(db), signer, { retentionDays: 1, clock: future });
     // Only what precedes the sink's cursor may go; the undelivered events stay.
     expect(await admin().events.get({ id: first!.id })).toMatchObject({ id: first!.id });
     expect(held.throughSeq === null || held.throughSeq < first!.seq).toBe(true);
@@ -285,7 +286,7 @@ describe.each(BACKENDS)('sinks on %s', (backend) => {
     receivers.push(r);
     await eventually(async () => (await sinkNamed('holds')).state === 'caught_up', 'caught up');
     await admin().sinks.delete({ id });
-    const after = await runRetention(db, signer, { retentionDays: 1, clock: future });
+    const after = await runRetention(db, new EventWriter(db), signer, { retentionDays: 1, clock: future });
     expect(after.throughSeq).toBeGreaterThanOrEqual(first!.seq);
     await expect(admin().events.get({ id: first!.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
@@ -293,7 +294,7 @@ describe.each(BACKENDS)('sinks on %s', (backend) => {
   it('VIGIL_SINKS is applied idempotently by name, by the system', async () => {
     const r = await receiver();
     const raw = JSON.stringify([{ name: 'from-file', kind: 'webhook', url: `${r.url}/a`, secret: 'file-secret' }]);
-    const ctx = { db, secretsKey, clock: () => new Date() };
+    const ctx = { db, events: new EventWriter(db), secretsKey, clock: () => new Date() };
     expect(await applyConfiguredSinks(ctx, parseConfiguredSinks(raw))).toEqual({ created: ['from-file'], changed: [] });
     expect(await applyConfiguredSinks(ctx, parseConfiguredSinks(raw))).toEqual({ created: [], changed: [] });
     const changedRaw = JSON.stringify([{ name: 'from-file', kind: 'webhook', url: `${r.url}/b`, secret: 'file-secret' }]);

@@ -4,7 +4,7 @@
 // it does at 10M events.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertEvents, type NewAuditEventRow } from '../../server/db/auditEventsStore.js';
+import { EventWriter, type NewAuditEventRow } from '../../server/db/eventWriter.js';
 import { parseQueryFor, resolveFilter } from '../../server/services/events.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { cappedCountPlan } from '../support/plans.js';
@@ -43,7 +43,8 @@ describe.each(BACKENDS)('two-filter counts on %s', (backend) => {
   beforeAll(async () => {
     database = await createTestDatabase(backend);
     const rows = logShapedRows(6000);
-    for (let i = 0; i < rows.length; i += 1000) await insertEvents(database.db, rows.slice(i, i + 1000));
+    const writer = new EventWriter(database.db);
+    for (let i = 0; i < rows.length; i += 1000) await writer.insert(rows.slice(i, i + 1000));
     await database.db.execute(sql`analyze audit_events`);
   });
   afterAll(async () => {

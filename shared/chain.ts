@@ -1,6 +1,7 @@
-// The integrity chain's hash step, shared by the writer, the verifier and the CLI.
+// The integrity chain's hash step, beside the canonical form it hashes: the writer, the
+// verifier, the CLI and offline export verification share it.
 import { createHash } from 'node:crypto';
-import { canonicalEvent, type CanonicalEventFields } from '../../shared/canonical.js';
+import { canonicalEvent, type CanonicalEventFields } from './canonical.js';
 
 export function chainHash(prevHash: string, event: CanonicalEventFields): string {
   return chainStep(prevHash, canonicalEvent(event));

@@ -90,7 +90,6 @@ const jobs = startScheduledJobs(database.db, events, signer, {
 });
 // The Merkle tree follows the events (at most a second behind) and signs its heads.
 const treeIntegrator = new TreeIntegrator(database.db, treeLog, { listen: database.listen, headIntervalMs: config.treeHeadMs });
-await treeIntegrator.start();
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -112,3 +111,9 @@ async function shutdown(signal: string) {
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+// After the signal handlers: its first read waits on the database, and a stop asked for
+// meanwhile must still be handled within the bound (the read then fails, as it should).
+await treeIntegrator.start().catch((error: unknown) => {
+  if (!stopping) throw error;
+});

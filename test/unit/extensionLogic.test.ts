@@ -185,7 +185,7 @@ describe('the states, named in one place', () => {
   const trpcError = (code: string, message = code) => Object.assign(new Error(message), { data: { code } });
 
   it('every state has a title, a message and a badge', () => {
-    const ids: StateId[] = ['notConfigured', 'noAccess', 'loggedOut', 'badToken', 'forbidden', 'unreachable', 'offline', 'loading', 'empty', 'queryError', 'ready'];
+    const ids: StateId[] = ['notConfigured', 'noAccess', 'loggedOut', 'badToken', 'forbidden', 'unreachable', 'offline', 'loading', 'empty', 'queryError', 'historyChanged', 'ready'];
     expect(Object.keys(STATES).sort()).toEqual([...ids].sort());
     // No two read alike; every problem (one the badge shows) says which server it is about.
     expect(new Set(ids.map((id) => STATES[id].title)).size).toBe(ids.length);

@@ -1,4 +1,6 @@
 // What every procedure sees: the database, the clock, who is calling and from where.
+import { TRPCError } from '@trpc/server';
+import { isDatabaseUnavailable } from './db/database.js';
 import type { IncomingMessage } from 'node:http';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 import type { ServerResponse } from 'node:http';
@@ -101,6 +103,16 @@ function onEnd(res: WebSocket | ServerResponse, release: () => void): void {
   else response.once('close', release);
 }
 
+/** Who is calling needs the database: while it is away the caller is told to retry, not a 500. */
+async function retryable<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; retry shortly', cause: error });
+    throw error;
+  }
+}
+
 export function makeCreateContext(deps: ContextDeps) {
   return async ({
     req,
@@ -115,13 +127,13 @@ export function makeCreateContext(deps: ContextDeps) {
     const token = tokenOf(req, info);
     const overWebSocket = req.headers.upgrade?.toLowerCase() === 'websocket';
     // A WebSocket lives for hours and an SSE stream as long: their caller is watched.
-    const watched = token && res && (overWebSocket || info?.type === 'subscription') ? await deps.access.watch(token) : null;
+    const watched = token && res && (overWebSocket || info?.type === 'subscription') ? await retryable(deps.access.watch(token)) : null;
     if (watched) onEnd(res!, () => watched.release());
     return {
       db: deps.db,
       events: deps.events,
       clock,
-      caller: watched ? watched.caller : token ? await authenticateToken(deps.db, token, deps.auth, clock()) : null,
+      caller: watched ? watched.caller : token ? await retryable(authenticateToken(deps.db, token, deps.auth, clock())) : null,
       request: {
         ip: req.ip ?? req.socket.remoteAddress ?? null,
         userAgent: req.headers['user-agent'] ?? null,

@@ -95,7 +95,7 @@ describe('import coder from the command line', () => {
   });
   it('npm run vigil -- import coder FILE prints the summary', async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'vigil-import-'));
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'import', 'coder', FIXTURE], {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'import', 'coder', FIXTURE, '--create'], {
       env: { ...process.env, VIGIL_DATA_DIR: dataDir, DATABASE_URL: '' },
     });
     expect(stdout).toContain('imported 13, already stored 0, skipped 3');

@@ -12,7 +12,7 @@ import helmet from 'helmet';
 import { WebSocketServer } from 'ws';
 import { CONNECTION_LIMITS, type ConnectionLimits } from './connectionLimits.js';
 import { makeCreateContext } from './context.js';
-import { databaseProbe, pingDatabase, type Database, type ListenFn } from './db/database.js';
+import { databaseProbe, type Database, type ListenFn } from './db/database.js';
 import { EventWriter } from './db/eventWriter.js';
 import { logger } from './logger.js';
 import { httpMetrics, metricsHandler } from './metrics.js';
@@ -218,6 +218,8 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   // The landing page and the extension packages: no login, no event data.
+  // One shared, bounded ping: a stalled database must not stall the page.
+  const landingProbe = databaseProbe(deps.db, 1000);
   const extensionPackages = deps.extensionPackages ?? null;
   app.get(
     '/',
@@ -225,7 +227,7 @@ export function createApp(deps: AppDeps): express.Express {
       version: SERVER_VERSION,
       packages: extensionPackages,
       publicUrl: deps.publicUrl,
-      healthy: () => answersWithin(pingDatabase(deps.db), 1000),
+      healthy: () => landingProbe().then(() => true, () => false),
     }),
   );
   app.use(extensionRoutes(extensionPackages, deps.publicUrl));
@@ -241,21 +243,6 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(lastResort);
 
   return app;
-}
-
-/** Whether `work` succeeds within `ms` (a stalled database must not stall the page). */
-async function answersWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([work.then(() => true as const), late]);
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function metricsGuard(token: string | undefined): express.RequestHandler {

@@ -1,4 +1,4 @@
-// The typed client internal apps and the extension share:
+// The typed client internal apps use (the extension's pages use its core, callClient.ts):
 //   const vigil = createVigilClient({ url: 'http://127.0.0.1:8080', token });
 //   await vigil.events.record.mutate({ action: 'delete', resourceType: 'workspace', resourceTarget: 'dev-1' });
 //   vigil.recordLater({ action: 'connect', resourceType: 'workspace', resourceTarget: 'alice/dev' });
@@ -13,143 +13,14 @@
 // It also subscribes: vigil.events.live.subscribe({ q }, { onData }) streams new events
 // over SSE (the default) or, with `live: { transport: 'ws' }`, over a WebSocket. The token goes in a header (SSE) or the first message
 // (WebSocket), never in a URL.
-import { createTRPCClient, createWSClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, TRPCClientError, wsLink, type TRPCLink } from '@trpc/client';
-import { observable } from '@trpc/server/observable';
+import { createWSClient, httpSubscriptionLink, wsLink, type TRPCLink } from '@trpc/client';
 import { EventSource as FetchEventSource } from 'eventsource';
 import type { AppRouter } from '../server/routers/_app.js';
-import { EVENT_LIMITS, eventInputSchema, type EventInput } from './event.js';
-import { CALLS_PER_BATCH } from './limits.js';
+import { eventInputSchema, type EventInput } from './event.js';
+import { buildClient, tokenOf, type VigilClientOptions } from './callClient.js';
 
-export interface RetryOptions {
-  /** Retries after the first attempt (default 10; 0: none). */
-  attempts?: number;
-  /** Delay before the first retry (default 200 ms), doubled each time... */
-  baseDelayMs?: number;
-  /** ...up to this (default 5 s). With the defaults a call rides out ~40 s of outage. */
-  maxDelayMs?: number;
-  /** Retry queries too (default false: a person waiting on a list is told at once). */
-  queries?: boolean;
-}
-
-export interface BufferOptions {
-  /** Send when this many events wait (default 100, at most 1000: one recordBatch). */
-  size?: number;
-  /** ...or when the oldest has waited this long (default 1000 ms). */
-  intervalMs?: number;
-  /** Most events held while the server is unreachable (default 100,000): recordLater throws beyond. */
-  maxBuffered?: number;
-  /** Told of each failed flush; the events stay buffered and are sent again later. */
-  onError?: (error: unknown, pending: number) => void;
-}
-
-export interface LiveOptions {
-  /**
-   * 'sse' (the default: plain HTTP, through any proxy) or 'ws' (one socket for every
-   * subscription; its traffic keeps an MV3 service worker awake).
-   */
-  transport?: 'sse' | 'ws';
-  /** A WebSocket class where there is no global one (Node 20: the `ws` package). */
-  WebSocket?: unknown;
-  /**
-   * An EventSource class that takes `{ fetch }` (default: the `eventsource` package, in
-   * browsers too: the browser's own EventSource cannot send an Authorization header).
-   */
-  EventSource?: unknown;
-  /** WebSocket only: told when the socket opens (also after a reconnection) and closes. */
-  onOpen?: () => void;
-  onClose?: (cause?: { code?: number }) => void;
-}
-
-export interface VigilClientOptions {
-  /** The server's base URL, e.g. http://127.0.0.1:8080 (the client adds /trpc). */
-  url: string;
-  /** A bearer token; without one no Authorization header is sent. */
-  token?: string | (() => string | undefined | Promise<string | undefined>);
-  fetch?: typeof fetch;
-  /**
-   * Batch calls made in the same tick into one request (the default). The extension's
-   * popup turns this off: a batch waits for a timer, which the first render delays.
-   */
-  batch?: boolean;
-  retry?: RetryOptions;
-  /** The recordLater buffer. */
-  buffer?: BufferOptions;
-  /** How subscriptions (events.live) travel. */
-  live?: LiveOptions;
-}
-
-/** Procedures that only record events: idempotent once every event carries an id. */
-const RECORDING = new Set(['events.record', 'events.recordBatch']);
-
-function uuid(): string {
-  return globalThis.crypto.randomUUID();
-}
-
-/** An event as it will be sent: with the id and time a retry must repeat. */
-function stamped(event: EventInput): EventInput & { id: string; time: string } {
-  return { ...event, id: event.id ?? uuid(), time: event.time ?? new Date().toISOString() };
-}
-
-/** Gives events sent through events.record / events.recordBatch an id and a time. */
-const stampEventsLink: TRPCLink<AppRouter> = () => ({ op, next }) => {
-  if (op.type !== 'mutation' || !RECORDING.has(op.path) || op.input === null || typeof op.input !== 'object') return next(op);
-  const input = op.input as EventInput | { events?: EventInput[] };
-  const withIds =
-    op.path === 'events.record'
-      ? stamped(input as EventInput)
-      : { ...input, events: Array.isArray((input as { events?: unknown }).events) ? (input as { events: EventInput[] }).events.map(stamped) : (input as { events?: unknown }).events };
-  return next({ ...op, input: withIds });
-};
-
-const sleep = (ms: number, signal?: AbortSignal | null) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
-  });
-
-/** Which procedures a tRPC HTTP request carries (`/trpc/a.b,c.d?batch=1`). */
-function proceduresOf(url: string): string[] {
-  const path = new URL(url, 'http://x').pathname;
-  const last = path.slice(path.lastIndexOf('/') + 1);
-  return decodeURIComponent(last).split(',');
-}
-
-/** A fetch that retries what is safe to retry: network errors and 503s, with backoff. */
-function retryingFetch(inner: typeof fetch, retry: Required<RetryOptions>): typeof fetch {
-  return async (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const method = (init?.method ?? 'GET').toUpperCase();
-    const retriable = method === 'GET' ? retry.queries : proceduresOf(url).every((p) => RECORDING.has(p));
-    for (let attempt = 0; ; attempt++) {
-      const last = !retriable || attempt >= retry.attempts;
-      try {
-        const response = await inner(input, init);
-        if (response.status !== 503 || last) {
-          if (!retriable) return response;
-          // Read the answer here: a connection lost half-way through it (after the server
-          // committed) is a network error like any other, and the call is safe to repeat.
-          const body = await response.arrayBuffer();
-          return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-        }
-        await response.body?.cancel().catch(() => {});
-      } catch (error) {
-        if (last || init?.signal?.aborted) throw error;
-      }
-      const delay = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
-      await sleep(delay / 2 + Math.random() * (delay / 2), init?.signal);
-    }
-  };
-}
-
-type TokenOption = VigilClientOptions['token'];
-
-async function tokenOf(token: TokenOption): Promise<string | undefined> {
-  return typeof token === 'function' ? token() : token;
-}
+export { createVigilCallClient, type BufferOptions, type LiveOptions, type RetryOptions, type VigilClient, type VigilClientOptions } from './callClient.js';
+export type { AppRouter };
 
 /** WebSocket pings every 20 s: the server's own interval, and what keeps an MV3 worker alive. */
 const WS_KEEP_ALIVE_MS = 20_000;
@@ -192,146 +63,14 @@ function subscriptionLink(base: string, options: VigilClientOptions): { link: TR
   return { link, close: () => {} };
 }
 
+/** Why an event cannot be recorded, naming its fields; null when it can. */
+function invalidEvent(event: EventInput): string | null {
+  const parsed = eventInputSchema.safeParse(event);
+  if (parsed.success) return null;
+  return `invalid event: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ')}`;
+}
+
 /** A client that queries, records and subscribes (SSE by default, WebSocket as an option). */
 export function createVigilClient(options: VigilClientOptions) {
-  return buildClient(options, subscriptionLink);
+  return buildClient(options, subscriptionLink, invalidEvent);
 }
-
-/**
- * The same client without the subscription transports, for code that never subscribes
- * and is weighed by its bundle (the extension's pages): subscribing fails with a message.
- */
-export function createVigilCallClient(options: VigilClientOptions) {
-  return buildClient(options, () => ({ link: noSubscriptions, close: () => {} }));
-}
-
-const noSubscriptions: TRPCLink<AppRouter> = () => ({ op }) =>
-  observable((observer) => {
-    observer.error(TRPCClientError.from(new Error(`${op.path}: this client does not subscribe (createVigilCallClient); use createVigilClient`)));
-  });
-
-function buildClient(options: VigilClientOptions, subscriptionsFor: typeof subscriptionLink) {
-  const base = options.url.replace(/\/+$/, '');
-  const retry: Required<RetryOptions> = {
-    attempts: options.retry?.attempts ?? 10,
-    baseDelayMs: options.retry?.baseDelayMs ?? 200,
-    maxDelayMs: options.retry?.maxDelayMs ?? 5_000,
-    queries: options.retry?.queries ?? false,
-  };
-  const baseFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
-  const subscriptions = subscriptionsFor(base, options);
-  const trpc = createTRPCClient<AppRouter>({
-    links: [
-      stampEventsLink,
-      splitLink({
-        condition: (op) => op.type === 'subscription',
-        true: subscriptions.link,
-        false: (options.batch === false ? httpLink : httpBatchLink)({
-          url: `${base}/trpc`,
-          maxItems: CALLS_PER_BATCH,
-          fetch: retry.attempts > 0 ? retryingFetch(baseFetch as typeof fetch, retry) : baseFetch,
-          async headers() {
-            const token = typeof options.token === 'function' ? await options.token() : options.token;
-            return token ? { authorization: `Bearer ${token}` } : {};
-          },
-        }),
-      }),
-    ],
-  });
-
-  // The recordLater buffer: events wait here until a batch is full or the interval passes.
-  const size = Math.min(Math.max(options.buffer?.size ?? 100, 1), EVENT_LIMITS.batchSize);
-  const intervalMs = options.buffer?.intervalMs ?? 1000;
-  const maxBuffered = options.buffer?.maxBuffered ?? 100_000;
-  let buffer: (EventInput & { id: string })[] = [];
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  let flushing: Promise<void> | null = null;
-  let closed = false;
-
-  function schedule() {
-    if (timer || closed || buffer.length === 0) return;
-    timer = setTimeout(() => {
-      timer = null;
-      flush().catch(() => {});
-    }, intervalMs);
-    // A buffer alone never keeps a process alive: close() is how an app waits for it.
-    (timer as { unref?: () => void }).unref?.();
-  }
-
-  /** Sends what is buffered, a batch at a time (only full batches unless `all`); failed batches stay buffered. */
-  async function send(all: boolean): Promise<void> {
-    while (buffer.length >= (all ? 1 : size)) {
-      const batch = buffer.slice(0, size);
-      try {
-        await trpc.events.recordBatch.mutate({ events: batch });
-      } catch (error) {
-        options.buffer?.onError?.(error, buffer.length);
-        throw error;
-      }
-      // Only now: what was sent leaves the buffer (recordLater may have added more meanwhile).
-      buffer = buffer.slice(batch.length);
-    }
-  }
-
-  function flush(all = true): Promise<void> {
-    if (timer && all) {
-      clearTimeout(timer);
-      timer = null;
-    }
-    // One flush at a time; a flush asked for during another runs after it.
-    const run: Promise<void> = (flushing ?? Promise.resolve()).catch(() => {}).then(() => send(all));
-    const tracked: Promise<void> = run.finally(() => {
-      if (flushing === tracked) flushing = null;
-      schedule();
-    });
-    flushing = tracked;
-    return tracked;
-  }
-
-  const extras = {
-    /**
-     * Buffers an event, sent with others in one recordBatch when `buffer.size` wait or
-     * after `buffer.intervalMs`. Checked at once (throws on an invalid event); answers the
-     * event's id. Failed sends are retried (same ids: stored once) until close().
-     */
-    recordLater(event: EventInput): { id: string } {
-      if (closed) throw new Error('vigil client: recordLater after close()');
-      const parsed = eventInputSchema.safeParse(event);
-      if (!parsed.success) {
-        throw new Error(`vigil client: invalid event: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ')}`);
-      }
-      if (buffer.length >= maxBuffered) throw new Error(`vigil client: ${maxBuffered} events are waiting for the server; not buffering more`);
-      const ready = stamped(event);
-      buffer.push(ready);
-      // A full batch goes at once; the rest waits for the interval (or flush/close).
-      if (buffer.length % size === 0) flush(false).catch(() => {});
-      else schedule();
-      return { id: ready.id };
-    },
-    /** Sends what is buffered now; rejects if the server could not take it (it stays buffered). */
-    flush: (): Promise<void> => flush(true),
-    /** Events waiting to be sent. */
-    pending(): number {
-      return buffer.length;
-    },
-    /** Stops the timer, sends everything still buffered (rejects if that fails) and closes a WebSocket. */
-    async close(): Promise<void> {
-      closed = true;
-      try {
-        await flush();
-      } finally {
-        subscriptions.close();
-      }
-    },
-  };
-
-  return new Proxy(trpc, {
-    get(target, prop, receiver) {
-      if (typeof prop === 'string' && Object.hasOwn(extras, prop)) return extras[prop as keyof typeof extras];
-      return Reflect.get(target, prop, receiver);
-    },
-  }) as typeof trpc & typeof extras;
-}
-
-export type VigilClient = ReturnType<typeof buildClient>;
-export type { AppRouter };

@@ -2,32 +2,12 @@
 // fields may be added, never renamed.
 import { z } from 'zod';
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from './vocabulary.js';
+import { EVENT_LIMITS } from './limits.js';
+import { unstorableText } from './storableText.js';
 
-/** Limits on what one event may carry; generous for real events, firm against abuse. */
-export const EVENT_LIMITS = {
-  textField: 512,
-  userAgent: 1024,
-  diffFields: 200,
-  /** Serialized JSON size of `metadata`. */
-  metadataBytes: 8 * 1024,
-  /** Serialized JSON size of `diff`. */
-  diffBytes: 64 * 1024,
-  batchSize: 1000,
-  /** Nesting depth of `metadata` and diff values. */
-  jsonDepth: 32,
-} as const;
+export { EVENT_LIMITS, unstorableText };
 
-// Postgres stores neither NUL characters nor unpaired UTF-16 surrogates: the first is
-// refused (a 500 if it got that far), the second silently becomes U+FFFD, which would
-// break the event's hash. Both are refused here, with the field named.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** Why Postgres could not store this text exactly, or null. */
-export function unstorableText(value: string): string | null {
-  if (value.includes('\u0000')) return 'contains a NUL character';
-  if (LONE_SURROGATE.test(value)) return 'contains an unpaired UTF-16 surrogate';
-  return null;
-}
 
 /** Why a JSON value could not be stored exactly (checks every key and string), or null. */
 export function unstorableJson(value: unknown, depth = 0): string | null {

@@ -2,7 +2,7 @@
 // plus Vigil's additions: several values per key, negation and relative times.
 // One parser serves the server and the extension's search box, so it is pure: no clock,
 // no database. `since:` is resolved by the server against its own clock.
-import { unstorableText } from './event.js';
+import { unstorableText } from './storableText.js';
 import { QUERY_FIELDS, type FilterField } from './eventFields.js';
 import { AUDIT_ACTIONS, RESOURCE_TYPES, isAuditAction, isResourceType } from './vocabulary.js';
 

@@ -131,6 +131,8 @@ export function extensionBuildConfig(options: ExtensionBuildOptions = {}): UserC
               { name: 'preact', test: /node_modules[\\/]preact[\\/]/ },
               // Hashing for the witness (options, background): kept out of the popup's chunks.
               { name: 'noble', test: /node_modules[\\/]@noble[\\/]/ },
+              // zod: only the pages that validate with it load it.
+              { name: 'zod', test: /node_modules[\\/]zod[\\/]/ },
               { name: 'vendor', test: /node_modules[\\/]/ },
             ],
           },

@@ -1,6 +1,6 @@
 // Talking to the Vigil server: the shared typed client, the auth calls, and the host
 // permission for the configured server.
-import { createVigilCallClient, type VigilClient } from '../../shared/client.js';
+import { createVigilCallClient, type VigilClient } from '../../shared/callClient.js';
 import { browser, isFirefox } from './platform.js';
 import { hostPattern, patternCovers } from './serverUrl.js';
 import type { Session, SessionUser, Settings } from './settings.js';

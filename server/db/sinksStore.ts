@@ -60,11 +60,16 @@ export async function acquireSinkLease(db: Database, id: string, owner: string, 
 }
 
 /** Extends `owner`'s lease; false when `owner` no longer holds it (another process took over, or the sink is gone). */
-export async function renewSinkLease(db: Database, id: string, owner: string, leaseMs: number): Promise<boolean> {
+/**
+ * Extends the lease; false when it is no longer ours, the sink is gone or, given
+ * `configuredAt`, its configuration changed since (the worker must not send in the old form).
+ */
+export async function renewSinkLease(db: Database, id: string, owner: string, leaseMs: number, configuredAt?: Date): Promise<boolean> {
+  const sameConfig = configuredAt ? sql` and ${sinks.updatedAt} = ${configuredAt.toISOString()}::timestamptz` : sql``;
   const rows = await db
     .update(sinks)
     .set({ leaseUntil: sql`now() + ${leaseMs} * interval '1 millisecond'` })
-    .where(sql`${sinks.id} = ${id} and ${sinks.leaseOwner} = ${owner}`)
+    .where(sql`${sinks.id} = ${id} and ${sinks.leaseOwner} = ${owner}${sameConfig}`)
     .returning({ id: sinks.id });
   return rows.length === 1;
 }

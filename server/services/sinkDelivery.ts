@@ -234,6 +234,8 @@ class SinkWorker {
       if (waited < this.settings.flushMs) return this.settings.flushMs - waited;
     }
     if (rows.length > 0) {
+      // Deleted or changed since this worker started: not one more batch in the old form.
+      if (!(await renewSinkLease(this.db, this.sinkId, this.owner, this.settings.leaseMs, this.row.updatedAt))) return 'lost';
       await transport.send(rows.map(toAuditEvent), randomUUID(), this.stopping.signal);
       if (this.stopping.signal.aborted) return 'lost';
     }

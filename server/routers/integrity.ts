@@ -33,7 +33,7 @@ export const integrityRouter = router({
   witness: auditorProcedure
     .input(z.object({ note: z.string().min(1).max(16 * 1024) }).strict())
     .mutation(({ ctx, input }) =>
-      recordWitness(ctx.db, ctx.treeLog, { note: input.note, caller: ctx.caller, request: ctx.request, clock: ctx.clock }),
+      recordWitness(ctx.db, ctx.events, ctx.treeLog, { note: input.note, caller: ctx.caller, request: ctx.request, clock: ctx.clock }),
     ),
 
   publicKey: publicProcedure.query(({ ctx }) => ({

@@ -24,7 +24,7 @@ import {
 } from '../../shared/merkle.js';
 import { formatCheckpoint, formatVerifierKey, isValidKeyName, NoteError, signNote, verifyCheckpoint } from '../../shared/signedNote.js';
 import type { Database } from '../db/database.js';
-import { EventWriter } from '../db/eventWriter.js';
+import type { EventWriter } from '../db/eventWriter.js';
 import { selectChainSlice } from '../db/integrityStore.js';
 import {
   insertTreeHead,
@@ -60,10 +60,15 @@ export interface TreeLog {
   sign(text: string): Promise<string>;
 }
 
+/** The signer's raw 32-byte Ed25519 public key, as signed notes name it. */
+export function rawPublicKeyOf(signer: Pick<Signer, 'publicKeyPem'>): Uint8Array {
+  const jwk = createPublicKey(signer.publicKeyPem).export({ format: 'jwk' }) as { x: string };
+  return new Uint8Array(Buffer.from(jwk.x, 'base64url'));
+}
+
 export function treeLogOf(signer: Signer, origin: string): TreeLog {
   if (!isValidKeyName(origin)) throw new Error(`VIGIL_LOG_ORIGIN must be non-empty, without spaces or "+", got ${JSON.stringify(origin)}`);
-  const jwk = createPublicKey(signer.publicKeyPem).export({ format: 'jwk' }) as { x: string };
-  const publicKey = new Uint8Array(Buffer.from(jwk.x, 'base64url'));
+  const publicKey = rawPublicKeyOf(signer);
   return {
     origin,
     verifierKey: formatVerifierKey(origin, publicKey),
@@ -245,6 +250,7 @@ export async function eventInclusionProof(
  */
 export async function recordWitness(
   db: Database,
+  events: EventWriter,
   log: TreeLog,
   input: { note: string; caller: Caller; request: RequestInfo; clock?: Clock },
 ): Promise<{ treeSize: number; eventId: string }> {
@@ -260,7 +266,7 @@ export async function recordWitness(
     throw badRequest(`note: this log holds no signed tree head of size ${checkpoint.treeSize} with that root hash`);
   }
   const [event] = await recordEvents(
-    new EventWriter(db),
+    events,
     [
       {
         action: 'read',

@@ -1,5 +1,5 @@
 // Completion for the search box: keys first, then the values a key can take.
-import { QUERY_KEYS } from '../../shared/query.js';
+import { parseAuditQuery, QUERY_KEYS } from '../../shared/query.js';
 import { ACTION_DESCRIPTIONS, AUDIT_ACTIONS, RESOURCE_TYPES } from '../../shared/vocabulary.js';
 import { quoteValue } from './queryTerms.js';
 
@@ -91,4 +91,40 @@ export function complete(query: string, caret: number, known: KnownValues = {}):
     .filter((s) => s.label.toLowerCase() !== prefix)
     .slice(0, MAX_ITEMS);
   return items.length ? { from, to, items } : null;
+}
+
+/**
+ * Endings that turn a value still being typed into a valid one where no list of values
+ * exists: a closing quote, a duration's unit, the rest of a date or date-time.
+ */
+const VALUE_ENDINGS = ['"', 'm', '2000-01-01', '2000-01-01T00:00:00Z', '2000-01-01T00:00:00+00:00'];
+
+/**
+ * Whether the term the user is typing (the caret at the parser's error) can still become
+ * valid: completion offers a value that makes it valid, or a key to go on with, or the
+ * value is the start of a duration, a date or a quoted text. The search box holds back
+ * the parser's message while this is so.
+ */
+export function canStillFinish(query: string, caret: number, known: KnownValues = {}): boolean {
+  const parsed = parseAuditQuery(query);
+  if (parsed.ok) return true;
+  const { error } = parsed;
+  if (caret < error.start || caret > error.end) return false;
+  const candidates: string[] = [];
+  const completion = complete(query, caret, known);
+  for (const item of completion?.items ?? []) {
+    if (item.insert.endsWith(':')) return true;
+    candidates.push(query.slice(0, completion!.from) + item.insert + query.slice(completion!.to));
+  }
+  if (caret === error.end) {
+    const value = query.slice(error.start, caret).replace(/^[^:]*:/, '').replace(/^.*,/, '');
+    for (const ending of VALUE_ENDINGS) {
+      const tail = ending.length > 1 ? ending.slice(value.length) : ending;
+      if (tail) candidates.push(query.slice(0, caret) + tail + query.slice(caret));
+    }
+  }
+  return candidates.some((candidate) => {
+    const result = parseAuditQuery(candidate);
+    return result.ok || result.error.start !== error.start;
+  });
 }

@@ -12,6 +12,7 @@ import { FilterBar } from './ui/FilterBar.js';
 import { ListHeader } from './ui/ListHeader.js';
 import { LoadMore } from './ui/LoadMore.js';
 import { SearchBox } from './ui/SearchBox.js';
+import { useRovingFocus } from './ui/roving.js';
 import { StateNotice } from './ui/StateNotice.js';
 import { useListPage } from './ui/useListPage.js';
 import { prefetchFirstPage } from './useEventList.js';
@@ -41,9 +42,22 @@ function Popup({ initial, unseenAtOpen }: { initial: Settings; unseenAtOpen: num
   }, [list.items.length]);
 
   const fullViewUrl = `view.html${query ? `#q=${encodeURIComponent(query)}` : ''}`;
+  const openInFullView = (url: string) => void browser.tabs.create({ url: browser.runtime.getURL(url) }).then(() => window.close());
   const openFullView = (e: MouseEvent) => {
     e.preventDefault();
-    void browser.tabs.create({ url: browser.runtime.getURL(fullViewUrl) }).then(() => window.close());
+    openInFullView(fullViewUrl);
+  };
+
+  // The rows are one Tab stop (arrow keys between them); Enter opens the row's event in
+  // the full view's detail pane.
+  const rows = useRovingFocus<HTMLUListElement>(':scope > li', { vertical: true });
+  const onRowKey = (e: KeyboardEvent) => {
+    const row = e.target as HTMLElement;
+    if (e.key === 'Enter' && row.parentElement === rows.ref.current && row.dataset.id) {
+      e.preventDefault();
+      const params = new URLSearchParams({ ...(query ? { q: query } : {}), id: row.dataset.id });
+      openInFullView(`view.html#${params.toString().replace(/\+/g, '%20')}`);
+    } else rows.onKeyDown(e);
   };
 
   return (
@@ -59,7 +73,7 @@ function Popup({ initial, unseenAtOpen }: { initial: Settings; unseenAtOpen: num
       {page.configured && (
         <div class="controls-area">
           <SearchBox query={query} onQuery={setQuery} known={known} serverError={page.serverQueryError} />
-          <FilterBar query={query} onQuery={setQuery} usernames={known.usernames} targets={known.targets} idPrefix="p" />
+          <FilterBar query={query} onQuery={setQuery} usernames={known.usernames} targets={known.targets} idPrefix="p" collapsible invalid={page.queryInvalid} />
         </div>
       )}
       {unseen > 0 && notifyQuery && (
@@ -85,7 +99,7 @@ function Popup({ initial, unseenAtOpen }: { initial: Settings; unseenAtOpen: num
       >
         {page.showItems ? (
           <>
-            <ul class="events" aria-label="Audit events, newest first">
+            <ul class="events" aria-label="Audit events, newest first" ref={rows.ref} onKeyDown={onRowKey} onFocusCapture={rows.onFocusIn}>
               {list.items.map((event) => (
                 <EventRow key={event.id} event={event} now={now} />
               ))}

@@ -30,11 +30,13 @@ export interface Settings {
   lastQuery?: string;
   /** What raises a desktop notification (rules.ts); absent means the defaults. */
   notifyRules?: NotificationRules;
+  /** The full view shows times in UTC rather than in the local zone. */
+  timesInUtc?: boolean;
   /** What the organization set by policy; serverUrl and notifyRules above already include it. */
   managed?: ManagedPolicy;
 }
 
-const KEYS = ['serverUrl', 'token', 'session', 'lastQuery', 'notifyRules'] as const satisfies readonly (keyof Settings)[];
+const KEYS = ['serverUrl', 'token', 'session', 'lastQuery', 'notifyRules', 'timesInUtc'] as const satisfies readonly (keyof Settings)[];
 
 /** storage.managed, or no policy where the browser has none (Firefox without policies.json throws). */
 async function loadManagedPolicy(): Promise<ManagedPolicy> {

@@ -90,7 +90,9 @@ export function useEventList(settings: Settings, query: string, pageSize: number
     }
     const parsed = parseAuditQuery(query);
     if (!parsed.ok) {
-      setInner((old) => ({ ...old, state: { id: 'queryError', detail: { message: formatQueryError(parsed.error) } } }));
+      // Nothing of the previous query stays on show under a query that cannot run.
+      const state: ViewState = { id: 'queryError', detail: { message: formatQueryError(parsed.error) } };
+      setInner({ state, loadedQuery: query, items: [], count: null, cursor: null, loadingMore: false, moreError: null });
       return;
     }
     setInner((old) => ({ ...old, state: LOADING, loadingMore: false, moreError: null }));

@@ -5,7 +5,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { AuditEvent } from '../../shared/event.js';
 import { settingsClient } from './api.js';
-import { loadSettings, type Settings } from './settings.js';
+import { loadSettings, saveSettings, type Settings } from './settings.js';
 import { rangeQuery } from './timeRange.js';
 import { Detail } from './ui/Detail.js';
 import { EventTable } from './ui/EventTable.js';
@@ -72,6 +72,16 @@ function FullView({ initial, link }: { initial: Settings; link: Link }) {
     <div class="full">
       <ListHeader page={page}>
         <span class="server">{settings.serverUrl ?? ''}</span>
+        <button
+          type="button"
+          class="button subtle"
+          aria-pressed={settings.timesInUtc === true}
+          title="Show the time column in UTC rather than in your time zone"
+          onClick={() => void saveSettings({ timesInUtc: !settings.timesInUtc })}
+          data-utc-toggle
+        >
+          Times in UTC
+        </button>
         <button type="button" class="button subtle" onClick={() => page.onFix('options')}>
           Options
         </button>
@@ -79,7 +89,7 @@ function FullView({ initial, link }: { initial: Settings; link: Link }) {
       {page.configured && (
         <div class="controls-area">
           <SearchBox query={query} onQuery={setQuery} known={known} serverError={page.serverQueryError} />
-          <FilterBar query={query} onQuery={setQuery} usernames={known.usernames} targets={known.targets} idPrefix="v" />
+          <FilterBar query={query} onQuery={setQuery} usernames={known.usernames} targets={known.targets} idPrefix="v" invalid={page.queryInvalid} />
           {settings.token && (
             <Timeline settings={settings} query={query} onRange={(from, to, bucket) => setQuery(rangeQuery(query, from, to, Date.now(), bucket))} />
           )}
@@ -92,6 +102,7 @@ function FullView({ initial, link }: { initial: Settings; link: Link }) {
               <EventTable
                 items={list.items}
                 now={now}
+                utc={settings.timesInUtc === true}
                 selectedId={selectedId}
                 onSelect={(e) => {
                   setSelected(e);

@@ -137,6 +137,7 @@ describe.skipIf(!chromiumAvailable)('the extension in Chromium', () => {
     await signedIn({ lastQuery: '' });
     const page = await browser.open('popup.html', POPUP);
     await listSettled(page, '');
+    await page.click('[data-more-filters] summary');
     for (const type of RESOURCE_TYPES) {
       await page.selectOption('#p-type', type);
       await expect.poll(() => queryText(page)).toBe(`resource_type:${type}`);
@@ -211,7 +212,7 @@ describe.skipIf(!chromiumAvailable)('the extension in Chromium', () => {
     await again.close();
   });
 
-  it('a bad query shows the parser message under the box and keeps the list', async () => {
+  it('a bad query shows the parser message under the box, and no results, count or chips of another query', async () => {
     await signedIn({ lastQuery: 'action:create' });
     const page = await browser.open('popup.html', POPUP);
     await listSettled(page, 'action:create');
@@ -221,8 +222,10 @@ describe.skipIf(!chromiumAvailable)('the extension in Chromium', () => {
       if (parsed.ok) throw new Error(`${bad} should not parse`);
       await expect.poll(() => page.textContent('[data-query-error]')).toBe(formatQueryError(parsed.error));
       expect(await page.getAttribute('#q', 'aria-invalid')).toBe('true');
-      // The last good query's events stay.
-      await expectSameAsServer(page, 'action:create');
+      expect(await listSettled(page, bad)).toBe('queryError');
+      expect(await rowIds(page)).toEqual([]);
+      expect(await page.textContent('[data-count]')).toBe('');
+      expect(await page.getAttribute('[data-chip="action:create"]', 'aria-pressed')).toBe('false');
     }
     await page.close();
   });
@@ -473,13 +476,21 @@ describe.skipIf(!chromiumAvailable)('the extension in Chromium', () => {
     const page = await browser.open('popup.html', POPUP);
     await listSettled(page, 'action:write');
     const reached = new Set<string>();
-    for (let i = 0; i < 60; i++) {
-      await page.keyboard.press('Tab');
-      const id = await page.evaluate(() => {
+    const active = () =>
+      page.evaluate(() => {
         const el = document.activeElement as HTMLElement | null;
-        return el ? el.dataset.chip || el.id || el.className : '';
+        return { id: el ? el.dataset.chip || el.id || el.className : '', toolbar: !!el?.closest('[role=toolbar]'), summary: el?.tagName === 'SUMMARY' };
       });
-      reached.add(id);
+    // Tab between stops; arrow keys inside a toolbar; Enter opens "More filters".
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press('Tab');
+      const now = await active();
+      reached.add(now.id);
+      if (now.summary) await page.keyboard.press('Enter');
+      for (let j = 0; now.toolbar && j < 30; j++) {
+        await page.keyboard.press('ArrowRight');
+        reached.add((await active()).id);
+      }
     }
     for (const control of ['q', 'p-type', 'p-user', 'p-target', 'action:delete', 'group:sensitive', 'since:7d', 'diff-toggle']) {
       expect([...reached], control).toContain(control);

@@ -2,11 +2,14 @@
 // between rows and Enter opens the detail.
 import type { AuditEvent } from '../../../shared/event.js';
 import { ACTION_DESCRIPTIONS } from '../../../shared/vocabulary.js';
-import { absoluteTime, actorName, diffSize, groupOf, relativeTime } from '../present.js';
+import { actorName, diffSize, groupOf, relativeTime } from '../present.js';
+import { localTimeWithZone, utcTime } from './timeText.js';
 
 export function EventTable(props: {
   items: AuditEvent[];
   now: number;
+  /** Absolute times in UTC rather than the local zone (UTC is always on hover). */
+  utc: boolean;
   selectedId: string | null;
   onSelect(event: AuditEvent): void;
 }) {
@@ -53,9 +56,10 @@ export function EventTable(props: {
             onKeyDown={(e) => onKeyDown(e, i)}
           >
             <td class="when">
-              <time dateTime={event.time} title={absoluteTime(event.time)}>
-                {relativeTime(event.time, now)}
-              </time>
+              <time dateTime={event.time} title={utcTime(event.time)} data-absolute>
+                {props.utc ? utcTime(event.time) : localTimeWithZone(event.time)}
+              </time>{' '}
+              <span class="relative">{relativeTime(event.time, now)}</span>
             </td>
             <td>{actorName(event)}</td>
             <td>

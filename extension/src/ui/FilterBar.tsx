@@ -1,11 +1,13 @@
 // Quick filters: action chips in three groups, resource type, user, target and time
 // range. They read and write terms of the query text, so the search box always shows
 // exactly what is being asked.
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { ACTION_DESCRIPTIONS, RESOURCE_TYPES, type AuditAction } from '../../../shared/vocabulary.js';
 import { TIME_RANGES } from '../completion.js';
 import { ACTION_GROUPS, GROUP_LABELS, type ActionGroup } from '../present.js';
 import { applyValueList, formatValueList, setTerm, termValues } from '../queryTerms.js';
+import { useRovingFocus } from './roving.js';
 
 export interface FilterBarProps {
   query: string;
@@ -14,6 +16,10 @@ export interface FilterBarProps {
   targets: readonly string[];
   /** Prefix for element ids (two bars never share a page, but ids stay unique). */
   idPrefix?: string;
+  /** The type, user and target fields behind a "More filters" disclosure (the narrow popup). */
+  collapsible?: boolean;
+  /** The query is not valid: no chip shows as on, since none of them is what is shown. */
+  invalid?: boolean;
 }
 
 function TextFilter(props: {
@@ -56,11 +62,25 @@ function TextFilter(props: {
   );
 }
 
-export function FilterBar({ query, onQuery, usernames, targets, idPrefix = 'f' }: FilterBarProps) {
-  const actions = termValues(query, 'action');
+/** The type, user and target fields: open by default only when one of them is set. */
+function MoreFilters({ collapsible, active, children }: { collapsible: boolean; active: boolean; children: ComponentChildren }) {
+  const [open, setOpen] = useState(active);
+  if (!collapsible) return <div class="chip-row controls">{children}</div>;
+  return (
+    <details class="more-filters" open={open || active} onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)} data-more-filters>
+      <summary>More filters</summary>
+      <div class="chip-row controls">{children}</div>
+    </details>
+  );
+}
+
+export function FilterBar({ query, onQuery, usernames, targets, idPrefix = 'f', collapsible = false, invalid = false }: FilterBarProps) {
+  const chips = useRovingFocus<HTMLDivElement>('.chip');
+  const on = (values: string[]) => (invalid ? [] : values);
+  const actions = on(termValues(query, 'action'));
   const selected = new Set(actions);
-  const types = termValues(query, 'resource_type');
-  const since = termValues(query, 'since');
+  const types = on(termValues(query, 'resource_type'));
+  const since = on(termValues(query, 'since'));
   const users = termValues(query, 'username');
   const targetValues = termValues(query, 'resource_target');
 
@@ -75,39 +95,59 @@ export function FilterBar({ query, onQuery, usernames, targets, idPrefix = 'f' }
   const typeValue = types.length === 1 ? types[0]! : types.length > 1 ? '*several' : '';
 
   return (
-    <div class="filters" role="group" aria-label="Quick filters">
-      {(Object.keys(ACTION_GROUPS) as ActionGroup[]).map((group) => {
-        const members = ACTION_GROUPS[group];
-        const allOn = members.every((a) => selected.has(a));
-        return (
-          <div class={`chip-row group-${group}`} role="group" aria-label={`${GROUP_LABELS[group]} actions`} key={group}>
-            <button
-              type="button"
-              class="chip group-chip"
-              aria-pressed={allOn}
-              data-chip={`group:${group}`}
-              title={`All ${GROUP_LABELS[group].toLowerCase()} actions: ${members.join(', ')}`}
-              onClick={() => toggleGroup(group)}
-            >
-              {GROUP_LABELS[group]}
-            </button>
-            {members.map((action) => (
+    <div class="filters">
+      <div class="chip-groups" role="toolbar" aria-label="Quick filters" ref={chips.ref} onKeyDown={chips.onKeyDown} onFocusCapture={chips.onFocusIn}>
+        {(Object.keys(ACTION_GROUPS) as ActionGroup[]).map((group) => {
+          const members = ACTION_GROUPS[group];
+          const allOn = members.every((a) => selected.has(a));
+          return (
+            <div class={`chip-row group-${group}`} role="group" aria-label={`${GROUP_LABELS[group]} actions`} key={group}>
+              <button
+                type="button"
+                class="chip group-chip"
+                aria-pressed={allOn}
+                data-chip={`group:${group}`}
+                title={`All ${GROUP_LABELS[group].toLowerCase()} actions: ${members.join(', ')}`}
+                onClick={() => toggleGroup(group)}
+              >
+                {GROUP_LABELS[group]}
+              </button>
+              {members.map((action) => (
+                <button
+                  type="button"
+                  class="chip"
+                  key={action}
+                  aria-pressed={selected.has(action)}
+                  data-chip={`action:${action}`}
+                  title={ACTION_DESCRIPTIONS[action]}
+                  onClick={() => toggleAction(action)}
+                >
+                  {action.replace('_', ' ')}
+                </button>
+              ))}
+            </div>
+          );
+        })}
+        <div class="segmented" role="group" aria-label="Time range">
+          {TIME_RANGES.map((range) => {
+            const pressed = since.length === 1 && since[0] === range;
+            return (
               <button
                 type="button"
                 class="chip"
-                key={action}
-                aria-pressed={selected.has(action)}
-                data-chip={`action:${action}`}
-                title={ACTION_DESCRIPTIONS[action]}
-                onClick={() => toggleAction(action)}
+                key={range}
+                aria-pressed={pressed}
+                data-chip={`since:${range}`}
+                title={`Events of the last ${range}`}
+                onClick={() => onQuery(setTerm(query, 'since', pressed ? [] : [range]))}
               >
-                {action.replace('_', ' ')}
+                {range}
               </button>
-            ))}
-          </div>
-        );
-      })}
-      <div class="chip-row controls">
+            );
+          })}
+        </div>
+      </div>
+      <MoreFilters collapsible={collapsible} active={types.length + users.length + targetValues.length > 0}>
         <label class="select-filter">
           <span class="sr-only">Resource type</span>
           <select
@@ -143,25 +183,7 @@ export function FilterBar({ query, onQuery, usernames, targets, idPrefix = 'f' }
           options={targets}
           onCommit={(v) => onQuery(applyValueList(query, 'resource_target', v))}
         />
-        <div class="segmented" role="group" aria-label="Time range">
-          {TIME_RANGES.map((range) => {
-            const on = since.length === 1 && since[0] === range;
-            return (
-              <button
-                type="button"
-                class="chip"
-                key={range}
-                aria-pressed={on}
-                data-chip={`since:${range}`}
-                title={`Events of the last ${range}`}
-                onClick={() => onQuery(setTerm(query, 'since', on ? [] : [range]))}
-              >
-                {range}
-              </button>
-            );
-          })}
-        </div>
-      </div>
+      </MoreFilters>
     </div>
   );
 }

@@ -3,10 +3,13 @@
 import type { ComponentChildren } from 'preact';
 import { formatCount } from '../present.js';
 import { ExportButtons } from './ExportButtons.js';
+import { useRovingFocus } from './roving.js';
 import type { ListPage } from './useListPage.js';
 
 export function ListHeader({ page, compact = false, children }: { page: ListPage; compact?: boolean; children?: ComponentChildren }) {
   const { list, query, settings } = page;
+  // The page's commands are one Tab stop, so the keyboard reaches the list quickly.
+  const tools = useRovingFocus<HTMLDivElement>('button, a[href]');
   return (
     <header class="bar">
       <h1 class="brand">Vigil</h1>
@@ -14,8 +17,10 @@ export function ListHeader({ page, compact = false, children }: { page: ListPage
         {list.count && list.loadedQuery === query ? formatCount(list.count) : ''}
       </span>
       <span class="spacer" />
-      {settings.token && list.state.id !== 'forbidden' && <ExportButtons settings={settings} query={query} compact={compact} />}
-      {children}
+      <div class="tools" role="toolbar" aria-label="Export and pages" ref={tools.ref} onKeyDown={tools.onKeyDown} onFocusCapture={tools.onFocusIn}>
+        {settings.token && list.state.id !== 'forbidden' && <ExportButtons settings={settings} query={query} compact={compact} />}
+        {children}
+      </div>
     </header>
   );
 }

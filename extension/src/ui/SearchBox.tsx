@@ -1,8 +1,10 @@
 // The query box: the query language with completion of keys and values, and the
-// parser's own message under the box when a term is wrong.
+// parser's own message under the box when a term is wrong. A wrong query is applied like
+// any other (the page then shows no results for it, not the last good query's); a term
+// still being typed that can become valid is neither applied nor reported until Enter.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { formatQueryError, parseAuditQuery } from '../../../shared/query.js';
-import { complete, type KnownValues } from '../completion.js';
+import { canStillFinish, complete, type KnownValues } from '../completion.js';
 
 export interface SearchBoxProps {
   query: string;
@@ -29,20 +31,19 @@ export function SearchBox({ query, onQuery, known, serverError, id = 'q' }: Sear
   const pendingCaret = useRef<number | null>(null);
 
   const parsed = useMemo(() => parseAuditQuery(draft), [draft]);
+  const typing = !parsed.ok && draft !== query && canStillFinish(draft, caret, known);
 
-  // Apply a valid draft after a pause; reveal an invalid draft's error after the same pause.
+  // After a pause, apply the draft, valid or not, unless its last term is still being typed.
   useEffect(() => {
     if (draft === query) {
       setShowError(!parsed.ok);
       return;
     }
     setShowError(false);
-    const timer = setTimeout(() => {
-      if (parsed.ok) onQuery(draft);
-      else setShowError(true);
-    }, APPLY_AFTER_MS);
+    if (typing) return;
+    const timer = setTimeout(() => onQuery(draft), APPLY_AFTER_MS);
     return () => clearTimeout(timer);
-  }, [draft, query, parsed]);
+  }, [draft, query, parsed, typing]);
 
   useEffect(() => {
     if (pendingCaret.current !== null && input.current) {
@@ -69,11 +70,8 @@ export function SearchBox({ query, onQuery, known, serverError, id = 'q' }: Sear
 
   const applyNow = () => {
     setOpen(false);
-    if (parsed.ok) {
-      if (draft !== query) onQuery(draft);
-    } else {
-      setShowError(true);
-    }
+    if (draft !== query) onQuery(draft);
+    else setShowError(!parsed.ok);
   };
 
   const onKeyDown = (e: KeyboardEvent) => {

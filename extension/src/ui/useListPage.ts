@@ -20,6 +20,8 @@ export interface ListPage {
   showItems: boolean;
   /** The server's word on the query shown, when it refused it. */
   serverQueryError: string | null;
+  /** The query cannot run (the parser or the server refused it): no chip is on for it. */
+  queryInvalid: boolean;
   /** A server is set: the search box and filters apply. */
   configured: boolean;
   /** The way out of a problem state. */
@@ -52,6 +54,7 @@ export function useListPage(initial: Settings, initialQuery: string, pageSize: n
     known,
     showItems: list.items.length > 0 && (list.state.id === 'ready' || list.state.id === 'loading'),
     serverQueryError: list.state.id === 'queryError' && list.loadedQuery === query ? (list.state.detail.message ?? null) : null,
+    queryInvalid: list.state.id === 'queryError' && list.loadedQuery === query,
     configured: list.state.id !== 'notConfigured',
     onFix,
   };

@@ -51,3 +51,24 @@ export const EXPORT_TEXT = {
     status === 403 ? 'Your role may not export the audit log.' : `The export failed (HTTP ${status}): ${message}`,
   unreachable: 'The server could not be reached; nothing was exported.',
 } as const;
+
+/** The options page's "Streaming" section: the server's sinks (site managers only). */
+export const STREAMING_TEXT = {
+  heading: 'Streaming',
+  intro: 'The server streams the audit trail to these destinations (SIEMs), every event at least once and in order.',
+  none: 'No sinks yet: the audit trail goes nowhere but this server.',
+  allEvents: 'all events',
+  lag: (events: number, seconds: number): string => (events === 0 ? 'none' : `${plural(events, 'event')} waiting, oldest ${seconds} s`),
+  never: 'never',
+  noError: 'none',
+  secretKept: 'Leave empty to keep the stored secret',
+  listFailed: (message: string): string => `Could not read the sinks: ${message}`,
+  created: (name: string): string => `Sink ${name} added. Delivery starts within a second or two.`,
+  updated: (name: string): string => `Sink ${name} saved.`,
+  deleted: (name: string): string => `Sink ${name} deleted.`,
+  confirmDelete: (name: string): string => `Delete sink ${name}? Events not yet delivered to it will not be sent.`,
+  testPassed: (name: string, answer: string, ms: number): string => `Test message to ${name}: ${answer} (${ms} ms).`,
+  testFailed: (name: string, answer: string): string => `Test message to ${name} failed: ${answer}`,
+  refused: (message: string): string => `The server refused: ${message}`,
+  unreachable: 'The server did not answer. Check the address and that the server is running.',
+} as const;

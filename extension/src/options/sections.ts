@@ -7,6 +7,7 @@ import { AccountSection } from './AccountSection.js';
 import { NotificationsSection } from './NotificationsSection.js';
 import { ServerSection } from './ServerSection.js';
 import { StatusSection } from './StatusSection.js';
+import { StreamingSection } from './StreamingSection.js';
 import { WitnessSection } from './WitnessSection.js';
 
 export interface SectionProps {
@@ -22,4 +23,5 @@ export const OPTION_SECTIONS: readonly { key: string; Section: FunctionComponent
   { key: 'history', Section: WitnessSection },
   { key: 'notifications', Section: NotificationsSection },
   { key: 'status', Section: StatusSection },
+  { key: 'streaming', Section: StreamingSection },
 ];

@@ -59,7 +59,6 @@ export async function acquireSinkLease(db: Database, id: string, owner: string, 
   return row;
 }
 
-/** Extends `owner`'s lease; false when `owner` no longer holds it (another process took over, or the sink is gone). */
 /**
  * Extends the lease; false when it is no longer ours, the sink is gone or, given
  * `configuredAt`, its configuration changed since (the worker must not send in the old form).
@@ -84,13 +83,15 @@ export async function releaseSinkLease(db: Database, id: string, owner: string):
 /**
  * Moves the cursor after a delivered batch, only while `owner` holds the lease (a process
  * that lost it must not move the cursor of the one that took over), and renews the lease.
+ * `sameConfig`: the sink's configuration is still the one of `configuredAt` (its worker
+ * may send the next batch at once without asking again).
  */
 export async function advanceSinkCursor(
   db: Database,
   id: string,
   owner: string,
-  update: { cursorSeq: number; delivered: number; leaseMs: number },
-): Promise<boolean> {
+  update: { cursorSeq: number; delivered: number; leaseMs: number; configuredAt: Date },
+): Promise<{ held: boolean; sameConfig: boolean }> {
   const rows = await db
     .update(sinks)
     .set({
@@ -102,8 +103,9 @@ export async function advanceSinkCursor(
       leaseUntil: sql`now() + ${update.leaseMs} * interval '1 millisecond'`,
     })
     .where(sql`${sinks.id} = ${id} and ${sinks.leaseOwner} = ${owner}`)
-    .returning({ id: sinks.id });
-  return rows.length === 1;
+    .returning({ updatedAt: sinks.updatedAt });
+  const [row] = rows;
+  return { held: row !== undefined, sameConfig: row !== undefined && row.updatedAt.getTime() === update.configuredAt.getTime() };
 }
 
 export async function recordSinkError(db: Database, id: string, owner: string, message: string): Promise<void> {

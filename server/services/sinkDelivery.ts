@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Database } from '../db/database.js';
 import { selectEventsAfterSeq, selectMaxSeq, type EventQuery } from '../db/auditEventsStore.js';
-import type { SinkRow } from '../db/schema.js';
+import type { AuditEventRow, SinkRow } from '../db/schema.js';
 import { acquireSinkLease, advanceSinkCursor, recordSinkError, releaseSinkLease, renewSinkLease, selectSinks } from '../db/sinksStore.js';
 import { logger } from '../logger.js';
 import { sinkDelivered, sinkErrors } from '../metrics.js';
@@ -157,6 +157,12 @@ class SinkWorker {
   private cursor: number;
   private leaseRenewedAt = Date.now();
   private failures = 0;
+  /** The last batch was full: more events wait. */
+  private behind = false;
+  /** The batch after the cursor, read while the last one was sent. */
+  private prefetch: { afterSeq: number; rows: Promise<AuditEventRow[] | null> } | null = null;
+  /** The cursor was just moved and the configuration found unchanged: the next send needs no other check. */
+  private checkedJustNow = false;
 
   constructor(
     private readonly db: Database,
@@ -221,26 +227,52 @@ class SinkWorker {
     }
   }
 
-  /** One round: reads a batch, sends it, moves the cursor. Answers how long to wait before the next. */
+  /**
+   * One round: reads a batch, sends it, moves the cursor. Answers how long to wait before the next.
+   *
+   * While behind (the last batch was full) the next batch is read while this one is sent,
+   * and the head is not asked for: a full batch moves the cursor to its last event. The
+   * head is read (before the events, so nothing recorded in between is skipped) only to
+   * move a filtered sink's cursor past the events it does not take.
+   */
   private async step(transport: Transport, query: EventQuery): Promise<number | 'lost'> {
-    const head = await selectMaxSeq(this.db);
-    if (head <= this.cursor) return (await this.renewIfDue()) ? this.settings.pollMs : 'lost';
     const batchSize = this.row.batchSize;
-    const rows = await selectEventsAfterSeq(this.db, query, this.cursor, head, batchSize);
-    const full = rows.length === batchSize;
-    if (!full && rows.length > 0) {
-      // Batches: batchSize events, or what there is once the oldest has waited flushMs.
-      const waited = Date.now() - rows[0]!.recordedAt.getTime();
-      if (waited < this.settings.flushMs) return this.settings.flushMs - waited;
+    let rows = this.behind ? await this.readAhead(query) : [];
+    let full = rows.length === batchSize;
+    let next = full ? rows.at(-1)!.seq : this.cursor;
+    if (!full) {
+      const head = await selectMaxSeq(this.db);
+      if (head <= this.cursor) {
+        this.behind = false;
+        return (await this.renewIfDue()) ? this.settings.pollMs : 'lost';
+      }
+      rows = await selectEventsAfterSeq(this.db, query, this.cursor, head, batchSize);
+      full = rows.length === batchSize;
+      next = full ? rows.at(-1)!.seq : head;
+      if (!full && rows.length > 0) {
+        // Batches: batchSize events, or what there is once the oldest has waited flushMs.
+        const waited = Date.now() - rows[0]!.recordedAt.getTime();
+        if (waited < this.settings.flushMs) {
+          this.behind = false;
+          return this.settings.flushMs - waited;
+        }
+      }
     }
     if (rows.length > 0) {
       // Deleted or changed since this worker started: not one more batch in the old form.
-      if (!(await renewSinkLease(this.db, this.sinkId, this.owner, this.settings.leaseMs, this.row.updatedAt))) return 'lost';
+      // Right after a cursor move that found the configuration unchanged, that was the check.
+      if (!this.checkedJustNow && !(await renewSinkLease(this.db, this.sinkId, this.owner, this.settings.leaseMs, this.row.updatedAt))) return 'lost';
+      this.checkedJustNow = false;
+      this.prefetch = full ? { afterSeq: next, rows: selectEventsAfterSeq(this.db, query, next, Number.MAX_SAFE_INTEGER, batchSize).catch(() => null) } : null;
       await transport.send(rows.map(toAuditEvent), randomUUID(), this.stopping.signal);
       if (this.stopping.signal.aborted) return 'lost';
     }
-    const next = full ? rows.at(-1)!.seq : head;
-    const held = await advanceSinkCursor(this.db, this.sinkId, this.owner, { cursorSeq: next, delivered: rows.length, leaseMs: this.settings.leaseMs });
+    const { held, sameConfig } = await advanceSinkCursor(this.db, this.sinkId, this.owner, {
+      cursorSeq: next,
+      delivered: rows.length,
+      leaseMs: this.settings.leaseMs,
+      configuredAt: this.row.updatedAt,
+    });
     if (!held) {
       this.log.warn({ owner: this.owner }, 'sink lease lost (another process delivers it now, or it was deleted)');
       return 'lost';
@@ -250,10 +282,24 @@ class SinkWorker {
     if (rows.length > 0) sinkDelivered.inc({ sink: this.name }, rows.length);
     if (this.failures > 0) this.log.info({ failures: this.failures }, 'sink delivery recovered');
     this.failures = 0;
+    if (!sameConfig) return 'lost';
+    this.behind = full;
+    this.checkedJustNow = full;
     return full ? 0 : this.settings.pollMs;
   }
 
+  /** The batch after the cursor: the one read while the last was sent, or read now. */
+  private async readAhead(query: EventQuery): Promise<AuditEventRow[]> {
+    const prefetch = this.prefetch;
+    this.prefetch = null;
+    const rows = prefetch && prefetch.afterSeq === this.cursor ? await prefetch.rows : null;
+    return rows ?? selectEventsAfterSeq(this.db, query, this.cursor, Number.MAX_SAFE_INTEGER, this.row.batchSize);
+  }
+
   private async failed(err: unknown): Promise<number> {
+    this.behind = false;
+    this.checkedJustNow = false;
+    this.prefetch = null;
     if (this.stopping.signal.aborted) return 0;
     this.failures++;
     sinkErrors.inc({ sink: this.name });

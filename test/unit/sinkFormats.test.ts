@@ -100,11 +100,14 @@ describe('syslog framing', () => {
     const message = syslogMessage({ ...EVENT, resourceTarget: 'é' }, 'vigil');
     expect(message).toMatch(new RegExp(`^<110>1 ${EVENT.time.replace(/\./g, '\\.')} \\S+ vigil \\d+ login - \\{`));
     expect(JSON.parse(message.slice(message.indexOf(' - ') + 3))).toMatchObject({ id: EVENT.id, resourceTarget: 'é' });
-    const framed = octetCounted(message).toString('utf8');
+    const framed = octetCounted([message]).toString('utf8');
     const [length, ...rest] = framed.split(' ');
     expect(Number(length)).toBe(Buffer.byteLength(message));
     expect(Number(length)).toBe(message.length + 1);
     expect(rest.join(' ')).toBe(message);
+    // A batch: each message framed by its own length in bytes, back to back.
+    const second = syslogMessage({ ...EVENT, resourceTarget: '☕☕' }, 'vigil');
+    expect(octetCounted([message, second]).equals(Buffer.from(`${Buffer.byteLength(message)} ${message}${Buffer.byteLength(second)} ${second}`))).toBe(true);
     expect(syslogMessage({ ...EVENT, action: 'delete' }, 'cef')).toMatch(/^<109>1 .* vigil \d+ delete - CEF:0\|/);
   });
 });

@@ -15,7 +15,8 @@ import { makeCreateContext } from './context.js';
 import { databaseProbe, type Database, type ListenFn } from './db/database.js';
 import { EventWriter } from './db/eventWriter.js';
 import { logger } from './logger.js';
-import { httpMetrics, metricsHandler } from './metrics.js';
+import { httpMetrics, liveEventsEncoded, metricsHandler } from './metrics.js';
+import { liveWireEncoder } from './liveWire.js';
 import { requestLogger } from './requestLog.js';
 import { checkpointHandler } from './routes/checkpoint.js';
 import { exportHandler } from './routes/export.js';
@@ -138,7 +139,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   // What requests share: one event writer (its group commit and chain head) and one live hub.
   const events = deps.events ?? new EventWriter(deps.db);
-  const live = new LiveHub(deps.db, deps.listen, deps.livePollMs);
+  const live = new LiveHub(deps.db, deps.listen, deps.livePollMs, (n) => liveEventsEncoded.inc(n));
   const auth = { adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined };
   const access = new AccessWatch(deps.db, auth, deps.listen);
   const limits = { ...CONNECTION_LIMITS, ...deps.limits };
@@ -290,6 +291,8 @@ export async function listen(app: express.Express, port: number, host: string): 
           router: appRouter,
           createContext: vigil.createContext,
           maxBatchSize: vigil.limits.callsPerBatch,
+          // Live batches go out as the bytes encoded once for all their subscribers.
+          experimental_encoder: liveWireEncoder,
           keepAlive: { enabled: true, pingMs: WS_PING_MS, pongWaitMs: 10_000 },
           onError({ error, path }) {
             if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'procedure failed (ws)');

@@ -6,6 +6,8 @@
 //   vigil_trpc_procedure_duration_seconds{procedure,type,code}   per tRPC procedure
 //   vigil_http_request_duration_seconds{method,route,status}     every HTTP request
 //   vigil_live_subscribers{transport}                     open live subscriptions (liveSubscriberOpened/Closed)
+//   vigil_live_events_encoded_total                       events JSON-encoded for live subscriptions (once per query per read)
+//   vigil_live_events_sent_total{transport}               events handed to live subscriptions (each subscriber counts)
 //   vigil_exports_total{format,outcome} / vigil_export_rows_total{format}
 //   vigil_database_info{kind} 1 / vigil_database_pool_max{kind}
 //   vigil_sink_delivered_total{sink} / vigil_sink_errors_total{sink}   by this process
@@ -89,6 +91,19 @@ export const sinkErrors = new Counter({
 export const retentionHeldEvents = new Gauge({
   name: 'vigil_retention_held_events',
   help: 'Events past the retention period that retention keeps because a sink has not delivered them yet.',
+  registers: [registry],
+});
+
+export const liveEventsEncoded = new Counter({
+  name: 'vigil_live_events_encoded_total',
+  help: 'Events JSON-encoded for live subscriptions: once per query per read, however many subscribers share the query.',
+  registers: [registry],
+});
+
+export const liveEventsSent = new Counter({
+  name: 'vigil_live_events_sent_total',
+  help: 'Events handed to live subscriptions, each subscriber counted, by transport.',
+  labelNames: ['transport'] as const,
   registers: [registry],
 });
 

@@ -4,7 +4,7 @@
 import { createTRPCClient, httpBatchLink, httpLink, splitLink, TRPCClientError, type TRPCLink } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
 import type { AppRouter } from '../server/routers/_app.js';
-import type { EventInput } from './event.js';
+import type { AuditEvent, EventInput } from './event.js';
 import { CALLS_PER_BATCH, EVENT_LIMITS } from './limits.js';
 
 export interface RetryOptions {
@@ -88,6 +88,43 @@ const stampEventsLink: TRPCLink<AppRouter> = () => ({ op, next }) => {
   return next({ ...op, input: withIds });
 };
 
+/**
+ * events.live sends a batch per message (the JSON text of AuditEvent[], tracked by its
+ * last seq, encoded once on the server for every subscriber of the query): handed on
+ * here one event at a time, each tracked by its own seq. The transports below keep the
+ * batch's id, so a reconnection resumes after the last whole batch received.
+ */
+const liveEventsLink: TRPCLink<AppRouter> = () => ({ op, next }) => {
+  if (op.type !== 'subscription' || op.path !== 'events.live') return next(op);
+  return observable((observer) => {
+    const subscription = next(op).subscribe({
+      next(envelope) {
+        const result = envelope.result as { type?: string; data?: { id?: string; data?: unknown } };
+        if ((result.type !== 'data' && result.type !== undefined) || typeof result.data?.data !== 'string') return observer.next(envelope);
+        for (const event of JSON.parse(result.data.data) as AuditEvent[]) {
+          const id = String(event.seq);
+          observer.next({ ...envelope, result: { type: 'data', id, data: { id, data: event } } } as typeof envelope);
+        }
+      },
+      error: (error) => observer.error(error),
+      complete: () => observer.complete(),
+    });
+    return () => subscription.unsubscribe();
+  });
+};
+
+/** events.live as the typed client presents it: onData gets each event, tracked by its seq. */
+type Trpc = ReturnType<typeof createTRPCClient<AppRouter>>;
+type LiveSubscribe = Trpc['events']['live']['subscribe'];
+type WithEvents<T> = T extends { onData?: (value: infer _Batch) => void } ? Omit<T, 'onData'> & { onData?: (value: { id: string; data: AuditEvent }) => void } : T;
+type LiveEventsSubscribe = LiveSubscribe extends {
+  (input: infer I, opts: infer O): infer R;
+  (input: infer _I2, opts?: infer _O2): infer _R2;
+}
+  ? (input: I, opts: WithEvents<O>) => R
+  : never;
+type LiveTyped<C extends Trpc> = Omit<C, 'events'> & { events: Omit<C['events'], 'live'> & { live: { subscribe: LiveEventsSubscribe } } };
+
 const sleep = (ms: number, signal?: AbortSignal | null) =>
   new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
@@ -170,6 +207,7 @@ export function buildClient(options: VigilClientOptions, subscriptionsFor: Subsc
   const trpc = createTRPCClient<AppRouter>({
     links: [
       stampEventsLink,
+      liveEventsLink,
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: subscriptions.link,
@@ -275,7 +313,7 @@ export function buildClient(options: VigilClientOptions, subscriptionsFor: Subsc
       if (typeof prop === 'string' && Object.hasOwn(extras, prop)) return extras[prop as keyof typeof extras];
       return Reflect.get(target, prop, receiver);
     },
-  }) as typeof trpc & typeof extras;
+  }) as unknown as LiveTyped<typeof trpc> & typeof extras;
 }
 
 export type VigilClient = ReturnType<typeof buildClient>;

@@ -3,9 +3,9 @@ import { tracked, TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { eventBatchSchema, eventInputSchema } from '../../shared/event.js';
 import { QUERY_LIMITS } from '../../shared/query.js';
-import { liveSubscriberClosed, liveSubscriberOpened } from '../metrics.js';
+import { liveEventsSent, liveSubscriberClosed, liveSubscriberOpened } from '../metrics.js';
 import { usernameOf } from '../services/caller.js';
-import { liveEventRows } from '../services/liveStream.js';
+import { liveEventBatches } from '../services/liveStream.js';
 import {
   countEvents,
   eventStats,
@@ -15,7 +15,6 @@ import {
   parseQueryFor,
   recordEvents,
   resolveFilter,
-  toAuditEvent,
 } from '../services/events.js';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { eventReaderProcedure, eventReaderRefusal, ingestProcedure, router } from '../trpc.js';
@@ -79,9 +78,11 @@ export const eventsRouter = router({
     .query(({ ctx, input }) => eventsSince(ctx.db, input ?? {}, usernameOf(ctx.caller), ctx.clock)),
 
   /**
-   * New events matching `q`, as they are recorded (by any server process). Resumable:
-   * each event is tracked by its seq, and `lastEventId` replays what was missed. Ends
-   * with UNAUTHORIZED or FORBIDDEN once the caller may no longer read events.
+   * New events matching `q`, as they are recorded (by any server process), in batches:
+   * each message's data is the JSON text of an AuditEvent[] (encoded once for every
+   * subscriber of the same query), tracked by its last event's seq. The typed client
+   * hands them out one event at a time. Resumable: `lastEventId` replays what was missed.
+   * Ends with UNAUTHORIZED or FORBIDDEN once the caller may no longer read events.
    */
   live: eventReaderProcedure
     .input(
@@ -99,9 +100,10 @@ export const eventsRouter = router({
       const transport = ctx.request.transport === 'http' ? 'sse' : (ctx.request.transport ?? 'local');
       liveSubscriberOpened(transport);
       try {
-        const rows = liveEventRows(ctx, query, after, signal ?? new AbortController().signal, eventReaderRefusal);
-        for await (const row of rows) {
-          yield tracked(String(row.seq), toAuditEvent(row));
+        const batches = liveEventBatches(ctx, query, after, signal ?? new AbortController().signal, eventReaderRefusal);
+        for await (const batch of batches) {
+          liveEventsSent.inc({ transport }, batch.size);
+          yield tracked(String(batch.lastSeq), batch);
         }
       } catch (error) {
         // Errors while streaming bypass the procedure middleware: say "retry" here too.

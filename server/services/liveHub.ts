@@ -1,17 +1,20 @@
 // Live events: one hub per server process. A NOTIFY (sent once per committed batch, by
 // whichever process recorded it) wakes the hub, which reads the new events ONCE and
-// hands each subscriber those matching its query. A new or lagging subscriber first
-// replays from the database after its last event id, then joins the live set at the
-// hub's exact position: no gap, no repeat (seq order is commit order). With nobody
-// subscribed the hub reads nothing; the next subscriber starts it again at the head.
-// Queues are bounded: a subscriber whose consumer does not keep up (a client that stops
-// reading) is dropped back to replaying from the database.
+// hands each subscriber those matching its query: subscribers with equal queries share
+// one evaluation and the same messages, each event encoded to JSON once for all of them
+// (liveBatch.ts). A new or lagging subscriber first replays from the database after its
+// last event id, then joins the live set at the hub's exact position: no gap, no repeat
+// (seq order is commit order). With nobody subscribed the hub reads nothing; the next
+// subscriber starts it again at the head. Queues are bounded: a subscriber whose
+// consumer does not keep up (a client that stops reading) is dropped back to replaying
+// from the database.
 import { isDatabaseUnavailable, type Database, type ListenFn } from '../db/database.js';
 import { selectAllAfterSeq, selectEventsAfterSeq, selectMaxSeq, type EventQuery } from '../db/auditEventsStore.js';
 import { EVENTS_CHANNEL } from '../db/eventWriter.js';
 import type { AuditEventRow } from '../db/schema.js';
 import { logger } from '../logger.js';
 import { matchesQuery } from './eventMatcher.js';
+import { liveBatchesOf, type EncodeCounter, type LiveBatch } from './liveBatch.js';
 
 const READ_BATCH = 1000;
 /** A subscriber further behind than this goes back to replaying from the database. */
@@ -26,8 +29,10 @@ interface Subscriber {
   query: EventQuery;
   /** Subscribers with equal queries share one evaluation per event (typically everyone's default rules). */
   queryKey: string;
-  /** Events handed over but not yet taken by the consumer. */
-  queue: AuditEventRow[];
+  /** Batches handed over but not yet taken by the consumer... */
+  queue: LiveBatch[];
+  /** ...and the events they hold. */
+  queued: number;
   /** Set when the subscriber fell too far behind and must replay. */
   lagging: boolean;
   wake: (() => void) | null;
@@ -51,6 +56,8 @@ export class LiveHub {
     private readonly listen: ListenFn | undefined,
     /** The safety-net poll; without LISTEN it is the only wake-up (default 250 ms). */
     private readonly pollMs: number = listen ? POLL_MS : 250,
+    /** Told of every batch encoded (the app counts them in a metric). */
+    private readonly encoded: EncodeCounter = () => {},
   ) {}
 
   get subscriberCount(): number {
@@ -125,19 +132,23 @@ export class LiveHub {
 
   /** Synchronous: a subscriber joining between two reads sees the position move atomically. */
   private distribute(rows: AuditEventRow[]): void {
-    const matchesByQuery = new Map<string, AuditEventRow[]>();
+    // Per query, what every subscriber of that query gets from this read.
+    const batchesByQuery = new Map<string, { batches: LiveBatch[]; events: number }>();
     for (const sub of this.subscribers) {
       if (sub.lagging) continue;
-      let matches = matchesByQuery.get(sub.queryKey);
-      if (!matches) {
-        matches = rows.filter((row) => matchesQuery(row, sub.query));
-        matchesByQuery.set(sub.queryKey, matches);
+      let found = batchesByQuery.get(sub.queryKey);
+      if (!found) {
+        const matches = rows.filter((row) => matchesQuery(row, sub.query));
+        found = { batches: matches.length ? liveBatchesOf(matches, this.encoded) : [], events: matches.length };
+        batchesByQuery.set(sub.queryKey, found);
       }
-      if (matches.length === 0) continue;
-      sub.queue.push(...matches);
-      if (sub.queue.length > MAX_QUEUE) {
+      if (found.events === 0) continue;
+      sub.queue.push(...found.batches);
+      sub.queued += found.events;
+      if (sub.queued > MAX_QUEUE) {
         sub.lagging = true;
         sub.queue = [];
+        sub.queued = 0;
       }
       sub.wake?.();
     }
@@ -146,11 +157,12 @@ export class LiveHub {
 
   /**
    * Matching events after `afterSeq` (undefined: from now on), in seq order, until
-   * `signal` aborts. Yields [seq, row].
+   * `signal` aborts, in batches: a hub read's (shared with the query's other
+   * subscribers) or a replay read's.
    */
-  async *subscribe(query: EventQuery, afterSeq: number | undefined, signal: AbortSignal): AsyncGenerator<AuditEventRow> {
+  async *subscribe(query: EventQuery, afterSeq: number | undefined, signal: AbortSignal): AsyncGenerator<LiveBatch> {
     // Registered first, replaying (skipped by distribute): a hub with a subscriber never goes idle.
-    const sub: Subscriber = { query, queryKey: JSON.stringify(query), queue: [], lagging: true, wake: null };
+    const sub: Subscriber = { query, queryKey: JSON.stringify(query), queue: [], queued: 0, lagging: true, wake: null };
     this.subscribers.add(sub);
     // One abort listener for the whole subscription (not one per wait, which would leak).
     let onAbort: (() => void) | null = null;
@@ -190,21 +202,23 @@ export class LiveHub {
           const through = this.position;
           const rows = await retrying(() => selectEventsAfterSeq(this.db, query, after, through, READ_BATCH));
           if (!rows) return;
-          for (const row of rows) {
+          for (const batch of liveBatchesOf(rows, this.encoded)) {
             if (signal.aborted) return;
-            after = row.seq;
-            yield row;
+            after = batch.lastSeq;
+            yield batch;
           }
           if (rows.length < READ_BATCH && this.position === through) {
             after = through;
             sub.queue = [];
+            sub.queued = 0;
             sub.lagging = false;
           }
           continue;
         }
         const next = sub.queue.shift();
         if (next) {
-          after = next.seq;
+          sub.queued -= next.size;
+          after = next.lastSeq;
           yield next;
           continue;
         }

@@ -6,9 +6,9 @@
 import type { TRPCError } from '@trpc/server';
 import type { SocketBudget } from '../connectionLimits.js';
 import type { EventQuery } from '../db/auditEventsStore.js';
-import type { AuditEventRow } from '../db/schema.js';
 import type { WatchedCaller } from './accessWatch.js';
 import type { Caller } from './caller.js';
+import type { LiveBatch } from './liveBatch.js';
 import type { LiveHub } from './liveHub.js';
 
 export interface LiveStreamDeps {
@@ -19,14 +19,14 @@ export interface LiveStreamDeps {
   socket: SocketBudget | null;
 }
 
-export async function* liveEventRows(
+export async function* liveEventBatches(
   deps: LiveStreamDeps,
   query: EventQuery,
   afterSeq: number | undefined,
   signal: AbortSignal,
   /** Why a caller may no longer follow the stream, or null. */
   refusalOf: (caller: Caller | null) => TRPCError | null,
-): AsyncGenerator<AuditEventRow> {
+): AsyncGenerator<LiveBatch> {
   const releaseSlot = deps.socket?.openSubscription();
   const stop = new AbortController();
   const abort = () => stop.abort();
@@ -41,10 +41,10 @@ export async function* liveEventRows(
     // A change between the call's own check and the watch above counts too.
     if (deps.watched) refuseIfLost(deps.watched.caller);
     if (!stop.signal.aborted) {
-      for await (const row of deps.live.subscribe(query, afterSeq, stop.signal)) {
+      for await (const batch of deps.live.subscribe(query, afterSeq, stop.signal)) {
         if (deps.socket?.congested) await deps.socket.drained(stop.signal);
         if (stop.signal.aborted) break;
-        yield row;
+        yield batch;
       }
     }
     if (refusal) throw refusal;

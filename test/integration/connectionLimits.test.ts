@@ -6,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createApp, listen, type RunningServer } from '../../server/app.js';
 import { procedureDuration } from '../../server/metrics.js';
+import { LIVE_MESSAGE_CHARS, type LiveBatch } from '../../server/services/liveBatch.js';
 import { LiveHub } from '../../server/services/liveHub.js';
 import { generateToken } from '../../server/services/auth.js';
 import { processSecretsKey } from '../../server/services/secretsKey.js';
 import { generateSigner } from '../../server/services/signingKey.js';
 import { createVigilClient, type VigilClient } from '../../shared/client.js';
-import type { EventInput } from '../../shared/event.js';
+import type { AuditEvent, EventInput } from '../../shared/event.js';
 import { CALLS_PER_BATCH } from '../../shared/limits.js';
 import { createVigilLiveClient } from '../../shared/liveClient.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
@@ -20,6 +21,8 @@ import { eventually } from '../support/waiting.js';
 
 const SEND_BUFFER = 64 * 1024;
 const SUBSCRIPTIONS = 4;
+
+const targetsOf = (batch: LiveBatch) => (JSON.parse(batch.json) as AuditEvent[]).map((e) => e.resourceTarget);
 
 /** A WebSocket speaking tRPC's wire format by hand, so the test decides when it reads. */
 async function rawSocket(url: string, token: string) {
@@ -86,13 +89,19 @@ describe.each(BACKENDS)('bounded memory per connection on %s', (backend) => {
       most = Math.max(most, running.webSocketBufferedBytes());
       await new Promise((r) => setTimeout(r, 50));
     }
-    // Each subscription may add one message past the limit before it waits.
-    expect(most).toBeLessThanOrEqual(SEND_BUFFER + SUBSCRIPTIONS * 16 * 1024);
+    // Each subscription may add one message past the limit before it waits (a message is
+    // a batch of events, quoted: a little over LIVE_MESSAGE_CHARS).
+    expect(most).toBeLessThanOrEqual(SEND_BUFFER + SUBSCRIPTIONS * 2 * LIVE_MESSAGE_CHARS);
 
     ws.resume();
-    await eventually(() => messages.filter((m) => m.result?.type === 'data').length >= SUBSCRIPTIONS * total, `${SUBSCRIPTIONS * total} deliveries`, 60_000);
+    // A message's data is the JSON text of its events.
+    const delivered = (id?: number) =>
+      messages
+        .filter((m) => (id === undefined || m.id === id) && m.result?.type === 'data')
+        .flatMap((m) => JSON.parse(m.result.data.data) as AuditEvent[]);
+    await eventually(() => delivered().length >= SUBSCRIPTIONS * total, `${SUBSCRIPTIONS * total} deliveries`, 60_000);
     for (let id = 1; id <= SUBSCRIPTIONS; id++) {
-      const targets = messages.filter((m) => m.id === id && m.result?.type === 'data').map((m) => m.result.data.data.resourceTarget);
+      const targets = delivered(id).map((e) => e.resourceTarget);
       expect(targets).toEqual(Array.from({ length: total }, (_, i) => `slow-${i}`));
     }
     ws.close();
@@ -219,7 +228,7 @@ describe.each(BACKENDS)('bounded memory per connection on %s', (backend) => {
       const stop = new AbortController();
       const seen: string[] = [];
       const reading = (async () => {
-        for await (const row of hub.subscribe({ fields: {} }, undefined, stop.signal)) seen.push(row.resourceTarget);
+        for await (const batch of hub.subscribe({ fields: {} }, undefined, stop.signal)) seen.push(...targetsOf(batch));
       })();
       await eventually(() => hub.active, 'the hub to start');
       await admin.events.record.mutate({ action: 'create', resourceType: 'workspace', resourceTarget: 'while-listening' });
@@ -232,7 +241,7 @@ describe.each(BACKENDS)('bounded memory per connection on %s', (backend) => {
       const again = new AbortController();
       const later: string[] = [];
       const resumed = (async () => {
-        for await (const row of hub.subscribe({ fields: {} }, undefined, again.signal)) later.push(row.resourceTarget);
+        for await (const batch of hub.subscribe({ fields: {} }, undefined, again.signal)) later.push(...targetsOf(batch));
       })();
       await eventually(() => hub.active, 'the hub to start again');
       await admin.events.record.mutate({ action: 'create', resourceType: 'workspace', resourceTarget: 'listening-again' });

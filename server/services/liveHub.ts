@@ -64,6 +64,13 @@ export class LiveHub {
     return this.subscribers.size;
   }
 
+  /** Subscribers taking their events from the hub's reads (the others are replaying). */
+  get joinedCount(): number {
+    let joined = 0;
+    for (const sub of this.subscribers) if (!sub.lagging) joined++;
+    return joined;
+  }
+
   /** Whether the hub reads new events (false: nobody has listened since it last looked). */
   get active(): boolean {
     return !this.idle;

@@ -10,6 +10,7 @@ import cors from 'cors';
 import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
 import { WebSocketServer } from 'ws';
+import { KEEP_ALIVE } from '../shared/limits.js';
 import { CONNECTION_LIMITS, type ConnectionLimits } from './connectionLimits.js';
 import { makeCreateContext } from './context.js';
 import { databaseProbe, type Database, type ListenFn } from './db/database.js';
@@ -29,7 +30,8 @@ import { LiveHub } from './services/liveHub.js';
 import type { ExtensionPackages } from './services/extensionPackages.js';
 import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
 import { SinkDelivery, type SinkDeliveryOptions } from './services/sinkDelivery.js';
-import { defaultLogOrigin, treeLogOf, type TreeLog } from './services/merkleTree.js';
+import { defaultLogOrigin } from './config.js';
+import { treeLogOf, type TreeLog } from './services/merkleTree.js';
 import type { SecretsKey } from './services/secretsKey.js';
 import type { Signer } from './services/signingKey.js';
 
@@ -88,9 +90,6 @@ const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../package.json', impor
 
 /** /healthz answers within a second: the database gets this long to answer its ping. */
 const HEALTH_DEADLINE_MS = 600;
-
-/** WebSocket keep-alive: a ping after 20 s of quiet keeps an MV3 service worker awake. */
-const WS_PING_MS = 20_000;
 
 /** Who may call from a browser (CORS, and the Origin of WebSocket upgrades). */
 export interface OriginPolicy {
@@ -293,7 +292,7 @@ export async function listen(app: express.Express, port: number, host: string): 
           maxBatchSize: vigil.limits.callsPerBatch,
           // Live batches go out as the bytes encoded once for all their subscribers.
           experimental_encoder: liveWireEncoder,
-          keepAlive: { enabled: true, pingMs: WS_PING_MS, pongWaitMs: 10_000 },
+          keepAlive: { enabled: true, ...KEEP_ALIVE },
           onError({ error, path }) {
             if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'procedure failed (ws)');
           },

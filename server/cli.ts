@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { ROLES, TOKEN_SCOPES, type Role, type TokenScope } from '../shared/identity.js';
-import { loadConfig } from './config.js';
+import { loadConfig, logLevelFromEnv } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { EventWriter } from './db/eventWriter.js';
 import { restrictNewFiles } from './fileModes.js';
@@ -242,7 +242,7 @@ async function main(): Promise<number> {
     return 0;
   }
   // The CLI's output is its answer; the process log (one JSON line per audited change) only when asked.
-  if (!command.values.verbose && !process.env.LOG_LEVEL) {
+  if (!command.values.verbose && !logLevelFromEnv()) {
     logger.level = 'silent';
     auditLineLogger.level = 'silent';
   }

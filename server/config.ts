@@ -1,6 +1,7 @@
 // Configuration from the environment, read once at start-up. Every knob is listed here.
+// It imports no server module at run time, so any of them (the logger too) may import it.
+import os from 'node:os';
 import path from 'node:path';
-import { defaultLogOrigin } from './services/merkleTree.js';
 import { fileURLToPath } from 'node:url';
 import type { DatabaseTimeouts } from './db/database.js';
 
@@ -10,7 +11,7 @@ export interface ServerConfig {
   /** Set: a real Postgres through postgres.js. Unset: embedded PGlite in `dataDir`. */
   databaseUrl: string | undefined;
   dataDir: string;
-  /** A site manager's bearer token for automation (kept as a bootstrap by the identity issue). */
+  /** A site manager's bearer token for automation (a bootstrap: it works before any user or service token exists). */
   adminToken: string | undefined;
   /** The first site manager's password on first start (generated when unset). */
   adminPassword: string | undefined;
@@ -58,6 +59,22 @@ export interface ServerConfig {
 export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { statementMs: 15_000, lockMs: 5_000, connectMs: 5_000 };
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The log's name on its checkpoints and its note key: VIGIL_LOG_ORIGIN, else from the host name. */
+export function defaultLogOrigin(hostname: string = os.hostname()): string {
+  const host = hostname.toLowerCase().replace(/[^a-z0-9.-]/g, '-') || 'localhost';
+  return `${host}/vigil`;
+}
+
+/** LOG_LEVEL: the process log's level (pino's names), when set. The logger reads it as it is created. */
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.LOG_LEVEL || undefined;
+}
+
+/** Where the demo tool (server/tools/demo.ts) sends events: VIGIL_URL, and VIGIL_TOKEN or else VIGIL_ADMIN_TOKEN. */
+export function demoTargetFromEnv(env: NodeJS.ProcessEnv = process.env): { url: string | undefined; token: string | undefined } {
+  return { url: env.VIGIL_URL || undefined, token: env.VIGIL_TOKEN || env.VIGIL_ADMIN_TOKEN || undefined };
+}
 
 function publicUrlFromEnv(raw: string | undefined): string | undefined {
   if (!raw) return undefined;

@@ -14,7 +14,8 @@ import { authenticateToken, bearerToken, recordThrottledLogins, type AuthConfig 
 import type { Caller, RequestInfo } from './services/caller.js';
 import type { Clock } from './services/events.js';
 import { LiveHub } from './services/liveHub.js';
-import { defaultLogOrigin, treeLogOf, type TreeLog } from './services/merkleTree.js';
+import { defaultLogOrigin } from './config.js';
+import { treeLogOf, type TreeLog } from './services/merkleTree.js';
 import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
 import { processSecretsKey, type SecretsKey } from './services/secretsKey.js';
 import { generateSigner, type Signer } from './services/signingKey.js';

@@ -1,7 +1,8 @@
 // The process logger: JSON lines on stdout (pino), level from LOG_LEVEL.
 import { pino } from 'pino';
+import { logLevelFromEnv } from './config.js';
 
-const base = { level: process.env.LOG_LEVEL || 'info', base: { service: 'vigil' } };
+const base = { level: logLevelFromEnv() ?? 'info', base: { service: 'vigil' } };
 
 /**
  * Fields of database errors that carry a query's parameter values (which hold whole events,

@@ -5,6 +5,7 @@ import type { Context } from './context.js';
 import { isDatabaseUnavailable } from './db/database.js';
 import { procedureDuration } from './metrics.js';
 import { mayReadEvents, type Caller } from './services/caller.js';
+import { KEEP_ALIVE } from '../shared/limits.js';
 
 interface SchemaIssue {
   path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>;
@@ -33,7 +34,8 @@ const t = initTRPC.context<Context>().create({
   // Stack traces never reach clients.
   isDev: false,
   // SSE subscriptions send a ping comment so proxies and clients know the stream lives.
-  sse: { ping: { enabled: true, intervalMs: 20_000 }, client: { reconnectAfterInactivityMs: 45_000 } },
+  // A client that hears nothing for two pings and more reconnects.
+  sse: { ping: { enabled: true, intervalMs: KEEP_ALIVE.pingMs }, client: { reconnectAfterInactivityMs: 2 * KEEP_ALIVE.pingMs + 5_000 } },
   errorFormatter({ shape, error }) {
     const issues = error.code === 'BAD_REQUEST' ? schemaIssues(error.cause) : null;
     if (issues) return { ...shape, data: { ...shape.data, issues: describeIssues(issues) } };

@@ -18,12 +18,10 @@ import { EventSource as FetchEventSource } from 'eventsource';
 import type { AppRouter } from '../server/routers/_app.js';
 import { eventInputSchema, type EventInput } from './event.js';
 import { buildClient, tokenOf, type VigilClientOptions } from './callClient.js';
+import { KEEP_ALIVE } from './limits.js';
 
 export { createVigilCallClient, type BufferOptions, type LiveOptions, type RetryOptions, type VigilClient, type VigilClientOptions } from './callClient.js';
 export type { AppRouter };
-
-/** WebSocket pings every 20 s: the server's own interval, and what keeps an MV3 worker alive. */
-const WS_KEEP_ALIVE_MS = 20_000;
 
 /**
  * The link subscriptions take: SSE (httpSubscriptionLink; the token in an Authorization
@@ -42,7 +40,7 @@ function subscriptionLink(base: string, options: VigilClientOptions): { link: TR
         return token ? { token } : {};
       },
       retryDelayMs: (attempt) => Math.min(500 * 2 ** attempt, 15_000),
-      keepAlive: { enabled: true, intervalMs: WS_KEEP_ALIVE_MS, pongTimeoutMs: 10_000 },
+      keepAlive: { enabled: true, intervalMs: KEEP_ALIVE.pingMs, pongTimeoutMs: KEEP_ALIVE.pongWaitMs },
       ...(live.onOpen ? { onOpen: live.onOpen } : {}),
       ...(live.onClose ? { onClose: live.onClose } : {}),
     });

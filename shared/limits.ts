@@ -16,3 +16,11 @@ export const EVENT_LIMITS = {
   /** Nesting depth of `metadata` and diff values. */
   jsonDepth: 32,
 } as const;
+
+/**
+ * Live connections' keep-alive, the same on server and clients: after `pingMs` of quiet a
+ * ping goes out (a WebSocket ping frame, an SSE ping comment), often enough to keep an MV3
+ * service worker awake (it sleeps after 30 s idle); a WebSocket whose pong has not come
+ * within `pongWaitMs` is taken for dead.
+ */
+export const KEEP_ALIVE = { pingMs: 20_000, pongWaitMs: 10_000 } as const;

@@ -17,7 +17,6 @@ export const QUERY_KEYS = {
   date_to: 'through the end of this UTC day (YYYY-MM-DD), or through this instant (2026-12-02T15:00:00Z, or with an offset)',
   since: 'relative time back from now: 15m, 24h, 7d',
 };
-export type QueryKey = keyof typeof QUERY_KEYS;
 
 export const QUERY_LIMITS = { length: 2000, valuesPerKey: 100, valueLength: 512, sinceDays: 3650 } as const;
 

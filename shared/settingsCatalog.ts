@@ -352,14 +352,6 @@ export type SettingValue<K extends SettingKey = SettingKey> = TypeOf<K> extends 
     ? V
     : string;
 
-export function settingDefinition(key: SettingKey): SettingDefinition {
-  return SETTINGS[key];
-}
-
-export function isSettingKey(value: string): value is SettingKey {
-  return Object.hasOwn(SETTINGS, value);
-}
-
 // ---------------------------------------------------------------- values and validation
 
 const HASH = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
@@ -438,7 +430,6 @@ function buildChangesSchema() {
 
 /** `settings.update`'s `changes`: any subset of the settings, each validated against the catalog. */
 export const settingsChangesSchema = buildChangesSchema();
-export type SettingsChanges = z.input<typeof settingsChangesSchema>;
 
 // ---------------------------------------------------------------- display and diffs
 

@@ -36,7 +36,7 @@ export function createManifest(target: BrowserTarget, options: ManifestOptions):
     // storage: settings, token, notification rules and the notifier's cursor
     // (storage.local); alarms: the periodic poll from that cursor, which wakes the
     // background so no event is missed while it slept; notifications: a desktop
-    // notification for each new event matching the user's rules (issue 6). Nothing else.
+    // notification for each new event matching the user's rules. Nothing else.
     permissions: ['storage', 'alarms', 'notifications'],
     // The server's origin is granted at run time from the options page, for exactly the
     // configured server (permissions.request).

@@ -220,5 +220,3 @@ export function createNotifierCore(ports: NotifierPorts) {
     created: (): Record<string, CreatedNotification> => Object.fromEntries(created),
   };
 }
-
-export type NotifierCore = ReturnType<typeof createNotifierCore>;

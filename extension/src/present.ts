@@ -5,7 +5,7 @@ import { NOTIFICATION_TEXT } from './wording.js';
 
 export type ActionGroup = 'sensitive' | 'access' | 'changes';
 
-/** The popup's chip groups (issue 5). Every action belongs to exactly one. */
+/** The popup's chip groups. Every action belongs to exactly one. */
 export const ACTION_GROUPS: Record<ActionGroup, readonly AuditAction[]> = {
   sensitive: ['cordon', 'delete', 'stop', 'auto_off'],
   access: ['login', 'connect', 'ssh', 'open', 'view', 'read'],

@@ -1,4 +1,4 @@
-// Notification rules (issue 6): which actions raise a desktop notification, optionally
+// Notification rules: which actions raise a desktop notification, optionally
 // only on some resource types and for events matching an extra query. The rules are
 // composed into ONE query string for the server (events.since / events.live), e.g.
 //   action:cordon,delete resource_type:workspace username:alice

@@ -46,7 +46,7 @@ export async function countEventsBetween(db: Database, afterSeq: number, through
 }
 
 /**
- * The last checkpoint id the identity has handed out (0: none). Sequences ignore
+ * The last id the checkpoints' identity column has handed out (0: none). Sequences ignore
  * transactions, so a checkpoint deleted later leaves its id issued here.
  */
 export async function selectLastCheckpointIdIssued(db: Database): Promise<number> {

@@ -218,7 +218,7 @@ async function settleWithCount(
 
 /**
  * A break in the chain of checkpoints: each chained checkpoint must name the one made
- * just before it, and every id the identity issued must still be there (the newest
+ * just before it, and every id the checkpoints' identity column handed out must still be there (the newest
  * checkpoints deleted, perhaps with the newest events). Checkpoints made before they were
  * chained are checked by their signatures only.
  */

@@ -3,7 +3,6 @@
 // notes, and the inclusion and consistency proofs auditors' extensions and external
 // witnesses check (shared/merkle.ts, shared/signedNote.ts).
 import { createPublicKey } from 'node:crypto';
-import os from 'node:os';
 import { TRPCError } from '@trpc/server';
 import { toBase64 } from '../../shared/base64.js';
 import { canonicalEvent } from '../../shared/canonical.js';
@@ -45,12 +44,6 @@ import { recordEvents, type Clock } from './events.js';
 import type { Signer } from './signingKey.js';
 
 const utf8 = new TextEncoder();
-
-/** The log's name on its checkpoints and its note key: VIGIL_LOG_ORIGIN, else from the host name. */
-export function defaultLogOrigin(hostname: string = os.hostname()): string {
-  const host = hostname.toLowerCase().replace(/[^a-z0-9.-]/g, '-') || 'localhost';
-  return `${host}/vigil`;
-}
 
 /** Who signs the tree heads: the origin (also the key name) and the server's Ed25519 key. */
 export interface TreeLog {

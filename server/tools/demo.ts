@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { createVigilClient } from '../../shared/client.js';
+import { demoTargetFromEnv } from '../config.js';
 import { createSimulator } from './simulator.js';
 
 export interface DemoOptions {
@@ -120,7 +121,8 @@ async function main(): Promise<number> {
       seed: { type: 'string' },
     },
   });
-  const token = process.env.VIGIL_TOKEN || process.env.VIGIL_ADMIN_TOKEN;
+  const target = demoTargetFromEnv();
+  const token = target.token;
   if (!token) {
     console.error('demo: set VIGIL_TOKEN (a service token with events:write, `npm run vigil -- token create demo`) or VIGIL_ADMIN_TOKEN');
     return 2;
@@ -135,7 +137,7 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => controller.abort());
   try {
     await runDemo({
-      url: values.url ?? process.env.VIGIL_URL ?? 'http://127.0.0.1:8080',
+      url: values.url ?? target.url ?? 'http://127.0.0.1:8080',
       token,
       rate: number('rate', values.rate, 0.01, 10_000),
       days: number('days', values.days, 0, 3650),

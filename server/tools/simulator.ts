@@ -6,7 +6,6 @@
 // masked), push images and templates; the CLI reads secrets; auditors export.
 //
 // Deterministic for a seed. Events carry their own `time` (the simulated clock) and an id.
-import { randomUUID } from 'node:crypto';
 import type { EventInput } from '../../shared/event.js';
 
 /** mulberry32: small, fast and good enough for a simulation (and the benchmark's events). */
@@ -222,6 +221,3 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
   return { users, next, backfill };
 }
-
-/** A random (not seeded) id, for events made outside a simulator. */
-export const newEventId = randomUUID;

@@ -13,53 +13,13 @@
 // It also subscribes: vigil.events.live.subscribe({ q }, { onData }) streams new events
 // over SSE (the default) or, with `live: { transport: 'ws' }`, over a WebSocket. The token goes in a header (SSE) or the first message
 // (WebSocket), never in a URL.
-import { createWSClient, httpSubscriptionLink, wsLink, type TRPCLink } from '@trpc/client';
-import { EventSource as FetchEventSource } from 'eventsource';
 import type { AppRouter } from '../server/routers/_app.js';
 import { eventInputSchema, type EventInput } from './event.js';
-import { buildClient, tokenOf, type VigilClientOptions } from './callClient.js';
-import { KEEP_ALIVE } from './limits.js';
+import { buildClient, type VigilClientOptions } from './callClient.js';
+import { subscriptionLink } from './subscriptionLink.js';
 
 export { createVigilCallClient, type BufferOptions, type LiveOptions, type RetryOptions, type VigilClient, type VigilClientOptions } from './callClient.js';
 export type { AppRouter };
-
-/**
- * The link subscriptions take: SSE (httpSubscriptionLink; the token in an Authorization
- * header, set through the EventSource's fetch) or a WebSocket (the token in the first
- * message, connectionParams), opened with the client and reopened after a drop.
- * Tracked events resume after the last id received when the stream reconnects.
- */
-function subscriptionLink(base: string, options: VigilClientOptions): { link: TRPCLink<AppRouter>; close(): void } {
-  const live = options.live ?? {};
-  if (live.transport === 'ws') {
-    const ws = createWSClient({
-      url: `${base.replace(/^http/, 'ws')}/trpc`,
-      ...(live.WebSocket ? { WebSocket: live.WebSocket as typeof WebSocket } : {}),
-      connectionParams: async () => {
-        const token = await tokenOf(options.token);
-        return token ? { token } : {};
-      },
-      retryDelayMs: (attempt) => Math.min(500 * 2 ** attempt, 15_000),
-      keepAlive: { enabled: true, intervalMs: KEEP_ALIVE.pingMs, pongTimeoutMs: KEEP_ALIVE.pongWaitMs },
-      ...(live.onOpen ? { onOpen: live.onOpen } : {}),
-      ...(live.onClose ? { onClose: live.onClose } : {}),
-    });
-    return { link: wsLink<AppRouter>({ client: ws }), close: () => ws.close() };
-  }
-  const baseFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
-  const link = httpSubscriptionLink<AppRouter, any>({
-    url: `${base}/trpc`,
-    EventSource: (live.EventSource ?? FetchEventSource) as any,
-    eventSourceOptions: async () => {
-      const token = await tokenOf(options.token);
-      return {
-        fetch: (input: RequestInfo | URL, init?: RequestInit) =>
-          baseFetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...(token ? { authorization: `Bearer ${token}` } : {}) } }),
-      };
-    },
-  });
-  return { link, close: () => {} };
-}
 
 /** Why an event cannot be recorded, naming its fields; null when it can. */
 function invalidEvent(event: EventInput): string | null {

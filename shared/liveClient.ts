@@ -2,8 +2,11 @@
 // subscribed itself:
 //   const live = createVigilLiveClient({ url, token, transport: 'ws', WebSocket });
 //   live.client.events.live.subscribe({ q: 'action:cordon,delete' }, { onData: ({ id, data }) => ... });
-// Same as createVigilClient({ url, token, live: { transport, ... } }) (shared/client.ts).
-import { createVigilClient, type LiveOptions, type VigilClientOptions } from './client.js';
+// Same as createVigilClient({ url, token, live: { transport, ... } }) (shared/client.ts),
+// without recordLater: it does not load zod, so the extension's worker runs no code that
+// could compile at run time.
+import { buildClient, type LiveOptions, type VigilClientOptions } from './callClient.js';
+import { subscriptionLink } from './subscriptionLink.js';
 
 export interface VigilLiveClientOptions extends Omit<LiveOptions, 'transport'> {
   url: string;
@@ -15,7 +18,9 @@ export interface VigilLiveClientOptions extends Omit<LiveOptions, 'transport'> {
 export function createVigilLiveClient(options: VigilLiveClientOptions) {
   const { url, token, ...live } = options;
   // Queries here are not retried (an app that wants retries uses createVigilClient).
-  const client = createVigilClient({ url, ...(token !== undefined ? { token } : {}), retry: { attempts: 0 }, live });
+  const client = buildClient({ url, ...(token !== undefined ? { token } : {}), retry: { attempts: 0 }, live }, subscriptionLink, () =>
+    'this client does not buffer events (createVigilLiveClient); use createVigilClient',
+  );
   return { client, close: () => void client.close().catch(() => {}) };
 }
 

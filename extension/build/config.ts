@@ -13,6 +13,7 @@ import { build, type InlineConfig, type Plugin, type UserConfig } from 'vite';
 import { drawIcon } from './icons.js';
 import { MANAGED_SCHEMA_FILE, managedSchema } from './managedSchema.js';
 import { createManifest, ICON_SIZES, type BrowserTarget } from './manifest.js';
+import { noRawHtml } from './noRawHtml.js';
 
 const extensionRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = path.resolve(extensionRoot, '..');
@@ -131,7 +132,7 @@ export function extensionBuildConfig(options: ExtensionBuildOptions = {}): UserC
               { name: 'preact', test: /node_modules[\\/]preact[\\/]/ },
               // Hashing for the witness (options, background): kept out of the popup's chunks.
               { name: 'noble', test: /node_modules[\\/]@noble[\\/]/ },
-              // zod: only the pages that validate with it load it.
+              // zod: the pages and the worker load only its configuration (jitless.ts).
               { name: 'zod', test: /node_modules[\\/]zod[\\/]/ },
               { name: 'vendor', test: /node_modules[\\/]/ },
             ],
@@ -139,7 +140,7 @@ export function extensionBuildConfig(options: ExtensionBuildOptions = {}): UserC
         },
       },
     },
-    plugins: [manifestPlugin(outBase, targets, options.grantLoopback ?? false, define, options.manifestKey)],
+    plugins: [noRawHtml(), manifestPlugin(outBase, targets, options.grantLoopback ?? false, define, options.manifestKey)],
   };
 }
 

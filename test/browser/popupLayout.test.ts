@@ -272,5 +272,13 @@ describe.skipIf(!chromiumAvailable)('popup and full view: layout, keyboard, sear
       await signedIn({ lastQuery: 'action:delete' });
     }
     expect(found).toEqual([]);
+
+    // The check sees what it should: a control without a name is reported.
+    const popup = await browser.open('popup.html', { width: 420, height: 600 });
+    await settled(popup, 'action:delete');
+    await popup.evaluate(() => document.querySelector('.controls-area')!.append(Object.assign(document.createElement('input'), { type: 'text' })));
+    await check(popup, 'popup with an unlabelled field');
+    await popup.close();
+    expect(found).toEqual([expect.stringMatching(/^popup with an unlabelled field: label \(critical\)/)]);
   });
 });

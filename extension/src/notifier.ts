@@ -70,7 +70,7 @@ function stopLive(): void {
 
 function ensureLive(ctx: NotifierContext, cursor: number): void {
   if (ctx.q === null) return stopLive();
-  const key = `${ctx.identity}\n${ctx.q}`;
+  const key = `${ctx.identity}\n${ctx.refusals}\n${ctx.q}`;
   if (live?.key === key) return;
   stopLive();
   if (Date.now() < liveBlockedUntil) return;

@@ -12,7 +12,9 @@
 // so a replay after a crash between the two replaces them rather than repeating them.
 import type { AuditEvent } from '../../shared/event.js';
 import { freshEvents, isRecentEvent, planNotifications, type PlannedNotification } from './notifyPlan.js';
-import { rulesQuery } from './rules.js';
+import { outcomeOf } from './present.js';
+import { normalizeRules, rulesQuery } from './rules.js';
+import { OUTCOME_WORDS } from './wording.js';
 import type { NotifierState, Settings } from './settings.js';
 
 /** events.since page size (the server's maximum). */
@@ -29,6 +31,8 @@ export interface NotifierContext {
   identity: string;
   /** The rules' query, or null when they notify of nothing. */
   q: string | null;
+  /** Whether actions that did not happen (refused, failed) notify too. */
+  refusals: boolean;
 }
 
 /** FNV-1a, so the cursor's identity changes with the token without storing it twice. */
@@ -46,10 +50,11 @@ export function contextOf(settings: Settings): NotifierContext | null {
     token: settings.token,
     identity: `${settings.serverUrl}#${fingerprint(settings.token)}`,
     q: rulesQuery(settings.notifyRules),
+    refusals: normalizeRules(settings.notifyRules).refusals !== false,
   };
 }
 
-export const sameContext = (a: NotifierContext, b: NotifierContext): boolean => a.identity === b.identity && a.q === b.q;
+export const sameContext = (a: NotifierContext, b: NotifierContext): boolean => a.identity === b.identity && a.q === b.q && a.refusals === b.refusals;
 
 /** The stored cursor, if it belongs to this server and token. */
 export const cursorOf = (stored: NotifierState, ctx: NotifierContext): number | undefined =>
@@ -81,8 +86,9 @@ export function planBatch(stored: NotifierState, ctx: NotifierContext, events: r
     return { notifications: [], save, notified: 0 };
   }
   const fresh = ctx.q === null ? [] : freshEvents(events, cursor);
-  // Only what just happened alerts and counts as unseen; backfilled history moves the cursor silently.
-  const alerts = fresh.filter((event) => isRecentEvent(event));
+  // Only what just happened alerts and counts as unseen; backfilled history moves the cursor
+  // silently, and so do refusals when the rules leave them out.
+  const alerts = fresh.filter((event) => isRecentEvent(event) && (ctx.refusals || OUTCOME_WORDS[outcomeOf(event.statusCode)].done));
   const seq = Math.max(cursor, through ?? cursor, fresh.at(-1)?.seq ?? cursor);
   const changed = seq !== cursor || alerts.length > 0;
   return {

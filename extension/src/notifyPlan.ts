@@ -7,8 +7,9 @@
 //   vigil-summary-<first>-<last>     more than SUMMARY_AFTER events at once
 //   vigil-test                       the options page's test notification
 import type { AuditEvent } from '../../shared/event.js';
-import { eventNotification } from './present.js';
-import { NOTIFICATION_TEXT } from './wording.js';
+import type { AuditAction } from '../../shared/vocabulary.js';
+import { actorName, eventNotification, outcomeOf } from './present.js';
+import { countWords, NOTIFICATION_TEXT, OUTCOME_WORDS, type Outcome } from './wording.js';
 
 /** More events than this arriving at once make one summary notification. */
 export const SUMMARY_AFTER = 5;
@@ -66,20 +67,28 @@ export function planNotifications(fresh: readonly AuditEvent[]): PlannedNotifica
   if (fresh.length <= SUMMARY_AFTER) {
     return fresh.map((event) => ({ id: eventNotificationId(event.seq), ...eventNotification(event), eventTime: Date.parse(event.time) || Date.now() }));
   }
-  const byAction = new Map<string, number>();
+  // Per action, in order of first appearance, how many of each outcome.
+  const byAction = new Map<AuditAction, Partial<Record<Outcome, number>>>();
   const actors: string[] = [];
+  let notDone = 0;
   for (const event of fresh) {
-    byAction.set(event.action, (byAction.get(event.action) ?? 0) + 1);
-    const actor = event.actor?.username ?? 'system';
+    const outcome = outcomeOf(event.statusCode);
+    const counts = byAction.get(event.action) ?? {};
+    counts[outcome] = (counts[outcome] ?? 0) + 1;
+    byAction.set(event.action, counts);
+    if (!OUTCOME_WORDS[outcome].done) notDone++;
+    const actor = actorName(event);
     if (!actors.includes(actor)) actors.push(actor);
   }
+  const total = (counts: Partial<Record<Outcome, number>>) => Object.values(counts).reduce((a, b) => a + b, 0);
+  const counts = [...byAction.entries()].sort((a, b) => total(b[1]) - total(a[1])).map(([action, byOutcome]) => countWords(action, byOutcome));
   const first = fresh[0]!;
   const last = fresh.at(-1)!;
   return [
     {
       id: summaryNotificationId(first.seq, last.seq),
-      title: NOTIFICATION_TEXT.summaryTitle(fresh.length),
-      message: NOTIFICATION_TEXT.summaryMessage([...byAction.entries()].sort((a, b) => b[1] - a[1]), actors),
+      title: NOTIFICATION_TEXT.summaryTitle(fresh.length, notDone),
+      message: NOTIFICATION_TEXT.summaryMessage(counts, actors),
       eventTime: Date.parse(last.time) || Date.now(),
     },
   ];

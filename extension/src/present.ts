@@ -1,7 +1,8 @@
-// How events read: action groups and colours, verbs, relative times, diff values.
+// How events read: action groups and colours, sentences (action × outcome), notifications,
+// relative times, diff values.
 import type { AuditEvent, DiffEntry } from '../../shared/event.js';
-import { ACTION_DESCRIPTIONS, type AuditAction } from '../../shared/vocabulary.js';
-import { NOTIFICATION_TEXT } from './wording.js';
+import type { AuditAction } from '../../shared/vocabulary.js';
+import { ACTION_WORDS, NOTIFICATION_TEXT, OUTCOME_WORDS, type Outcome } from './wording.js';
 
 export type ActionGroup = 'sensitive' | 'access' | 'changes';
 
@@ -24,25 +25,6 @@ export function groupOf(action: AuditAction): ActionGroup {
   }
   return 'changes';
 }
-
-/** What the actor did, as it reads in a row: "alice deleted workspace alice/dev". */
-export const ACTION_VERBS: Record<AuditAction, string> = {
-  auto_off: 'turned off idle',
-  auto_start: 'started on schedule',
-  connect: 'connected to',
-  cordon: 'cordoned',
-  create: 'created',
-  delete: 'deleted',
-  enqueue: 'queued a job for',
-  login: 'logged in as',
-  open: 'opened',
-  read: 'read',
-  ssh: 'opened a terminal on',
-  stop: 'stopped',
-  uncordon: 'uncordoned',
-  view: 'used',
-  write: 'changed',
-};
 
 export function actorName(event: AuditEvent): string {
   return event.actor?.username ?? 'system';
@@ -97,12 +79,87 @@ export function formatCount(count: { value: number; capped: boolean }): string {
 /** A resource type as it reads: "workspace provider". */
 export const resourceTypeName = (type: string): string => type.replace(/_/g, ' ');
 
+/** What became of an event's action, from its HTTP status (wording.ts, Outcome). */
+export function outcomeOf(statusCode: number | null): Outcome {
+  if (statusCode === null) return 'unknown';
+  if (statusCode < 400) return 'succeeded';
+  if (statusCode === 401 || statusCode === 403) return 'refused';
+  return statusCode < 500 ? 'failed' : 'error';
+}
+
+/** The parts of an event's sentence; joined, they read "mallory tried to delete user admin — refused (403)". */
+export interface EventSentence {
+  outcome: Outcome;
+  actor: string;
+  /** The verb and what comes before the resource: "tried to delete". */
+  verb: string;
+  /** The resource type ("user"), or null when the resource is the actor (a login). */
+  resourceType: string | null;
+  target: string | null;
+  /** Words after the resource: " on schedule". */
+  rest: string;
+  /** The outcome after the resource: " — refused (403)" (empty when it happened). */
+  after: string;
+  /** `after` without the status, for a notification title short of room. */
+  afterShort: string;
+}
+
+const sameName = (a: string | null | undefined, b: string) => Boolean(a) && a!.toLowerCase() === b.toLowerCase();
+
+/** One event as a sentence, from the action × outcome table (wording.ts). */
+export function eventSentence(event: AuditEvent): EventSentence {
+  const outcome = outcomeOf(event.statusCode);
+  const words = ACTION_WORDS[event.action];
+  const form = OUTCOME_WORDS[outcome === 'refused' && words.refusedReadsFailed ? 'failed' : outcome];
+  const alone = words.alone && (sameName(event.actor?.username, event.resourceTarget) || sameName(event.actor?.email, event.resourceTarget));
+  const template = alone ? words.alone![form.form] : words[form.form];
+  const [verb = '', rest = ''] = template.split('{what}');
+  return {
+    outcome,
+    actor: actorName(event),
+    verb: `${form.before}${verb.trim()}`,
+    resourceType: alone ? null : resourceTypeName(event.resourceType),
+    target: alone ? null : event.resourceTarget,
+    rest,
+    after: form.after(event.statusCode),
+    afterShort: form.afterShort,
+  };
+}
+
+/** The sentence as plain text. */
+export function sentenceText(s: EventSentence, options: { actor?: string; short?: boolean; withType?: boolean } = {}): string {
+  const what = s.target === null ? '' : ` ${options.withType === false || s.resourceType === null ? '' : `${s.resourceType} `}${s.target}`;
+  return `${options.actor ?? s.actor} ${s.verb}${what}${s.rest}${options.short ? s.afterShort : s.after}`;
+}
+
 /**
- * One event's desktop notification, worded like its row: "alice deleted workspace
- * alice/dev", then what the action means, whether it was refused, and when.
+ * Characters of a notification title that show whole: Chrome and the desktops it hands
+ * notifications to cut titles at about 40 to 60 characters.
+ */
+export const TITLE_BUDGET = 56;
+/** An actor's name in a title short of room: at most this many characters. */
+const TITLE_ACTOR = 12;
+
+const shortened = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/**
+ * One event's desktop notification. The title is its sentence; short of room it shortens
+ * the actor, then drops the status code, then the resource type, then the outcome's last
+ * words ("tried to" stays), never the target. The body
+ * says what became of it, who, when and from where.
  */
 export function eventNotification(event: AuditEvent): { title: string; message: string } {
-  const title = `${actorName(event)} ${ACTION_VERBS[event.action]} ${resourceTypeName(event.resourceType)} ${event.resourceTarget}`;
-  const refused = event.statusCode !== null && event.statusCode >= 400 ? ` ${NOTIFICATION_TEXT.refused(event.statusCode)}` : '';
-  return { title, message: `${ACTION_DESCRIPTIONS[event.action]}.${refused}\n${absoluteTime(event.time)}` };
+  const s = eventSentence(event);
+  const actor = shortened(s.actor, TITLE_ACTOR);
+  const candidates = [
+    sentenceText(s),
+    sentenceText(s, { actor }),
+    sentenceText(s, { actor, short: true }),
+    sentenceText(s, { actor, short: true, withType: false }),
+    // Last: the outcome's words after the target ("tried to" still says it did not happen).
+    sentenceText({ ...s, afterShort: '' }, { actor, short: true, withType: false }),
+  ];
+  const title = candidates.find((t) => t.length <= TITLE_BUDGET) ?? candidates.at(-1)!;
+  const message = NOTIFICATION_TEXT.eventBody(OUTCOME_WORDS[s.outcome].status(event.statusCode), s.actor, absoluteTime(event.time), event.ip);
+  return { title, message };
 }

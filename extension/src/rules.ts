@@ -23,9 +23,15 @@ export interface NotificationRules {
   resourceTypes: ResourceType[];
   /** More terms in the query language (username:, resource_target:, -email: ...); never action or resource_type. */
   query: string;
+  /**
+   * Also notify when the action did not happen (refused, failed, server error): an attempt
+   * at a sensitive action is news too. The notification says so in its title. Absent
+   * (rules saved by earlier versions): yes.
+   */
+  refusals?: boolean;
 }
 
-export const DEFAULT_RULES: NotificationRules = { actions: [...DEFAULT_SENSITIVE_ACTIONS], resourceTypes: [], query: '' };
+export const DEFAULT_RULES: NotificationRules = { actions: [...DEFAULT_SENSITIVE_ACTIONS], resourceTypes: [], query: '', refusals: true };
 
 /** The server query for the rules, or null when they notify of nothing. */
 export type RulesCheck = { ok: true; q: string | null } | { ok: false; message: string };
@@ -41,6 +47,7 @@ export function normalizeRules(raw: unknown): NotificationRules {
     actions: AUDIT_ACTIONS.filter((a) => actions.has(a)),
     resourceTypes: RESOURCE_TYPES.filter((t) => types.has(t)),
     query: typeof r.query === 'string' ? r.query : '',
+    refusals: typeof r.refusals === 'boolean' ? r.refusals : DEFAULT_RULES.refusals,
   };
 }
 

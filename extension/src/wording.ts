@@ -1,20 +1,114 @@
-// The words of desktop notifications, of the options page's rules and of the export
-// buttons. One event's own notification reads like its row (present.ts, eventNotification);
-// the connection states' words are in states.ts.
+// The words of events (the action × outcome table: rows, notifications, summaries), of
+// desktop notifications, of the options page's rules and of the export buttons. The
+// connection states' words are in states.ts; present.ts puts the sentences together.
+import type { AuditAction } from '../../shared/vocabulary.js';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/**
+ * What became of an action, from its HTTP status: below 400 it happened; 401 and 403 were
+ * refused (authentication, authorization); other 4xx failed; 5xx broke on the server;
+ * no status: the recording app reported the action without one.
+ */
+export type Outcome = 'succeeded' | 'refused' | 'failed' | 'error' | 'unknown';
+export const OUTCOMES: readonly Outcome[] = ['succeeded', 'refused', 'failed', 'error', 'unknown'];
+
+/**
+ * One action's words. `did` and `to` hold `{what}` where the resource goes ("user admin"):
+ * "alice deleted user admin", "mallory tried to delete user admin". `count` names a number
+ * of them in a summary: "8 deletes". `alone`: the words when the resource is the actor
+ * ("alice logged in", not "alice logged in as user alice").
+ */
+export interface ActionWords {
+  did: string;
+  to: string;
+  count: readonly [one: string, many: string];
+  alone?: { did: string; to: string };
+  /** Refusals of this action read as failures ("alice failed to log in (401)"). */
+  refusedReadsFailed?: boolean;
+}
+
+export const ACTION_WORDS: Record<AuditAction, ActionWords> = {
+  auto_off: { did: 'turned off idle {what}', to: 'turn off idle {what}', count: ['idle shutdown', 'idle shutdowns'] },
+  auto_start: { did: 'started {what} on schedule', to: 'start {what} on schedule', count: ['scheduled start', 'scheduled starts'] },
+  connect: { did: 'connected to {what}', to: 'connect to {what}', count: ['connection', 'connections'] },
+  cordon: { did: 'cordoned {what}', to: 'cordon {what}', count: ['cordon', 'cordons'] },
+  create: { did: 'created {what}', to: 'create {what}', count: ['create', 'creates'] },
+  delete: { did: 'deleted {what}', to: 'delete {what}', count: ['delete', 'deletes'] },
+  enqueue: { did: 'queued a job for {what}', to: 'queue a job for {what}', count: ['queued job', 'queued jobs'] },
+  login: { did: 'logged in as {what}', to: 'log in as {what}', count: ['login', 'logins'], alone: { did: 'logged in', to: 'log in' }, refusedReadsFailed: true },
+  open: { did: 'opened {what}', to: 'open {what}', count: ['open', 'opens'] },
+  read: { did: 'read {what}', to: 'read {what}', count: ['read', 'reads'] },
+  ssh: { did: 'opened a terminal on {what}', to: 'open a terminal on {what}', count: ['terminal', 'terminals'] },
+  stop: { did: 'stopped {what}', to: 'stop {what}', count: ['stop', 'stops'] },
+  uncordon: { did: 'uncordoned {what}', to: 'uncordon {what}', count: ['uncordon', 'uncordons'] },
+  view: { did: 'used {what}', to: 'use {what}', count: ['secret use', 'secret uses'] },
+  write: { did: 'changed {what}', to: 'change {what}', count: ['change', 'changes'] },
+};
+
+/**
+ * How each outcome turns an action into a sentence: `verb` picks the action's form (and
+ * what goes before it), `after` what follows the resource, `status` the notification's
+ * first line. `done`: whether the sentence says the action happened.
+ */
+export const OUTCOME_WORDS: Record<
+  Outcome,
+  {
+    form: 'did' | 'to';
+    before: string;
+    after: (status: number | null) => string;
+    /** `after` where a notification's title has no room: the outcome without its status. */
+    afterShort: string;
+    status: (status: number | null) => string;
+    label: string;
+    done: boolean;
+  }
+> = {
+  succeeded: { form: 'did', before: '', after: () => '', afterShort: '', status: (s) => `Succeeded (HTTP ${s})`, label: 'succeeded', done: true },
+  refused: {
+    form: 'to',
+    before: 'tried to ',
+    after: (s) => ` — refused (${s})`,
+    afterShort: ' — refused',
+    status: (s) => `Refused (HTTP ${s})`,
+    label: 'refused',
+    done: false,
+  },
+  failed: { form: 'to', before: 'failed to ', after: (s) => ` (${s})`, afterShort: '', status: (s) => `Failed (HTTP ${s})`, label: 'failed', done: false },
+  error: {
+    form: 'to',
+    before: 'tried to ',
+    after: (s) => ` — server error (${s})`,
+    afterShort: ' — server error',
+    status: (s) => `Server error (HTTP ${s})`,
+    label: 'server error',
+    done: false,
+  },
+  // Reported without a status: platform actions (auto_off) and apps that record what they did.
+  unknown: { form: 'did', before: '', after: () => '', afterShort: '', status: () => 'No status recorded', label: 'no status', done: true },
+};
+
+/** A summary's count of one action: "8 deletes", "5 deletes (2 refused, 1 failed)". */
+export function countWords(action: AuditAction, byOutcome: Readonly<Partial<Record<Outcome, number>>>): string {
+  const count = OUTCOMES.reduce((sum, outcome) => sum + (byOutcome[outcome] ?? 0), 0);
+  const [one, many] = ACTION_WORDS[action].count;
+  const notDone = OUTCOMES.filter((o) => !OUTCOME_WORDS[o].done && byOutcome[o]).map((o) => `${byOutcome[o]} ${OUTCOME_WORDS[o].label}`);
+  return `${count} ${count === 1 ? one : many}${notDone.length ? ` (${notDone.join(', ')})` : ''}`;
+}
+
 export const NOTIFICATION_TEXT = {
   /** More than a handful arrived at once: one notification for all of them. */
-  summaryTitle: (n: number): string => `${plural(n, 'sensitive event')} in the audit log`,
-  summaryMessage: (byAction: readonly (readonly [string, number])[], actors: readonly string[]): string => {
-    const what = byAction.map(([action, count]) => `${count} ${action}`).join(', ');
+  summaryTitle: (n: number, notDone: number): string =>
+    `${plural(n, 'sensitive event')} in the audit log${notDone ? `, ${notDone === n ? 'all' : notDone} refused or failed` : ''}`,
+  /** "5 deletes (2 refused or failed), 3 cordons by ann, ben, cy and 2 others." */
+  summaryMessage: (counts: readonly string[], actors: readonly string[]): string => {
     const shown = actors.slice(0, 3).join(', ');
     const who = actors.length > 3 ? `${shown} and ${plural(actors.length - 3, 'other')}` : shown;
-    return `${what}, by ${who}. Click to see them.`;
+    return `${counts.join(', ')} by ${who}. Click to see them.`;
   },
-  /** An event that was refused (HTTP status 400 or more) says so. */
-  refused: (status: number): string => `Refused (HTTP ${status}).`,
+  /** One event's body: its outcome and actor, then when and from where. */
+  eventBody: (status: string, actor: string, when: string, ip: string | null): string =>
+    `${status} · by ${actor}\n${when}${ip ? ` · from ${ip}` : ''}`,
   /** The popup's line above the list while notified events are unseen. */
   unseenLine: (n: number): string => `${plural(n, 'new sensitive event')} since you last looked`,
   unseenShow: 'Show',
@@ -32,6 +126,7 @@ export const RULE_TEXT = {
     key === 'action'
       ? `term ${JSON.stringify(term)} chooses actions; tick them under "Actions" instead`
       : `term ${JSON.stringify(term)} chooses resource types (a bare word means resource_type); tick them under "Resource types" instead`,
+  refusals: 'Also when the action was refused or failed (the notification says so)',
   off: 'No actions are chosen: Vigil will not notify you. Tick at least one action.',
   saved: 'Saved. New matching events raise a desktop notification.',
   savedOff: 'Saved. Notifications are off.',

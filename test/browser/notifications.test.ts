@@ -57,11 +57,13 @@ describe('notification rules (pure)', () => {
 
   it('stored rules are normalized: unknown values dropped, defaults when absent, a bad extra query dropped', () => {
     expect(normalizeRules(undefined)).toEqual(DEFAULT_RULES);
-    expect(normalizeRules({ actions: ['delete', 'explode', 'cordon'], resourceTypes: ['nope', 'user'], query: 7 })).toEqual({
+    expect(normalizeRules({ actions: ['delete', 'explode', 'cordon'], resourceTypes: ['nope', 'user'], query: 7, refusals: 'no' })).toEqual({
       actions: ['cordon', 'delete'],
       resourceTypes: ['user'],
       query: '',
+      refusals: true,
     });
+    expect(normalizeRules({ actions: ['delete'], refusals: false }).refusals).toBe(false);
     expect(rulesQuery({ actions: ['delete'], resourceTypes: [], query: 'action:login' })).toBe('action:delete');
     expect(rulesQuery(undefined)).toBe('action:cordon,delete');
   });
@@ -90,13 +92,14 @@ describe('notification rules (pure)', () => {
     expect(three.map((n) => n.id)).toEqual(['vigil-event-1', 'vigil-event-2', 'vigil-event-3']);
     expect(three[0]!.title).toBe('alice deleted workspace alice/dev');
     expect(three[1]!.title).toBe('bob cordoned workspace bob/dev');
-    expect(three[2]!.message).toContain('Refused (HTTP 403).');
+    expect(three[2]!.title).toBe('alice tried to delete workspace alice/dev — refused'); // the status is in the body
+    expect(three[2]!.message.split('\n')[0]).toBe('Refused (HTTP 403) · by alice');
     const many = Array.from({ length: SUMMARY_AFTER + 2 }, (_, i) => event(10 + i, i % 2 ? 'cordon' : 'delete', ['ann', 'ben', 'cy', 'dot', 'ed'][i % 5]));
     const summary = planNotifications(many);
     expect(summary).toHaveLength(1);
     expect(summary[0]!.id).toBe(summaryNotificationId(10, 16));
     expect(summary[0]!.title).toBe('7 sensitive events in the audit log');
-    expect(summary[0]!.message).toBe('4 delete, 3 cordon, by ann, ben, cy and 2 others. Click to see them.');
+    expect(summary[0]!.message).toBe('4 deletes, 3 cordons by ann, ben, cy and 2 others. Click to see them.');
     expect(planNotifications(many.slice(0, SUMMARY_AFTER))).toHaveLength(SUMMARY_AFTER);
   });
 
@@ -268,13 +271,17 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
   it('a cordon recorded through the typed client raises a notification and counts on the badge; a login does not', async (context) => {
     await signedInAtHead();
     const started = Date.now();
-    const [event] = await record([sensitive('cordon', 'eu-west-1')]);
+    const [event] = await record([{ ...sensitive('cordon', 'eu-west-k8s-2', 'ops.maria'), statusCode: 200, ip: '198.51.100.7' }]);
     const id = eventNotificationId(event!.seq);
     await waitFor(async () => (await browser.notificationIds()).includes(id), `notification ${id}`);
     const made = (await created())[id]!;
     await context.annotate(`cordon recorded -> notification created: ${made.at - started} ms (record call included)`);
-    expect(made.title).toBe('audra cordoned workspace provider eu-west-1');
-    expect(made.message).toContain('A workspace provider stopped accepting new workspaces');
+    // What and where: the target whole in the title; outcome, actor, time and ip in the body.
+    expect(made.title).toBe('ops.maria cordoned workspace provider eu-west-k8s-2');
+    const [outcome, when] = made.message.split('\n');
+    expect(outcome).toBe('Succeeded (HTTP 200) · by ops.maria');
+    expect(when).toMatch(/ · from 198\.51\.100\.7$/);
+    expect(made.message).not.toContain('A workspace provider stopped accepting new workspaces');
     await expect.poll(() => browser.badgeText()).toBe('1');
 
     const [login] = await record([{ action: 'login', resourceType: 'user', resourceTarget: 'audra@example.com', actor: { username: 'audra' } }]);
@@ -285,10 +292,42 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
     expect(await browser.liveWorker().evaluate(() => chrome.action.getTitle({}))).toBe('Vigil: 1 new sensitive event');
   });
 
-  it('the popup shows the unseen events and clears the count', async () => {
+  it('a refused delete notifies as refused, and its popup row says so', async () => {
     await signedInAtHead();
-    await record([sensitive('delete', 'unseen-popup')]);
+    const [refused] = await record([{ ...sensitive('delete', 'admin', 'mallory'), resourceType: 'user', statusCode: 403, ip: '203.0.113.9' }]);
+    const id = eventNotificationId(refused!.seq);
+    await waitFor(async () => (await browser.notificationIds()).includes(id), `notification ${id}`);
+    const made = (await created())[id]!;
+    expect(made.title).toBe('mallory tried to delete user admin — refused (403)');
+    expect(made.message).toMatch(/^Refused \(HTTP 403\) · by mallory\n.+ · from 203\.0\.113\.9$/);
+
+    const popup = await browser.open('popup.html', { width: 500, height: 600 });
+    const row = popup.locator(`li.event[data-id="${refused!.id}"]`);
+    await row.waitFor();
+    expect(await row.locator('.event-text').innerText()).toBe('mallory tried to delete user admin — refused (403)');
+    expect(await row.getAttribute('class')).toContain('outcome-refused');
+    // Not in the sensitive colour a done delete wears.
+    const look = await row.evaluate((li) => {
+      const probe = document.createElement('span');
+      probe.style.color = 'var(--sensitive)';
+      li.append(probe);
+      const sensitive = getComputedStyle(probe).color;
+      probe.remove();
+      return { verb: getComputedStyle(li.querySelector('.verb')!).color, sensitive, edge: getComputedStyle(li).borderLeftStyle };
+    });
+    expect(look.edge).toBe('dashed');
+    expect(look.verb).not.toBe(look.sensitive);
+    await popup.close();
+    await clearNotifications();
+  });
+
+  it('the popup shows the unseen events, as many as the badge (backfilled history is not new), and clears the count', async () => {
+    await signedInAtHead();
+    const dayAgo = new Date(Date.now() - 86_400_000).toISOString();
+    await record([{ ...sensitive('delete', 'backfilled'), time: dayAgo }, sensitive('delete', 'unseen-popup')]);
     await expect.poll(() => browser.badgeText()).toBe('1');
+    await sync();
+    expect(await browser.badgeText()).toBe('1');
     const popup = await browser.open('popup.html', { width: 500, height: 600 });
     await popup.waitForSelector('[data-unseen="1"]');
     await expect.poll(() => browser.badgeText()).toBe('');
@@ -406,7 +445,7 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
     expect(await page.textContent('[data-rules-query]')).toBe('action:cordon,delete,login username:carol');
     await page.click('#notify-save');
     await page.waitForSelector('#notify-note.ok');
-    expect((await stored()).notifyRules).toEqual({ actions: ['cordon', 'delete', 'login'], resourceTypes: [], query: 'username:carol' });
+    expect((await stored()).notifyRules).toEqual({ actions: ['cordon', 'delete', 'login'], resourceTypes: [], query: 'username:carol', refusals: true });
     await waitFor(async () => (await worker().evaluate(() => vigilTest.liveKey()))?.endsWith('username:carol'), 'the socket to follow the rules');
 
     const [bob, carol] = await record([

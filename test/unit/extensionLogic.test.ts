@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { formatQueryError, parseAuditQuery } from '../../shared/query.js';
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from '../../shared/vocabulary.js';
 import { complete } from '../../extension/src/completion.js';
-import { ACTION_GROUPS, ACTION_VERBS, diffValue, formatCount, groupOf, relativeTime, SECRET_MASK } from '../../extension/src/present.js';
+import { ACTION_WORDS } from '../../extension/src/wording.js';
+import { ACTION_GROUPS, diffValue, formatCount, groupOf, relativeTime, SECRET_MASK } from '../../extension/src/present.js';
 import { applyValueList, formatValueList, removeTerms, setTerm, splitTerms, termValues } from '../../extension/src/queryTerms.js';
 import { hostPattern, normalizeServerUrl, patternCovers } from '../../extension/src/serverUrl.js';
 import { preconditionState, stateFromError } from '../../extension/src/connectionState.js';
@@ -146,7 +147,7 @@ describe('how events read', () => {
   it('puts every action in exactly one chip group, with a verb', () => {
     const grouped = Object.values(ACTION_GROUPS).flat();
     expect([...grouped].sort()).toEqual([...AUDIT_ACTIONS].sort());
-    for (const action of AUDIT_ACTIONS) expect(ACTION_VERBS[action]).toBeTruthy();
+    for (const action of AUDIT_ACTIONS) expect(ACTION_WORDS[action].did).toContain('{what}');
     expect(groupOf('delete')).toBe('sensitive');
     expect(groupOf('ssh')).toBe('access');
     expect(groupOf('auto_start')).toBe('changes');

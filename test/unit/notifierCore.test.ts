@@ -130,6 +130,34 @@ describe('the notifier core: one batch', () => {
     });
   });
 
+  it('refused and failed attempts notify by default, titled as such; rules may leave them out', () => {
+    const refused = { ...event(4, 'delete', 'mallory'), statusCode: 403 } as AuditEvent;
+    const failed = { ...event(5), statusCode: 404 } as AuditEvent;
+    const done = { ...event(6), statusCode: 200 } as AuditEvent;
+    const from = { notifyCursor: { identity: ctx.identity, seq: 3 }, unseenCount: 0 };
+    const plan = planBatch(from, ctx, [refused, failed, done]);
+    expect(plan.notifications.map((n) => n.title)).toEqual([
+      'mallory tried to delete mallory/dev-4 — refused', // short of room: no status code, no resource type
+      'alice failed to delete workspace alice/dev-5 (404)',
+      'alice deleted workspace alice/dev-6',
+    ]);
+    expect(plan.save?.unseenCount).toBe(3);
+
+    const noRefusals = contextOf({ ...SETTINGS, notifyRules: { actions: ['delete'], resourceTypes: [], query: '', refusals: false } })!;
+    expect(noRefusals.refusals).toBe(false);
+    const quiet = planBatch({ ...from, notifyCursor: { identity: noRefusals.identity, seq: 3 } }, noRefusals, [refused, failed, done]);
+    expect(quiet.notifications.map((n) => n.id)).toEqual([eventNotificationId(6)]);
+    expect(quiet.save).toEqual({ notifyCursor: { identity: noRefusals.identity, seq: 6 }, unseenCount: 1 });
+  });
+
+  it('the unseen count is the notified set: backfilled history moves the cursor and counts for nothing', () => {
+    const old = (seq: number) => ({ ...event(seq), time: '2026-03-09T08:00:00.000Z' }) as AuditEvent;
+    const plan = planBatch({ notifyCursor: { identity: ctx.identity, seq: 0 }, unseenCount: 1 }, ctx, [old(1), event(2), old(3), old(4), old(5), old(6), event(7)]);
+    expect(plan.notifications.map((n) => n.id)).toEqual([eventNotificationId(2), eventNotificationId(7)]);
+    expect(plan.notified).toBe(2);
+    expect(plan.save).toEqual({ notifyCursor: { identity: ctx.identity, seq: 7 }, unseenCount: 3 });
+  });
+
   it('nothing newer: nothing to store', () => {
     expect(planBatch({ notifyCursor: { identity: ctx.identity, seq: 8 } }, ctx, [event(8)], 8)).toEqual({ notifications: [], save: null, notified: 0 });
   });

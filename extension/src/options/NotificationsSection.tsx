@@ -92,6 +92,10 @@ export function NotificationsSection({ initial, settings }: SectionProps) {
             ))}
           </div>
         </fieldset>
+        <label class="check">
+          <input type="checkbox" data-notify-refusals checked={rules.refusals !== false} disabled={locked} onChange={() => edit({ refusals: rules.refusals === false })} />
+          {RULE_TEXT.refusals}
+        </label>
         <label for="notify-query">Only events also matching (optional)</label>
         <input
           id="notify-query"

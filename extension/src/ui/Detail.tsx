@@ -1,7 +1,8 @@
 // Every field of one event.
 import type { AuditEvent } from '../../../shared/event.js';
 import { ACTION_DESCRIPTIONS } from '../../../shared/vocabulary.js';
-import { absoluteTime, groupOf } from '../present.js';
+import { absoluteTime, eventSentence, groupOf, sentenceText } from '../present.js';
+import { OUTCOME_WORDS } from '../wording.js';
 import type { Settings } from '../settings.js';
 import { DiffTable } from './DiffTable.js';
 import { InclusionCheck } from './InclusionCheck.js';
@@ -18,12 +19,15 @@ function Field({ name, children }: { name: string; children: preact.ComponentChi
 export function Detail({ event, settings, onClose }: { event: AuditEvent; settings: Settings; onClose(): void }) {
   const diff = Object.keys(event.diff ?? {}).length;
   const metadata = Object.keys(event.metadata ?? {}).length;
+  const sentence = eventSentence(event);
   return (
     <aside class="detail" aria-label="Event detail" data-detail-id={event.id}>
       <div class="detail-head">
         <h2>
-          <span class={`tag group-${groupOf(event.action)}`}>{event.action}</span> {event.resourceType.replace(/_/g, ' ')}{' '}
-          {event.resourceTarget}
+          <span class={`tag group-${groupOf(event.action)} outcome-${sentence.outcome}`}>{event.action}</span>{' '}
+          <span class={`detail-sentence outcome-${sentence.outcome}`} data-outcome={sentence.outcome}>
+            {sentenceText(sentence)}
+          </span>
         </h2>
         <button type="button" class="button subtle icon" aria-label="Close detail" onClick={onClose}>
           ✕
@@ -48,7 +52,9 @@ export function Detail({ event, settings, onClose }: { event: AuditEvent; settin
         <Field name="actor id">{event.actor?.id && <code>{event.actor.id}</code>}</Field>
         <Field name="ip">{event.ip && <code>{event.ip}</code>}</Field>
         <Field name="user agent">{event.userAgent}</Field>
-        <Field name="status code">{event.statusCode}</Field>
+        <Field name="outcome">
+          <span class={OUTCOME_WORDS[sentence.outcome].done ? undefined : 'outcome'}>{OUTCOME_WORDS[sentence.outcome].status(event.statusCode)}</span>
+        </Field>
         <Field name="request id">{event.requestId && <code>{event.requestId}</code>}</Field>
         <Field name="event id">
           <code>{event.id}</code>

@@ -1,24 +1,31 @@
 import { useState } from 'preact/hooks';
 import type { AuditEvent } from '../../../shared/event.js';
 import { ACTION_DESCRIPTIONS } from '../../../shared/vocabulary.js';
-import { ACTION_VERBS, absoluteTime, actorName, diffSize, groupOf, relativeTime } from '../present.js';
+import { absoluteTime, diffSize, eventSentence, groupOf, relativeTime } from '../present.js';
 import { DiffTable } from './DiffTable.js';
 
-/** One event in the popup: actor, verb, target, relative time; colour by action. */
+/** One event in the popup: its sentence (actor, verb, target, outcome), relative time; colour by action, unless it did not happen. */
 export function EventRow({ event, now }: { event: AuditEvent; now: number }) {
   const [open, setOpen] = useState(false);
   const changes = diffSize(event);
   const diffId = `diff-${event.id}`;
+  const s = eventSentence(event);
   return (
-    <li class={`event group-${groupOf(event.action)}`} data-id={event.id} data-action={event.action}>
+    <li class={`event group-${groupOf(event.action)} outcome-${s.outcome}`} data-id={event.id} data-action={event.action} data-outcome={s.outcome}>
       <div class="event-line">
         <span class="event-text">
-          <span class={event.actor ? 'actor' : 'actor system'}>{actorName(event)}</span>{' '}
+          <span class={event.actor ? 'actor' : 'actor system'}>{s.actor}</span>{' '}
           <span class="verb" title={`${event.action}: ${ACTION_DESCRIPTIONS[event.action]}`}>
-            {ACTION_VERBS[event.action]}
-          </span>{' '}
-          <span class="rtype">{event.resourceType.replace(/_/g, ' ')}</span>{' '}
-          <span class="target">{event.resourceTarget}</span>
+            {s.verb}
+          </span>
+          {s.target !== null && (
+            <>
+              {' '}
+              <span class="rtype">{s.resourceType}</span> <span class="target">{s.target}</span>
+            </>
+          )}
+          {s.rest && <span class="verb">{s.rest}</span>}
+          {s.after && <span class="outcome">{s.after}</span>}
         </span>
         <time class="when" dateTime={event.time} title={absoluteTime(event.time)}>
           {relativeTime(event.time, now)}

@@ -2,7 +2,8 @@
 // between rows and Enter opens the detail.
 import type { AuditEvent } from '../../../shared/event.js';
 import { ACTION_DESCRIPTIONS } from '../../../shared/vocabulary.js';
-import { actorName, diffSize, groupOf, relativeTime } from '../present.js';
+import { actorName, diffSize, groupOf, outcomeOf, relativeTime } from '../present.js';
+import { OUTCOME_WORDS } from '../wording.js';
 import { localTimeWithZone, utcTime } from './timeText.js';
 
 export function EventTable(props: {
@@ -49,7 +50,8 @@ export function EventTable(props: {
           <tr
             key={event.id}
             data-id={event.id}
-            class={`group-${groupOf(event.action)}${event.id === selectedId ? ' selected' : ''}`}
+            data-outcome={outcomeOf(event.statusCode)}
+            class={`group-${groupOf(event.action)} outcome-${outcomeOf(event.statusCode)}${event.id === selectedId ? ' selected' : ''}`}
             tabIndex={i === focusIndex ? 0 : -1}
             aria-selected={event.id === selectedId}
             onClick={() => props.onSelect(event)}
@@ -63,13 +65,13 @@ export function EventTable(props: {
             </td>
             <td>{actorName(event)}</td>
             <td>
-              <span class={`tag group-${groupOf(event.action)}`} title={ACTION_DESCRIPTIONS[event.action]}>
+              <span class={`tag group-${groupOf(event.action)} outcome-${outcomeOf(event.statusCode)}`} title={ACTION_DESCRIPTIONS[event.action]}>
                 {event.action}
               </span>
             </td>
             <td>{event.resourceType.replace(/_/g, ' ')}</td>
             <td class="target">{event.resourceTarget}</td>
-            <td>{event.statusCode ?? ''}</td>
+            <StatusCell statusCode={event.statusCode} />
             <td>{event.ip ?? ''}</td>
             <td>{diffSize(event) || ''}</td>
           </tr>
@@ -77,4 +79,10 @@ export function EventTable(props: {
       </tbody>
     </table>
   );
+}
+
+/** The status code, and in words what became of the action when it did not happen. */
+function StatusCell({ statusCode }: { statusCode: number | null }) {
+  const words = OUTCOME_WORDS[outcomeOf(statusCode)];
+  return <td class={words.done ? undefined : 'outcome'}>{words.done ? (statusCode ?? '') : `${statusCode} ${words.label}`}</td>;
 }

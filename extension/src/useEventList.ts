@@ -49,7 +49,16 @@ function firstPage(settings: Settings, query: string, pageSize: number): Promise
     prefetched = null;
     return page;
   }
-  return settingsClient(settings).events.list.query({ ...(query.trim() ? { q: query } : {}), limit: pageSize });
+  return listFirstPage(settings, query, pageSize);
+}
+
+/** The page alone: its count (slow on a large log) is asked for separately, so rows never wait for it. */
+function listFirstPage(settings: Settings, query: string, pageSize: number): Promise<Page> {
+  return settingsClient(settings).events.list.query({ ...(query.trim() ? { q: query } : {}), limit: pageSize, count: false });
+}
+
+function countOf(settings: Settings, query: string): Promise<EventListModel['count']> {
+  return settingsClient(settings).events.count.query(query.trim() ? { q: query } : {});
 }
 
 /**
@@ -58,7 +67,7 @@ function firstPage(settings: Settings, query: string, pageSize: number): Promise
  */
 export function prefetchFirstPage(settings: Settings, query: string, pageSize: number): void {
   if (preconditionState(settings) || !parseAuditQuery(query).ok) return;
-  const page = settingsClient(settings).events.list.query({ ...(query.trim() ? { q: query } : {}), limit: pageSize });
+  const page = listFirstPage(settings, query, pageSize);
   page.catch(() => {}); // handled when taken
   prefetched = { key: keyOf(settings, query, pageSize), page };
 }
@@ -104,11 +113,18 @@ export function useEventList(settings: Settings, query: string, pageSize: number
             state: { id: page.items.length ? 'ready' : 'empty', detail: detailOf(s) },
             loadedQuery: query,
             items: page.items,
-            count: page.count,
+            count: null,
             cursor: page.nextCursor,
             loadingMore: false,
             moreError: null,
           });
+          // The count follows the rows; without it the header simply shows none.
+          countOf(s, query).then(
+            (count) => {
+              if (generation.current === mine) setInner((old) => ({ ...old, count }));
+            },
+            () => {},
+          );
         },
         async (error: unknown) => {
           const state = await stateFromError(error, s, () => hasHostAccess(s.serverUrl!));
@@ -138,7 +154,7 @@ export function useEventList(settings: Settings, query: string, pageSize: number
     const q = current.loadedQuery ?? '';
     setInner({ ...current, loadingMore: true, moreError: null });
     settingsClient(s)
-      .events.list.query({ ...(q.trim() ? { q } : {}), cursor, limit: pageSize })
+      .events.list.query({ ...(q.trim() ? { q } : {}), cursor, limit: pageSize, count: false })
       .then(
         (page) => {
           if (generation.current !== mine) return;
@@ -148,7 +164,6 @@ export function useEventList(settings: Settings, query: string, pageSize: number
               ...old,
               items: [...old.items, ...page.items.filter((e) => !seen.has(e.id))],
               cursor: page.nextCursor,
-              count: page.count,
               loadingMore: false,
             };
           });

@@ -99,11 +99,39 @@ describe.skipIf(!chromiumAvailable)('the extension in Chromium', () => {
     await expect.poll(() => firstRow.textContent()).toContain(first.resourceTarget);
     expect(await firstRow.textContent()).toContain(first.actor?.username ?? 'system');
     expect(await firstRow.locator('time').textContent()).toMatch(/just now|s ago|m ago/);
-    expect(await page.textContent('[data-count]')).toBe(`${await totalEvents()} events`);
+    // The count follows the rows (events.count, asked for separately).
+    const total = await totalEvents();
+    await expect.poll(() => page.textContent('[data-count]')).toBe(`${total} events`);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'popup-light.png') });
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.screenshot({ path: path.join(SCREENSHOTS, 'popup-dark.png') });
     await page.close();
+  });
+
+  it('the list shows its rows without waiting for the count, and the count when it arrives', async () => {
+    await signedIn({ lastQuery: '' });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let asked = 0;
+    const countCalls = '**/trpc/events.count**';
+    await browser.context.route(countCalls, async (route) => {
+      asked++;
+      await held;
+      await route.continue();
+    });
+    try {
+      const page = await browser.open('popup.html', POPUP);
+      await expectSameAsServer(page, '');
+      await expect.poll(() => asked).toBeGreaterThan(0);
+      expect(await page.textContent('[data-count]')).toBe('');
+      release();
+      const total = await totalEvents();
+      await expect.poll(() => page.textContent('[data-count]')).toBe(`${total} events`);
+      await page.close();
+    } finally {
+      release();
+      await browser.context.unroute(countCalls);
+    }
   });
 
   it('every action chip, group chip and time chip filters as events.list does', async () => {

@@ -1,86 +1,223 @@
-// Live delivery under load: N WebSocket subscribers (the extension's notification rule,
-// `action:cordon,delete`) on one server process while events are ingested at a steady
-// rate. Delivery latency = received (here) - recordedAt (the server's clock when the
-// batch was recorded, same machine), against one lone subscriber measured in the same
-// run; the server's RSS over time. Run alone with `npx tsx test/bench/live.ts [--quick]`.
+// Live delivery under load, on one server process (Postgres): events ingested at a steady
+// offered rate with no subscriber, then with N WebSocket subscribers and with N SSE
+// subscribers holding the extension's notification rule (`action:cordon,delete`), then
+// many idle WebSocket subscribers. Per phase: ingest achieved (against the run without
+// subscribers), delivery latency (received here - recordedAt, the server's clock when the
+// batch was recorded, same machine), whether every subscriber got every matching event
+// exactly once and in order, the server's RSS, and its CPU per delivery (the server
+// process's CPU time over the phase, and over what the same ingest cost without
+// subscribers, divided by the deliveries). The subscribers run in this process, on the
+// same cores as the server: their decoding competes with it.
+//
+//   npm run bench -- --only=live [--quick]     (or alone: npx tsx test/bench/live.ts [--quick])
 import { randomBytes } from 'node:crypto';
+import { EventSource } from 'eventsource';
 import { WebSocket } from 'ws';
 import { createVigilClient } from '../../shared/client.js';
-import type { AuditEvent } from '../../shared/event.js';
 import { createVigilLiveClient, type VigilLiveClient } from '../../shared/liveClient.js';
 import { makeEvents } from './ingest.js';
-import { freshDatabase, int, log, ms, now, ratio, rssMb, startBenchServer, summarize, type Summary } from './util.js';
+import { freshDatabase, int, log, ms, now, processCpuMs, rssMb, startBenchServer } from './util.js';
 
 export interface LiveBenchSettings {
+  /** WebSocket subscribers, and SSE subscribers, in their loaded phases. */
   subscribers: number;
   eventsPerSecond: number;
   seconds: number;
+  /** Idle WebSocket subscribers held at once. */
+  idleSubscribers: number;
 }
 
 export interface LivePhase {
+  transport: 'none' | 'ws' | 'sse';
   subscribers: number;
   ingested: number;
   achievedPerSecond: number;
+  /** Matching events each subscriber should get. */
+  matching: number;
   delivered: number;
-  latency: Summary;
+  /** Subscribers that got exactly the matching events, each once, in seq order. */
+  exactlyOnce: number;
+  latency: { p50: number; p95: number; max: number };
+  serverCpuMs: number;
+  rssPeakMb: number;
 }
 
 export interface LiveBenchResult {
   settings: LiveBenchSettings;
-  baseline: LivePhase;
-  loaded: LivePhase;
-  rssMb: { idle: number; connected: number; peak: number; after: number };
+  phases: LivePhase[];
+  idle: { subscribers: number; rssBeforeMb: number; rssMb: number };
 }
 
-const RULES = 'action:cordon,delete';
+const RULE = 'action:cordon,delete';
+const MATCHES = new Set(['cordon', 'delete']);
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+const PRIME = 1_000_000_007;
 
-async function phase(url: string, token: string, count: number, settings: LiveBenchSettings, pid: number, onRss: (mb: number) => void): Promise<LivePhase> {
-  const clients: VigilLiveClient[] = [];
-  const latencies: number[] = [];
-  let started = 0;
-  const subs = [];
-  // Subscribers share connections in groups, as browsers each hold one: one socket per subscriber.
-  for (let i = 0; i < count; i++) {
-    const live = createVigilLiveClient({ url, token, transport: 'ws', WebSocket });
-    clients.push(live);
-    subs.push(
-      live.client.events.live.subscribe(
-        { q: RULES },
-        {
-          onStarted: () => started++,
-          onData: ({ data }) => latencies.push(Date.now() - Date.parse((data as AuditEvent).recordedAt)),
-        },
-      ),
-    );
-    if (i % 100 === 99) await sleep(50);
+/** What one subscriber received, kept small: a count, order and two checksums of the seqs. */
+class Tally {
+  count = 0;
+  last = 0;
+  inOrder = true;
+  sum = 0;
+  squares = 0;
+  add(seq: number) {
+    if (seq <= this.last) this.inOrder = false;
+    this.last = seq;
+    this.count++;
+    this.sum = (this.sum + seq) % PRIME;
+    this.squares = (this.squares + ((seq % PRIME) * (seq % PRIME)) % PRIME) % PRIME;
   }
-  while (started < count) await sleep(50);
-  onRss(await rssMb(pid));
-  log(`live: ${count} subscribers connected`);
+  equals(other: Tally) {
+    return this.inOrder && this.count === other.count && this.sum === other.sum && this.squares === other.squares;
+  }
+}
+
+/** Latencies in whole ms, up to a minute (later ones count as a minute). */
+class Histogram {
+  private readonly buckets = new Uint32Array(60_001);
+  private n = 0;
+  private max = 0;
+  add(ms: number) {
+    const b = Math.min(60_000, Math.max(0, Math.round(ms)));
+    this.buckets[b]!++;
+    this.n++;
+    if (ms > this.max) this.max = ms;
+  }
+  quantile(q: number) {
+    if (this.n === 0) return NaN;
+    let seen = 0;
+    const rank = Math.ceil(q * this.n);
+    for (let b = 0; b < this.buckets.length; b++) {
+      seen += this.buckets[b]!;
+      if (seen >= rank) return b;
+    }
+    return 60_000;
+  }
+  summary() {
+    return { p50: this.quantile(0.5), p95: this.quantile(0.95), max: this.n ? this.max : NaN };
+  }
+}
+
+interface Subscribers {
+  tallies: Tally[];
+  started(): number;
+  close(): void;
+}
+
+function subscribe(url: string, token: string, transport: 'ws' | 'sse', count: number, latencies: Histogram): Subscribers {
+  const clients: VigilLiveClient[] = [];
+  const tallies: Tally[] = [];
+  let started = 0;
+  for (let i = 0; i < count; i++) {
+    const live = createVigilLiveClient({ url, token, transport, WebSocket, EventSource });
+    const tally = new Tally();
+    clients.push(live);
+    tallies.push(tally);
+    live.client.events.live.subscribe(
+      { q: RULE },
+      {
+        onStarted: () => started++,
+        onData: ({ data }) => {
+          latencies.add(Date.now() - Date.parse(data.recordedAt));
+          tally.add(data.seq);
+        },
+      },
+    );
+  }
+  return { tallies, started: () => started, close: () => clients.forEach((c) => c.close()) };
+}
+
+async function phase(
+  url: string,
+  token: string,
+  transport: LivePhase['transport'],
+  count: number,
+  settings: LiveBenchSettings,
+  pid: number,
+): Promise<LivePhase> {
+  const latencies = new Histogram();
+  const subs = transport === 'none' ? null : subscribe(url, token, transport, count, latencies);
+  if (subs) {
+    const deadline = Date.now() + 120_000;
+    while (subs.started() < count && Date.now() < deadline) await sleep(50);
+    await sleep(500); // the last ones' first replay read
+    log(`live: ${subs.started()} of ${count} ${transport} subscribers started`);
+  }
 
   const writer = createVigilClient({ url, token });
   const batch = Math.max(1, Math.round(settings.eventsPerSecond / 10));
   const pool = makeEvents(batch * 50, 99);
+  const expected = new Tally();
+  const recorded: { seq: number; matches: boolean }[] = [];
   let ingested = 0;
+  let rssPeak = await rssMb(pid);
+  const sampler = setInterval(() => void rssMb(pid).then((mb) => (rssPeak = Math.max(rssPeak, mb))), 250);
+  const cpu0 = processCpuMs(pid);
   const t0 = now();
-  const sampler = setInterval(() => void rssMb(pid).then(onRss), 250);
   // Ten batches a second, each sent on schedule whether or not the last has returned.
   const inflight: Promise<unknown>[] = [];
   for (let tick = 0; tick < settings.seconds * 10; tick++) {
-    const due = t0 + tick * 100;
-    const wait = due - now();
+    const wait = t0 + tick * 100 - now();
     if (wait > 0) await sleep(wait);
     const events = pool.slice((tick % 50) * batch, (tick % 50) * batch + batch).map(({ id: _id, time: _time, ...e }) => e);
-    inflight.push(writer.events.recordBatch.mutate({ events }).then(() => (ingested += events.length)));
+    inflight.push(
+      writer.events.recordBatch.mutate({ events }).then((answer) => {
+        ingested += events.length;
+        answer.events.forEach((stored, i) => recorded.push({ seq: stored.seq, matches: MATCHES.has(events[i]!.action) }));
+      }),
+    );
   }
   await Promise.all(inflight);
   const elapsed = (now() - t0) / 1000;
-  await sleep(2000);
+  for (const r of recorded.sort((a, b) => a.seq - b.seq)) if (r.matches) expected.add(r.seq);
+  if (subs) {
+    const deadline = Date.now() + 30_000;
+    while (subs.tallies.some((t) => t.count < expected.count) && Date.now() < deadline) await sleep(100);
+  } else {
+    await sleep(500);
+  }
+  const serverCpuMs = processCpuMs(pid) - cpu0;
   clearInterval(sampler);
-  for (const s of subs) s.unsubscribe();
-  for (const c of clients) c.close();
-  return { subscribers: count, ingested, achievedPerSecond: ingested / elapsed, delivered: latencies.length, latency: summarize(latencies) };
+  await writer.close().catch(() => {});
+  const tallies = subs?.tallies ?? [];
+  subs?.close();
+  await sleep(1000);
+  return {
+    transport,
+    subscribers: count,
+    ingested,
+    achievedPerSecond: ingested / elapsed,
+    matching: expected.count,
+    delivered: tallies.reduce((n, t) => n + t.count, 0),
+    exactlyOnce: tallies.filter((t) => t.equals(expected)).length,
+    latency: latencies.summary(),
+    serverCpuMs,
+    rssPeakMb: rssPeak,
+  };
+}
+
+/** `count` idle subscribers, one WebSocket each, speaking tRPC's wire format (lighter than typed clients). */
+async function idleSubscribers(url: string, token: string, count: number): Promise<{ started: number; close(): void }> {
+  const sockets: WebSocket[] = [];
+  let started = 0;
+  for (let i = 0; i < count; i++) {
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/trpc?connectionParams=1`);
+    sockets.push(ws);
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (text === 'PING') return void ws.send('PONG');
+      if (text.includes('"started"')) started++;
+    });
+    ws.on('error', () => {});
+    ws.on('open', () => {
+      ws.send(JSON.stringify({ method: 'connectionParams', data: { token } }));
+      ws.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'events.live', input: { q: RULE } } }));
+    });
+    if (i % 200 === 199) await sleep(100);
+  }
+  const deadline = Date.now() + 120_000;
+  while (started < count && Date.now() < deadline) await sleep(100);
+  return { started, close: () => sockets.forEach((ws) => ws.terminate()) };
 }
 
 export async function runLiveBench(adminUrl: string, settings: LiveBenchSettings): Promise<LiveBenchResult> {
@@ -89,23 +226,19 @@ export async function runLiveBench(adminUrl: string, settings: LiveBenchSettings
   const server = await startBenchServer({ databaseUrl: scratch.url, token });
   const pid = server.child.pid!;
   try {
-    const rss = { idle: await rssMb(pid), connected: 0, peak: 0, after: 0 };
-    log(`live: baseline, one subscriber`);
-    const baseline = await phase(server.url, token, 1, settings, pid, () => {});
-    await sleep(1000);
-    rss.idle = await rssMb(pid);
-    log(`live: ${settings.subscribers} subscribers at ${int(settings.eventsPerSecond)} events/s for ${settings.seconds} s`);
-    let connectedSeen = false;
-    const loaded = await phase(server.url, token, settings.subscribers, settings, pid, (mb) => {
-      if (!connectedSeen) {
-        rss.connected = mb;
-        connectedSeen = true;
-      }
-      rss.peak = Math.max(rss.peak, mb);
-    });
+    const phases: LivePhase[] = [];
+    for (const [transport, count] of [['none', 0], ['ws', settings.subscribers], ['sse', settings.subscribers]] as const) {
+      log(`live: ${transport === 'none' ? 'no subscribers' : `${int(count)} ${transport} subscribers`}, ${int(settings.eventsPerSecond)} events/s offered for ${settings.seconds} s`);
+      phases.push(await phase(server.url, token, transport, count, settings, pid));
+    }
     await sleep(2000);
-    rss.after = await rssMb(pid);
-    return { settings, baseline, loaded, rssMb: rss };
+    const rssBeforeMb = await rssMb(pid);
+    log(`live: ${int(settings.idleSubscribers)} idle subscribers`);
+    const idle = await idleSubscribers(server.url, token, settings.idleSubscribers);
+    await sleep(2000);
+    const idleRss = await rssMb(pid);
+    idle.close();
+    return { settings, phases, idle: { subscribers: idle.started, rssBeforeMb, rssMb: idleRss } };
   } finally {
     await server.stop();
     await scratch.drop();
@@ -113,30 +246,50 @@ export async function runLiveBench(adminUrl: string, settings: LiveBenchSettings
 }
 
 export function formatLiveBench(r: LiveBenchResult): string {
-  const row = (label: string, p: LivePhase) =>
-    `| ${label} | ${int(p.achievedPerSecond)} | ${int(p.delivered)} | ${ms(p.latency.p50)} | ${ms(p.latency.p95)} | ${ms(p.latency.max)} |`;
+  const none = r.phases.find((p) => p.transport === 'none');
+  const us = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} µs` : '-');
+  const row = (p: LivePhase) => {
+    const cpuPerDelivery = p.delivered ? (p.serverCpuMs * 1000) / p.delivered : NaN;
+    const extraPerDelivery = p.delivered && none ? ((p.serverCpuMs - none.serverCpuMs) * 1000) / p.delivered : NaN;
+    return [
+      p.transport === 'none' ? 'none' : `${int(p.subscribers)} ${p.transport === 'ws' ? 'WebSocket' : 'SSE'}`,
+      int(p.achievedPerSecond),
+      none && p !== none ? `${(p.achievedPerSecond / none.achievedPerSecond).toFixed(2)}x` : '-',
+      p.transport === 'none' ? '-' : `${int(p.delivered)} / ${int(p.matching * p.subscribers)}`,
+      p.transport === 'none' ? '-' : `${int(p.exactlyOnce)} / ${int(p.subscribers)}`,
+      ms(p.latency.p50),
+      ms(p.latency.p95),
+      ms(p.latency.max),
+      us(cpuPerDelivery),
+      us(extraPerDelivery),
+      `${p.rssPeakMb.toFixed(0)} MB`,
+    ].join(' | ');
+  };
   return [
     '## Live events under load',
     '',
-    `One server process on Postgres; subscribers over WebSocket with the notification rule \`${RULES}\`; events ingested`,
-    `in 10 batches a second for ${r.settings.seconds} s (the benchmark's realistic action mix, so a share of them match).`,
-    'Latency: from `recordedAt` (set when the batch is recorded) to the subscriber receiving it.',
+    `One server process on Postgres; subscribers with the notification rule \`${RULE}\`; ${int(r.settings.eventsPerSecond)} events/s offered`,
+    `in 10 batches a second for ${r.settings.seconds} s (the benchmark's realistic action mix, so a share of them match). Latency: from`,
+    '`recordedAt` (set when the batch is recorded) to the subscriber receiving it. Exactly once: the subscriber got every matching',
+    'event, none twice, in seq order. CPU per delivery: the server process\'s CPU time over the phase / deliveries, and the same',
+    'less the phase without subscribers. The subscribers run in the benchmark\'s process, on the same machine.',
     '',
-    '| subscribers | ingested events/s | deliveries | p50 | p95 | max |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
-    row('1 (baseline)', r.baseline),
-    row(int(r.loaded.subscribers), r.loaded),
+    '| subscribers | ingested events/s | vs none | deliveries | exactly once | p50 | p95 | max | server CPU / delivery | beyond ingest | server RSS peak |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...r.phases.map((p) => `| ${row(p)} |`),
     '',
-    `Delivery p95 with ${int(r.loaded.subscribers)} subscribers is ${ratio(r.loaded.latency.p95 / r.baseline.latency.p95)} the lone subscriber's.`,
-    `Server RSS: ${r.rssMb.idle.toFixed(0)} MB idle, ${r.rssMb.connected.toFixed(0)} MB with ${int(r.loaded.subscribers)} subscribers connected, ` +
-      `${r.rssMb.peak.toFixed(0)} MB peak while ingesting, ${r.rssMb.after.toFixed(0)} MB after.`,
+    `${int(r.idle.subscribers)} idle WebSocket subscribers (one socket each): server RSS ${r.idle.rssMb.toFixed(0)} MB (${r.idle.rssBeforeMb.toFixed(0)} MB before they connected).`,
     '',
   ].join('\n');
 }
 
+export const LIVE_BENCH = {
+  quick: { subscribers: 200, eventsPerSecond: 2000, seconds: 5, idleSubscribers: 2000 },
+  full: { subscribers: 1000, eventsPerSecond: 5000, seconds: 20, idleSubscribers: 10_000 },
+} satisfies Record<string, LiveBenchSettings>;
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes('--quick');
   const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const result = await runLiveBench(adminUrl, quick ? { subscribers: 100, eventsPerSecond: 1000, seconds: 5 } : { subscribers: 1000, eventsPerSecond: 5000, seconds: 20 });
-  console.log(formatLiveBench(result));
+  console.log(formatLiveBench(await runLiveBench(adminUrl, quick ? LIVE_BENCH.quick : LIVE_BENCH.full)));
 }

@@ -4,7 +4,7 @@
 //                                  vigil_bench, 1M-event PGlite in .bench-data/)
 //   npm run bench -- --quick       small sizes, few runs; writes .bench-data/BENCHMARKS.quick.md
 //   npm run bench -- --fresh       regenerate the kept data sets
-//   npm run bench -- --only=ingest,list,pglite,merkle   some sections only (also pglite-ingest,
+//   npm run bench -- --only=ingest,list,pglite,merkle,live   some sections only (also pglite-ingest,
 //                                  pglite-list); the others keep their last results
 //   npm run bench -- --report-only rewrite the report from the last results (.bench-data/*.json)
 //   --url=postgres://...           server to use (default $BENCH_DATABASE_URL or
@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { ensurePgliteDataset, ensurePostgresDataset } from './datasets.js';
 import { runPgliteIngest, runPostgresIngest, type IngestResult } from './ingest.js';
 import { runListBench, type ListResult } from './list.js';
+import { formatLiveBench, LIVE_BENCH, runLiveBench } from './live.js';
 import { formatMerkleBench, runMerkleBench } from './merkle.js';
 import { environment, renderReport, type BenchResults } from './report.js';
 import { loadAverage, log, now, REPO_ROOT, setQuietBudget } from './util.js';
@@ -66,8 +67,8 @@ const settings = {
     : { oursWarmup: 10, oursRuns: 200, oursBudgetMs: 2_500, oursMinRuns: 30, coderWarmup: 1, coderRuns: 5, coderBudgetMs: 4_000, windowQuery: true },
 };
 const adminUrl = args.url ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const sections = new Set((args.only ?? 'ingest,list,pglite,merkle').split(',').map((s) => s.trim()));
-const KNOWN_SECTIONS = ['ingest', 'list', 'pglite', 'pglite-ingest', 'pglite-list', 'merkle'];
+const sections = new Set((args.only ?? 'ingest,list,pglite,merkle,live').split(',').map((s) => s.trim()));
+const KNOWN_SECTIONS = ['ingest', 'list', 'pglite', 'pglite-ingest', 'pglite-list', 'merkle', 'live'];
 for (const section of sections) {
   if (!KNOWN_SECTIONS.includes(section)) throw new Error(`--only: unknown section ${JSON.stringify(section)}; known: ${KNOWN_SECTIONS.join(', ')}`);
 }
@@ -81,8 +82,9 @@ setQuietBudget(settings.quietBudgetMs);
 const sameKind = (a: { backend: string; variant?: string }, b: { backend: string; variant?: string }) =>
   a.backend === b.backend && (a.variant ?? '') === (b.variant ?? '');
 
-/** The Merkle tree's block of the report, when that section ran (between its own markers). */
+/** The Merkle tree's and live delivery's blocks of the report, when those sections ran (between their own markers). */
 let merkleBlock: string | null = null;
+let liveBlock: string | null = null;
 let results: BenchResults;
 if (args['report-only']) {
   results = JSON.parse(await readFile(resultsFile, 'utf8')) as BenchResults;
@@ -172,6 +174,12 @@ if (args['report-only']) {
     merkleBlock = `<!-- bench:merkle:start -->\n${formatMerkleBench(r)}<!-- bench:merkle:end -->`;
     await save('after Merkle tree');
   }
+  if (sections.has('live')) {
+    const r = await runLiveBench(adminUrl, quick ? LIVE_BENCH.quick : LIVE_BENCH.full);
+    await writeFile(path.join(workDir, quick ? 'live.quick.json' : 'live.json'), JSON.stringify(r, null, 2));
+    liveBlock = `<!-- bench:live:start -->\n${formatLiveBench(r)}<!-- bench:live:end -->`;
+    await save('after live delivery');
+  }
 }
 
 // Other benchmarks keep their own blocks in the same file, between markers
@@ -179,10 +187,11 @@ if (args['report-only']) {
 // the soak: "soak"): carried over as they are, in their order.
 const existing = await readFile(out, 'utf8').catch(() => '');
 const blocks = [...existing.matchAll(/<!-- bench:([\w-]+):start -->[\s\S]*?<!-- bench:\1:end -->/g)].map((m) => m[0]);
-if (merkleBlock) {
-  const at = blocks.findIndex((b) => b.startsWith('<!-- bench:merkle:start -->'));
-  if (at >= 0) blocks[at] = merkleBlock;
-  else blocks.push(merkleBlock);
+for (const [name, block] of [['merkle', merkleBlock], ['live', liveBlock]] as const) {
+  if (!block) continue;
+  const at = blocks.findIndex((b) => b.startsWith(`<!-- bench:${name}:start -->`));
+  if (at >= 0) blocks[at] = block;
+  else blocks.push(block);
 }
 const extra = blocks.map((b) => `${b}\n`).join('\n');
 await writeFile(out, `${renderReport(results).trimEnd()}\n${extra ? `\n${extra}` : ''}`);

@@ -134,6 +134,10 @@ describe.skipIf(!chromiumAvailable)('popup and full view: layout, keyboard, sear
     expect(await page.$$eval('[role=toolbar] .chip[tabindex="0"]', (els) => els.length)).toBe(1);
     await page.keyboard.press('ArrowRight');
     expect((await activeInfo(page)).chip).toBe('action:cordon');
+    await page.keyboard.press('ArrowDown');
+    expect((await activeInfo(page)).chip).toBe('group:access');
+    await page.keyboard.press('ArrowLeft');
+    expect((await activeInfo(page)).chip).toBe('action:auto_off');
     await page.keyboard.press('End');
     expect((await activeInfo(page)).chip).toBe('since:7d');
     await page.keyboard.press('Enter');

@@ -75,7 +75,7 @@ function MoreFilters({ collapsible, active, children }: { collapsible: boolean; 
 }
 
 export function FilterBar({ query, onQuery, usernames, targets, idPrefix = 'f', collapsible = false, invalid = false }: FilterBarProps) {
-  const chips = useRovingFocus<HTMLDivElement>('.chip');
+  const chips = useRovingFocus<HTMLDivElement>('.chip', { rows: '[role=group]' });
   const on = (values: string[]) => (invalid ? [] : values);
   const actions = on(termValues(query, 'action'));
   const selected = new Set(actions);

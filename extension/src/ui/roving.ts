@@ -13,9 +13,11 @@ function itemsOf(root: HTMLElement, selector: string): HTMLElement[] {
 
 /**
  * Returns the container's ref and its keydown handler. `selector` picks the items inside;
- * `vertical` lists (rows) answer only the up and down arrows.
+ * `vertical` lists (rows) answer only the up and down arrows; with `rows` (a selector for
+ * the item groups laid out as rows), up and down jump to the first item of the row above
+ * or below.
  */
-export function useRovingFocus<T extends HTMLElement>(selector: string, options: { vertical?: boolean } = {}) {
+export function useRovingFocus<T extends HTMLElement>(selector: string, options: { vertical?: boolean; rows?: string } = {}) {
   const ref = useRef<T>(null);
 
   useLayoutEffect(() => {
@@ -34,7 +36,13 @@ export function useRovingFocus<T extends HTMLElement>(selector: string, options:
     const index = items.indexOf(target);
     if (index < 0) return;
     let next = -1;
-    if (e.key === 'Home') next = 0;
+    const row = options.rows && VERTICAL_ONLY.has(e.key) ? target.closest(options.rows) : null;
+    if (row) {
+      const rows = [...root.querySelectorAll(options.rows!)];
+      const to = rows[rows.indexOf(row) + NEXT[e.key]!];
+      if (!to) return e.preventDefault();
+      next = items.findIndex((el) => to.contains(el));
+    } else if (e.key === 'Home') next = 0;
     else if (e.key === 'End') next = items.length - 1;
     else if (e.key in NEXT && (!options.vertical || VERTICAL_ONLY.has(e.key))) {
       next = Math.min(items.length - 1, Math.max(0, index + NEXT[e.key]!));

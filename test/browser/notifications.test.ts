@@ -443,16 +443,22 @@ describe.skipIf(!chromiumAvailable)('desktop notifications in Chromium', () => {
     await page.fill('#notify-query', 'username:carol');
     expect(await page.$('[data-rules-error]')).toBeNull();
     expect(await page.textContent('[data-rules-query]')).toBe('action:cordon,delete,login username:carol');
+    // And only what happened: her failed logins do not notify.
+    expect(await page.isChecked('[data-notify-refusals]')).toBe(true);
+    await page.uncheck('[data-notify-refusals]');
     await page.click('#notify-save');
     await page.waitForSelector('#notify-note.ok');
-    expect((await stored()).notifyRules).toEqual({ actions: ['cordon', 'delete', 'login'], resourceTypes: [], query: 'username:carol', refusals: true });
+    expect((await stored()).notifyRules).toEqual({ actions: ['cordon', 'delete', 'login'], resourceTypes: [], query: 'username:carol', refusals: false });
     await waitFor(async () => (await worker().evaluate(() => vigilTest.liveKey()))?.endsWith('username:carol'), 'the socket to follow the rules');
 
-    const [bob, carol] = await record([
+    const [bob, carolFailed, carol] = await record([
       { action: 'login', resourceType: 'user', resourceTarget: 'bob@example.com', actor: { username: 'bob' } },
-      { action: 'login', resourceType: 'user', resourceTarget: 'carol@example.com', actor: { username: 'carol' } },
+      { action: 'login', resourceType: 'user', resourceTarget: 'carol', actor: { username: 'carol' }, statusCode: 401 },
+      { action: 'login', resourceType: 'user', resourceTarget: 'carol', actor: { username: 'carol' }, statusCode: 200 },
     ]);
     await expectNotifications([eventNotificationId(carol!.seq)]);
+    expect((await created())[eventNotificationId(carol!.seq)]!.title).toBe('carol logged in');
+    expect(await browser.notificationIds()).not.toContain(eventNotificationId(carolFailed!.seq));
     expect(await browser.notificationIds()).not.toContain(eventNotificationId(bob!.seq));
 
     await page.click('#notify-test');

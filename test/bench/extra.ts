@@ -1,5 +1,5 @@
 // The benchmarks of issues 5, 6 and 7, after `test/bench/run.ts`: what the hash chain
-// costs and how fast it verifies (live delivery is run.ts's section "live"), popup open time
+// costs and how fast it verifies (live delivery and sinks are run.ts's sections "live" and "sinks"), popup open time
 // and bundle sizes, event -> desktop notification. Writes its block into BENCHMARKS.md
 // between markers, replacing the last one (run.ts rewrites the rest of the file).
 //   npx tsx test/bench/extra.ts [--quick]
@@ -9,7 +9,6 @@ import { formatNotifyBenchmark, runNotifyBenchmark } from '../browser/notifyTimi
 import { formatPopupBenchmark, runPopupBenchmark } from '../browser/popupTiming.js';
 import { chromiumAvailable } from '../support/browser.js';
 import { formatIntegrityBench, runIntegrityBench } from './integrity.js';
-import { formatSinksBench, runSinksBench } from './sinks.js';
 import { loadAverage, log, REPO_ROOT } from './util.js';
 
 const quick = process.argv.includes('--quick');
@@ -28,8 +27,6 @@ sections.push(
     await runIntegrityBench(adminUrl, quick ? { ingestRows: 20_000, rounds: 2, verifyEvents: 50_000 } : { ingestRows: 100_000, rounds: 4, verifyEvents: 1_000_000 }),
   ),
 );
-log('extra: sinks');
-sections.push(formatSinksBench(await runSinksBench(adminUrl, quick ? { events: 20_000, ingestRows: 10_000, rounds: 1 } : { events: 200_000, ingestRows: 100_000, rounds: 3 })));
 if (chromiumAvailable) {
   log('extra: popup');
   sections.push(formatPopupBenchmark(await runPopupBenchmark({ opens: 20, events: 1000 })));

@@ -4,8 +4,8 @@
 //                                  vigil_bench, 1M-event PGlite in .bench-data/)
 //   npm run bench -- --quick       small sizes, few runs; writes .bench-data/BENCHMARKS.quick.md
 //   npm run bench -- --fresh       regenerate the kept data sets
-//   npm run bench -- --only=ingest,list,pglite,merkle,live   some sections only (also pglite-ingest,
-//                                  pglite-list); the others keep their last results
+//   npm run bench -- --only=ingest,list,pglite,merkle,live,sinks   some sections only (also
+//                                  pglite-ingest, pglite-list); the others keep their last results
 //   npm run bench -- --report-only rewrite the report from the last results (.bench-data/*.json)
 //   --url=postgres://...           server to use (default $BENCH_DATABASE_URL or
 //                                  postgres://postgres@127.0.0.1:5432/postgres); the
@@ -20,6 +20,7 @@ import { runPgliteIngest, runPostgresIngest, type IngestResult } from './ingest.
 import { runListBench, type ListResult } from './list.js';
 import { formatLiveBench, LIVE_BENCH, runLiveBench } from './live.js';
 import { formatMerkleBench, runMerkleBench } from './merkle.js';
+import { formatSinksBench, runSinksBench } from './sinks.js';
 import { environment, renderReport, type BenchResults } from './report.js';
 import { loadAverage, log, now, REPO_ROOT, setQuietBudget } from './util.js';
 
@@ -67,8 +68,8 @@ const settings = {
     : { oursWarmup: 10, oursRuns: 200, oursBudgetMs: 2_500, oursMinRuns: 30, coderWarmup: 1, coderRuns: 5, coderBudgetMs: 4_000, windowQuery: true },
 };
 const adminUrl = args.url ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const sections = new Set((args.only ?? 'ingest,list,pglite,merkle,live').split(',').map((s) => s.trim()));
-const KNOWN_SECTIONS = ['ingest', 'list', 'pglite', 'pglite-ingest', 'pglite-list', 'merkle', 'live'];
+const sections = new Set((args.only ?? 'ingest,list,pglite,merkle,live,sinks').split(',').map((s) => s.trim()));
+const KNOWN_SECTIONS = ['ingest', 'list', 'pglite', 'pglite-ingest', 'pglite-list', 'merkle', 'live', 'sinks'];
 for (const section of sections) {
   if (!KNOWN_SECTIONS.includes(section)) throw new Error(`--only: unknown section ${JSON.stringify(section)}; known: ${KNOWN_SECTIONS.join(', ')}`);
 }
@@ -82,9 +83,10 @@ setQuietBudget(settings.quietBudgetMs);
 const sameKind = (a: { backend: string; variant?: string }, b: { backend: string; variant?: string }) =>
   a.backend === b.backend && (a.variant ?? '') === (b.variant ?? '');
 
-/** The Merkle tree's and live delivery's blocks of the report, when those sections ran (between their own markers). */
+/** The Merkle tree's, live delivery's and sinks' blocks of the report, when those sections ran (between their own markers). */
 let merkleBlock: string | null = null;
 let liveBlock: string | null = null;
+let sinksBlock: string | null = null;
 let results: BenchResults;
 if (args['report-only']) {
   results = JSON.parse(await readFile(resultsFile, 'utf8')) as BenchResults;
@@ -180,6 +182,12 @@ if (args['report-only']) {
     liveBlock = `<!-- bench:live:start -->\n${formatLiveBench(r)}<!-- bench:live:end -->`;
     await save('after live delivery');
   }
+  if (sections.has('sinks')) {
+    const r = await runSinksBench(adminUrl, quick ? { events: 20_000, ingestRows: 10_000, rounds: 1 } : { events: 200_000, ingestRows: 100_000, rounds: 3 });
+    await writeFile(path.join(workDir, quick ? 'sinks.quick.json' : 'sinks.json'), JSON.stringify(r, null, 2));
+    sinksBlock = `<!-- bench:sinks:start -->\n${formatSinksBench(r)}<!-- bench:sinks:end -->`;
+    await save('after sinks');
+  }
 }
 
 // Other benchmarks keep their own blocks in the same file, between markers
@@ -187,7 +195,7 @@ if (args['report-only']) {
 // the soak: "soak"): carried over as they are, in their order.
 const existing = await readFile(out, 'utf8').catch(() => '');
 const blocks = [...existing.matchAll(/<!-- bench:([\w-]+):start -->[\s\S]*?<!-- bench:\1:end -->/g)].map((m) => m[0]);
-for (const [name, block] of [['merkle', merkleBlock], ['live', liveBlock]] as const) {
+for (const [name, block] of [['merkle', merkleBlock], ['live', liveBlock], ['sinks', sinksBlock]] as const) {
   if (!block) continue;
   const at = blocks.findIndex((b) => b.startsWith(`<!-- bench:${name}:start -->`));
   if (at >= 0) blocks[at] = block;

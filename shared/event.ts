@@ -4,6 +4,17 @@ import { z } from 'zod';
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from './vocabulary.js';
 import { EVENT_LIMITS } from './limits.js';
 import { unstorableText } from './storableText.js';
+import {
+  EVENT_FIELDS,
+  INPUT_FIELDS,
+  type EventField,
+  type GroupedField,
+  type GroupMayBeAbsent,
+  type InputField,
+  type ListedEventOf,
+  type ListedGroup,
+} from './eventFields.js';
+import type { AuditAction, ResourceType } from './vocabulary.js';
 
 export { EVENT_LIMITS, unstorableText };
 
@@ -106,49 +117,80 @@ export const diffEntrySchema = z
   })
   .strict();
 
-export const actorSchema = z
-  .object({
-    id: text(256).optional(),
-    username: text(256),
-    email: z.email().max(320).optional(),
-  })
-  .strict();
+/**
+ * Each field's check as an event sent to Vigil carries it, by its key in the field table
+ * (shared/eventFields.ts), which says which fields are sent, in what order, whether they
+ * may be absent and how they group (the actor). A field the table sends without a check
+ * here, or a check for a field it does not send, does not compile.
+ */
+const INPUT_RULES = {
+  /** A client-supplied id is an idempotency key: the same id is stored once. */
+  id: z.uuid(),
+  /** When it happened (ISO 8601 with a zone); the server's clock when absent. */
+  time: z.iso.datetime({ offset: true }).refine(storableTime, `must be from ${EVENT_TIME_RANGE.from} to ${EVENT_TIME_RANGE.to} (UTC)`),
+  action: z.enum(AUDIT_ACTIONS, {
+    error: (issue) => `unknown action ${JSON.stringify(issue.input)}; valid actions: ${AUDIT_ACTIONS.join(', ')}`,
+  }),
+  resourceType: z.enum(RESOURCE_TYPES, {
+    error: (issue) => `unknown resource type ${JSON.stringify(issue.input)}; valid resource types: ${RESOURCE_TYPES.join(', ')}`,
+  }),
+  resourceId: text(256),
+  resourceTarget: text(),
+  /** The actor's parts (the actor absent: the system acted, e.g. auto_off, auto_start). */
+  actorId: text(256),
+  actorUsername: text(256),
+  actorEmail: z.email().max(320),
+  ip: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' }),
+  userAgent: z.string().max(EVENT_LIMITS.userAgent).superRefine(storable),
+  statusCode: z.number().int().min(100).max(599),
+  requestId: text(256),
+  diff: withoutProtoKeys(
+    z
+      .record(z.string().min(1).max(128), diffEntrySchema)
+      .refine((d) => Object.keys(d).length <= EVENT_LIMITS.diffFields, {
+        message: `at most ${EVENT_LIMITS.diffFields} fields`,
+      })
+      .superRefine(storableJsonOf(EVENT_LIMITS.diffBytes)),
+  ),
+  metadata: withoutProtoKeys(z.record(z.string(), z.unknown()).superRefine(storableJsonOf(EVENT_LIMITS.metadataBytes))),
+} satisfies Record<InputField['key'], z.ZodType>;
+type InputRules = typeof INPUT_RULES;
 
-export const eventInputSchema = z
-  .object({
-    /** A client-supplied id is an idempotency key: the same id is stored once. */
-    id: z.uuid().optional(),
-    /** When it happened (ISO 8601 with a zone); the server's clock when absent. */
-    time: z.iso
-      .datetime({ offset: true })
-      .refine(storableTime, `must be from ${EVENT_TIME_RANGE.from} to ${EVENT_TIME_RANGE.to} (UTC)`)
-      .optional(),
-    action: z.enum(AUDIT_ACTIONS, {
-      error: (issue) => `unknown action ${JSON.stringify(issue.input)}; valid actions: ${AUDIT_ACTIONS.join(', ')}`,
-    }),
-    resourceType: z.enum(RESOURCE_TYPES, {
-      error: (issue) =>
-        `unknown resource type ${JSON.stringify(issue.input)}; valid resource types: ${RESOURCE_TYPES.join(', ')}`,
-    }),
-    resourceId: text(256).optional(),
-    resourceTarget: text(),
-    /** Absent means the system acted (auto_off, auto_start). */
-    actor: actorSchema.optional(),
-    ip: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' }).optional(),
-    userAgent: z.string().max(EVENT_LIMITS.userAgent).superRefine(storable).optional(),
-    statusCode: z.number().int().min(100).max(599).optional(),
-    requestId: text(256).optional(),
-    diff: withoutProtoKeys(
-      z
-        .record(z.string().min(1).max(128), diffEntrySchema)
-        .refine((d) => Object.keys(d).length <= EVENT_LIMITS.diffFields, {
-          message: `at most ${EVENT_LIMITS.diffFields} fields`,
-        })
-        .superRefine(storableJsonOf(EVENT_LIMITS.diffBytes)),
-    ).optional(),
-    metadata: withoutProtoKeys(z.record(z.string(), z.unknown()).superRefine(storableJsonOf(EVENT_LIMITS.metadataBytes))).optional(),
-  })
-  .strict();
+/** A field's check as sent: optional when the table says it may be absent. */
+type SentRule<F extends InputField> = F['input'] extends 'optional' ? z.ZodOptional<InputRules[F['key']]> : InputRules[F['key']];
+type GroupShape<G extends ListedGroup> = { [F in Extract<InputField, { listed: { key: G } }> as F['listed']['part'] & string]: SentRule<F> };
+type GroupSchema<G extends ListedGroup> = z.ZodObject<GroupShape<G>, z.core.$strict>;
+type InputShape = { [F in Exclude<InputField, GroupedField> as F['listed']['key']]: SentRule<F> } & {
+  [G in ListedGroup]: GroupMayBeAbsent<G> extends true ? z.ZodOptional<GroupSchema<G>> : GroupSchema<G>;
+};
+
+/** The input schema's shape from the field table: its own keys and the groups' objects, in table order. */
+function inputShape(): { shape: InputShape; groups: { [G in ListedGroup]: GroupSchema<G> } } {
+  const shape: Record<string, z.ZodType> = {};
+  const parts: Record<string, Record<string, z.ZodType>> = {};
+  for (const f of INPUT_FIELDS) {
+    const rule: z.ZodType = INPUT_RULES[f.key];
+    const sent = f.input === 'optional' ? rule.optional() : rule;
+    const { key, part } = f.listed as EventField['listed'];
+    if (part === undefined) shape[key] = sent;
+    else {
+      // The group takes the place of its first part; its schema is set below.
+      shape[key] ??= sent;
+      (parts[key] ??= {})[part] = sent;
+    }
+  }
+  const groups: Record<string, z.ZodType> = {};
+  for (const [key, groupParts] of Object.entries(parts)) {
+    groups[key] = z.object(groupParts).strict();
+    const presence = EVENT_FIELDS.find((f) => f.listed.key === key && 'presence' in f.listed)!;
+    shape[key] = presence.nullable ? groups[key].optional() : groups[key];
+  }
+  return { shape: shape as unknown as InputShape, groups: groups as unknown as { [G in ListedGroup]: GroupSchema<G> } };
+}
+
+const built = inputShape();
+export const actorSchema = built.groups.actor;
+export const eventInputSchema = z.object(built.shape).strict();
 
 export type EventInput = z.input<typeof eventInputSchema>;
 export type ParsedEventInput = z.output<typeof eventInputSchema>;
@@ -159,23 +201,13 @@ export const eventBatchSchema = z
   .min(1, 'a batch needs at least one event')
   .max(EVENT_LIMITS.batchSize, `a batch holds at most ${EVENT_LIMITS.batchSize} events`);
 
-/** An event as Vigil stores and lists it. Times are ISO strings; absent values are null. */
-export interface AuditEvent {
-  id: string;
-  seq: number;
-  time: string;
-  recordedAt: string;
-  action: (typeof AUDIT_ACTIONS)[number];
-  resourceType: (typeof RESOURCE_TYPES)[number];
-  resourceId: string | null;
-  resourceTarget: string;
-  actor: { id: string | null; username: string; email: string | null } | null;
-  ip: string | null;
-  userAgent: string | null;
-  statusCode: number | null;
-  requestId: string | null;
+/**
+ * An event as Vigil stores and lists it (its keys from shared/eventFields.ts). Times are ISO
+ * strings; absent values are null; `hash` is the integrity chain hash (shared/canonical.ts).
+ */
+export type AuditEvent = ListedEventOf<{
+  action: AuditAction;
+  resourceType: ResourceType;
   diff: Record<string, DiffEntry>;
   metadata: Record<string, unknown>;
-  /** The integrity chain hash (see shared/canonical.ts). */
-  hash: string;
-}
+}>;

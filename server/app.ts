@@ -41,6 +41,8 @@ export interface AppDeps {
   events?: EventWriter;
   /** VIGIL_ADMIN_TOKEN: a site manager's token for automation. */
   adminToken?: string | undefined;
+  /** The hash of this process's local CLI credential (server/services/cliCredential.ts). */
+  cliCredentialHash?: string | undefined;
   maxBodyBytes: number;
   /** Web origins allowed besides browser extensions (VIGIL_CORS_ORIGINS). */
   corsOrigins?: string[];
@@ -139,7 +141,7 @@ export function createApp(deps: AppDeps): express.Express {
   // What requests share: one event writer (its group commit and chain head) and one live hub.
   const events = deps.events ?? new EventWriter(deps.db);
   const live = new LiveHub(deps.db, deps.listen, deps.livePollMs, (n) => liveEventsEncoded.inc(n));
-  const auth = { adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined };
+  const auth = { adminTokenHash: deps.adminToken ? hashToken(deps.adminToken) : undefined, cliCredentialHash: deps.cliCredentialHash };
   const access = new AccessWatch(deps.db, auth, deps.listen);
   const limits = { ...CONNECTION_LIMITS, ...deps.limits };
   const loginThrottle = deps.loginThrottle ?? createLoginThrottle({ recordRefusals: (window) => recordThrottledLogins(events, window) });

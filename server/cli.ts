@@ -1,29 +1,27 @@
 // `npm run vigil -- <command>`: administration from a shell, on the server's database
 // (commands in COMMANDS below; `--help` lists them). Changes are audited like the API's,
-// with the actor `cli:<os user>`.
+// with the actor `cli:<os user>`. While a server holds the embedded database, the commands
+// go through that server with the credential it left in the data directory
+// (server/services/cliCredential.ts).
 import { randomBytes } from 'node:crypto';
 import { access } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { TRPCClientError } from '@trpc/client';
 import cliProgress from 'cli-progress';
 import { ROLES, TOKEN_SCOPES, type Role, type TokenScope } from '../shared/identity.js';
 import { loadConfig, logLevelFromEnv } from './config.js';
-import { openDatabase, type Database } from './db/database.js';
-import { EventWriter } from './db/eventWriter.js';
+import { DataDirInUseError, openDatabase, type Database, type DatabaseHandle } from './db/database.js';
 import { restrictNewFiles } from './fileModes.js';
 import { auditLineLogger, logger } from './logger.js';
-import { selectUserByUsername } from './db/usersStore.js';
-import type { Caller } from './services/caller.js';
-import { verifyChain } from './services/integrity.js';
-import { recordEvents } from './services/events.js';
-import { actorOf } from './services/caller.js';
-import { describeSummary, importCoderLogs, readCoderFile } from './tools/importCoder.js';
-import { loadSigner, type Signer } from './services/signingKey.js';
+import { cliCredentialPath, readCliCredential } from './services/cliCredential.js';
 import { PASSWORD_LIMITS } from './services/passwords.js';
-import { createServiceToken, listServiceTokens, revokeServiceToken } from './services/tokens.js';
-import { createUser, listUsers, setUserPassword } from './services/users.js';
+import { loadSigner, type Signer } from './services/signingKey.js';
+import { CLI_USER_AGENT, CliError, databaseOperations, serverOperations, type CliOperations } from './tools/cliOperations.js';
+import { describeSummary, importCoderLogs, readCoderFile } from './tools/importCoder.js';
+
+export { CliError };
 
 /** Every command with its synopsis: `--help` and the usage message are made from this list. */
 const COMMANDS: { words: string[]; synopsis: string; does: string }[] = [
@@ -58,8 +56,6 @@ export function usageOf(words: string[] = []): string {
 
 export const USAGE = usageOf();
 
-export class CliError extends Error {}
-
 /** The command line's words and options; a malformed one is a CliError naming the option. */
 export function parseCommand(argv: string[]) {
   try {
@@ -87,27 +83,21 @@ function generatedPassword(): string {
 }
 
 export interface CliOptions {
-  /** The key whose checkpoints `verify` trusts. */
-  signer?: Signer;
+  /** The key whose checkpoints `verify` trusts (on the database; through a server, the server's). */
+  signer?: Signer | undefined;
   /** Show a progress bar on stderr (a terminal). */
   progress?: boolean;
 }
 
-/** Runs one command against an open database; returns the lines to print. */
+/** Runs one command on an open database; returns the lines to print. */
 export async function runCli(argv: string[], db: Database, options: CliOptions = {}): Promise<string[]> {
+  return runCommand(argv, databaseOperations(db, options), options);
+}
+
+/** Runs one command with `ops` (on the database, or through the running server); returns the lines to print. */
+export async function runCommand(argv: string[], ops: CliOperations, options: CliOptions = {}): Promise<string[]> {
   const { values, positionals } = parseCommand(argv);
   if (values.help) return [usageOf(positionals)];
-  const caller: Caller = {
-    kind: 'user',
-    userId: null,
-    username: `cli:${os.userInfo().username}`,
-    email: null,
-    role: 'site_manager',
-    tokenId: null,
-  };
-  // The CLI's one writer of audit events (a process of its own beside any server).
-  const events = new EventWriter(db);
-  const ctx = { db, events, caller, request: { ip: null, userAgent: 'vigil-cli' }, clock: () => new Date() };
   const [noun, verb, arg] = positionals;
 
   if (noun === 'user' && verb === 'add' && arg) {
@@ -115,22 +105,20 @@ export async function runCli(argv: string[], db: Database, options: CliOptions =
     if (!role || !ROLES.includes(role)) throw new CliError(`--role must be one of ${ROLES.join(', ')}`);
     const password = values.password ?? generatedPassword();
     if (password.length < PASSWORD_LIMITS.min) throw new CliError(`--password needs at least ${PASSWORD_LIMITS.min} characters`);
-    const user = await createUser(ctx, { username: arg, role, password, ...(values.email ? { email: values.email } : {}) });
+    const user = await ops.createUser({ username: arg, role, password, ...(values.email ? { email: values.email } : {}) });
     return [
       `created ${user.role} ${user.username} (${user.id})`,
       ...(values.password ? [] : [`password (shown once): ${password}`]),
     ];
   }
   if (noun === 'user' && verb === 'password' && arg) {
-    const user = await selectUserByUsername(db, arg);
-    if (!user) throw new CliError(`no user ${arg}`);
     const password = values.password ?? generatedPassword();
     if (password.length < PASSWORD_LIMITS.min) throw new CliError(`--password needs at least ${PASSWORD_LIMITS.min} characters`);
-    await setUserPassword(ctx, { id: user.id, password });
+    const user = await ops.setPassword(arg, password);
     return [`password of ${user.username} changed`, ...(values.password ? [] : [`password (shown once): ${password}`])];
   }
   if (noun === 'user' && verb === 'list') {
-    return (await listUsers(db)).map((u) => `${u.username}\t${u.role}${u.disabled ? '\tdisabled' : ''}\t${u.email ?? ''}`);
+    return (await ops.listUsers()).map((u) => `${u.username}\t${u.role}${u.disabled ? '\tdisabled' : ''}\t${u.email ?? ''}`);
   }
   if (noun === 'token' && verb === 'create' && arg) {
     const scopes = (values.scopes ?? 'events:write').split(',').map((s) => s.trim()) as TokenScope[];
@@ -141,23 +129,22 @@ export async function runCli(argv: string[], db: Database, options: CliOptions =
     if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650)) {
       throw new CliError('--expires-days must be a whole number from 1 to 3650');
     }
-    const token = await createServiceToken(ctx, { name: arg, scopes, expiresInDays: days });
+    const token = await ops.createToken({ name: arg, scopes, expiresInDays: days });
     return [
       `created service token ${token.name} (${token.id}) scopes ${token.scopes.join(',')}${token.expiresAt ? ` expires ${token.expiresAt}` : ''}`,
       `token (shown once): ${token.token}`,
     ];
   }
   if (noun === 'token' && verb === 'list') {
-    return (await listServiceTokens(db)).map(
+    return (await ops.listTokens()).map(
       (t) => `${t.id}\t${t.name}\t${t.scopes.join(',')}\t${t.revokedAt ? 'revoked' : t.expiresAt ? `expires ${t.expiresAt}` : 'no expiry'}`,
     );
   }
   if (noun === 'token' && verb === 'revoke' && arg) {
-    const token = await revokeServiceToken(ctx, { id: arg });
+    const token = await ops.revokeToken(arg);
     return [`revoked ${token.name} (${token.id})`];
   }
   if (noun === 'verify' && !verb) {
-    if (!options.signer) throw new CliError('verify needs the signing key (VIGIL_SIGNING_KEY or the data directory)');
     const bar = options.progress
       ? new cliProgress.SingleBar(
           { format: 'verifying [{bar}] {percentage}% | {value}/{total} events | {speed} events/s', stream: process.stderr },
@@ -166,16 +153,13 @@ export async function runCli(argv: string[], db: Database, options: CliOptions =
       : null;
     const started = performance.now();
     let barStarted = false;
-    const report = await verifyChain(db, {
-      trusted: [options.signer],
-      onProgress: (checked, total) => {
-        if (!bar) return;
-        if (!barStarted) {
-          bar.start(total, 0, { speed: 0 });
-          barStarted = true;
-        }
-        bar.update(checked, { speed: Math.round(checked / ((performance.now() - started) / 1000)) });
-      },
+    const report = await ops.verify((checked, total) => {
+      if (!bar) return;
+      if (!barStarted) {
+        bar.start(total, 0, { speed: 0 });
+        barStarted = true;
+      }
+      bar.update(checked, { speed: Math.round(checked / ((performance.now() - started) / 1000)) });
     });
     bar?.stop();
     const summary = `checked ${report.checked} events (seq ${report.fromSeq + 1}..${report.toSeq ?? report.fromSeq}) and ${report.checkpointsVerified} checkpoints in ${(report.durationMs / 1000).toFixed(1)} s (${report.eventsPerSecond} events/s)`;
@@ -198,16 +182,16 @@ export async function runCli(argv: string[], db: Database, options: CliOptions =
           )
         : null;
       bar?.start(logs.length, 0);
-      const summary = await importCoderLogs(events, file, logs, { onProgress: (done) => bar?.update(done) });
+      const summary = await importCoderLogs((batch) => ops.record(batch), file, logs, { onProgress: (done) => bar?.update(done) });
       bar?.stop();
       // The import itself is on record, like every other change made from the CLI.
-      await recordEvents(events, [
+      await ops.record([
         {
           action: 'write',
           resourceType: 'audit_log',
           resourceTarget: 'audit_events',
-          actor: actorOf(caller),
-          userAgent: 'vigil-cli',
+          actor: await ops.actor(),
+          userAgent: CLI_USER_AGENT,
           metadata: { import: 'coder', file: summary.file, read: summary.read, imported: summary.imported, duplicates: summary.duplicates, skipped: summary.skipped },
         },
       ]);
@@ -227,6 +211,37 @@ export async function holdsEmbeddedDatabase(dataDir: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** Where the commands act: the database if this process may open it, else the server holding it. */
+async function operationsFor(config: ReturnType<typeof loadConfig>): Promise<{ ops: CliOperations; database: DatabaseHandle | null }> {
+  let database: DatabaseHandle;
+  try {
+    database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeouts: config.databaseTimeouts });
+  } catch (error) {
+    if (!(error instanceof DataDirInUseError)) throw new CliError((error as Error).message);
+    const credential = await readCliCredential(config.dataDir);
+    if (!credential) {
+      throw new CliError(`${error.message} (and no running server left a credential in ${cliCredentialPath(config.dataDir)} to go through it)`);
+    }
+    return { ops: serverOperations(credential), database: null };
+  }
+  try {
+    const signer = await loadSigner({ pem: config.signingKeyPem, dataDir: config.dataDir });
+    return { ops: databaseOperations(database.db, { signer }), database };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
+/** What to print for a failure: the server's own message, or why it could not be reached. */
+function describeFailure(error: unknown, ops: CliOperations | null): string {
+  if (!(error instanceof TRPCClientError) || !ops) return (error as Error).message;
+  const code = (error.data as { code?: string } | undefined)?.code;
+  if (!code) return `could not reach the server (${ops.via}): ${error.message}`;
+  if (code === 'UNAUTHORIZED') return `the server refused the CLI credential (${ops.via}): it changes at each start; is this the server that wrote it?`;
+  return error.message;
 }
 
 async function main(): Promise<number> {
@@ -255,24 +270,25 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  let database;
+  let target;
   try {
-    database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeouts: config.databaseTimeouts });
+    target = await operationsFor(config);
   } catch (error) {
     console.error(`vigil: ${(error as Error).message}`);
     return 2;
   }
+  const { ops, database } = target;
+  if (!database) console.error(`vigil: a server holds the data directory; acting ${ops.via}`);
   try {
-    const signer = await loadSigner({ pem: config.signingKeyPem, dataDir: config.dataDir });
-    const lines = await runCli(process.argv.slice(2), database.db, { signer, progress: process.stderr.isTTY });
+    const lines = await runCommand(process.argv.slice(2), ops, { progress: process.stderr.isTTY });
     for (const line of lines) console.log(line);
     return 0;
   } catch (error) {
-    const message = error instanceof CliError ? error.message : `${(error as Error).message}`;
-    console.error(`vigil: ${message}`);
-    return 1;
+    console.error(`vigil: ${describeFailure(error, database ? null : ops)}`);
+    return error instanceof TRPCClientError && !(error.data as { code?: string } | undefined)?.code ? 2 : 1;
   } finally {
-    await database.close();
+    await ops.close();
+    await database?.close();
   }
 }
 

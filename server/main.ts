@@ -10,6 +10,7 @@ import { logger } from './logger.js';
 import { ensureFirstSiteManager } from './services/auth.js';
 import { loadExtensionKey } from './services/extensionKey.js';
 import { packExtension } from './services/extensionPackages.js';
+import { localUrl, newCliToken, removeCliCredential, writeCliCredential } from './services/cliCredential.js';
 import { firstStartMessage, writeFirstPassword } from './services/firstPassword.js';
 import { startScheduledJobs } from './services/jobs.js';
 import { treeLogOf } from './services/merkleTree.js';
@@ -43,6 +44,10 @@ if (configuredSinks.created.length + configuredSinks.changed.length > 0) logger.
 // Fails the start on a bad VIGIL_LOG_ORIGIN.
 const treeLog = treeLogOf(signer, config.logOrigin);
 
+// The embedded database admits one process: `vigil` commands then go through this server,
+// with a credential made anew at each start.
+const cliToken = database.kind === 'pglite' ? newCliToken() : null;
+
 const app = createApp({
   db: database.db,
   events,
@@ -50,6 +55,7 @@ const app = createApp({
   signer,
   secretsKey,
   adminToken: config.adminToken,
+  cliCredentialHash: cliToken?.hash,
   maxBodyBytes: config.maxBodyBytes,
   corsOrigins: config.corsOrigins,
   // The server's own package id even when no build is served (e.g. a CRX installed earlier).
@@ -66,6 +72,7 @@ const app = createApp({
 // database went away) ends the process before it has answered anyone.
 const first = await ensureFirstSiteManager(database.db, events, { password: config.adminPassword });
 const running = await listen(app, config.port, config.host);
+if (cliToken) await writeCliCredential(config.dataDir, { url: localUrl(running.url), token: cliToken.token });
 logger.info(
   { url: running.url, database: database.kind, dataDir: database.kind === 'pglite' ? config.dataDir : undefined, signingKeyId: signer.keyId, extensionId: extensionKey.extensionId },
   'vigil listening',
@@ -105,6 +112,7 @@ async function shutdown(signal: string) {
   }, config.shutdownTimeoutMs).unref();
   jobs.stop();
   await treeIntegrator.stop().catch((err: unknown) => logger.error({ err }, 'stopping the tree integrator'));
+  if (cliToken) await removeCliCredential(config.dataDir).catch((err: unknown) => logger.error({ err }, 'removing the CLI credential'));
   await running.close().catch((err: unknown) => logger.error({ err }, 'closing the HTTP server'));
   await database.close().catch((err: unknown) => logger.error({ err }, 'closing the database'));
   process.exit(0);

@@ -27,6 +27,13 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+/** The embedded database's data directory is locked by another process (a running server, another CLI). */
+export class DataDirInUseError extends Error {
+  constructor(readonly dataDir: string) {
+    super(`the data directory ${dataDir} is in use by another Vigil process; stop it or set VIGIL_DATA_DIR`);
+  }
+}
+
 export type ListenFn = (channel: string, onNotify: (payload: string) => void) => Promise<() => Promise<void>>;
 
 // Postgres error classes and client error codes that mean "the database is not there
@@ -143,7 +150,7 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-      throw new Error(`the data directory ${dataDir} is in use by another Vigil process; stop it or set VIGIL_DATA_DIR`);
+      throw new DataDirInUseError(dataDir);
     }
     throw error;
   }

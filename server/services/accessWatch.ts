@@ -9,7 +9,7 @@
 import { ACCESS_CHANNEL, selectTokensByHashes } from '../db/apiTokensStore.js';
 import type { Database, ListenFn } from '../db/database.js';
 import { logger } from '../logger.js';
-import { authenticateTokenHash, grantOf, hashToken, isAdminToken, type AuthConfig, type Grant } from './auth.js';
+import { authenticateTokenHash, fixedGrant, grantOf, hashToken, type AuthConfig, type Grant } from './auth.js';
 import type { Caller } from './caller.js';
 
 /** The safety net's period with LISTEN; without LISTEN it is the only way changes arrive. */
@@ -88,7 +88,7 @@ export class AccessWatch {
     const tokenHash = hashToken(token);
     let entry = this.entries.get(tokenHash);
     if (!entry) {
-      const fixed = isAdminToken(tokenHash, this.auth);
+      const fixed = fixedGrant(tokenHash, this.auth) !== null;
       const grant = await authenticateTokenHash(this.db, tokenHash, this.auth, this.clock());
       // Another connection with the same token may have registered meanwhile.
       entry = this.entries.get(tokenHash);

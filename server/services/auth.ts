@@ -15,7 +15,7 @@ import type { Database } from '../db/database.js';
 import type { EventWriter } from '../db/eventWriter.js';
 import type { ApiTokenRow, UserRow } from '../db/schema.js';
 import { countUsers, insertUser, selectUserByUsername } from '../db/usersStore.js';
-import { BOOTSTRAP_TOKEN_CALLER, requestFields, type Caller, type RequestInfo } from './caller.js';
+import { BOOTSTRAP_TOKEN_CALLER, cliCaller, requestFields, type Caller, type RequestInfo } from './caller.js';
 import { auditedTransaction, recordEvents, type AuditedTransaction, type Clock } from './events.js';
 import type { LoginThrottle, ThrottledLogins } from './loginThrottle.js';
 import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from './passwords.js';
@@ -35,6 +35,8 @@ export function generateToken(): string {
 export interface AuthConfig {
   /** VIGIL_ADMIN_TOKEN, kept only as its hash. */
   adminTokenHash?: string | undefined;
+  /** The local CLI credential of this process (server/services/cliCredential.ts), kept only as its hash. */
+  cliCredentialHash?: string | undefined;
 }
 
 /** What a token grants: who is calling, and until when (null: no expiry). */
@@ -60,18 +62,24 @@ export async function authenticateTokenHash(
   config: AuthConfig,
   now: Date,
 ): Promise<Grant | null> {
-  if (isAdminToken(tokenHash, config)) {
-    return { caller: BOOTSTRAP_TOKEN_CALLER, expiresAt: null };
-  }
+  const fixed = fixedGrant(tokenHash, config);
+  if (fixed) return fixed;
   const found = await selectTokenByHash(db, tokenHash);
   const grant = found ? grantOf(found, now) : null;
   if (grant) await touchToken(db, found!.token.id, now, TOUCH_GRANULARITY_MS);
   return grant;
 }
 
-/** Whether a token hash is VIGIL_ADMIN_TOKEN's (fixed for the life of the process). */
-export function isAdminToken(tokenHash: string, config: AuthConfig): boolean {
-  return Boolean(config.adminTokenHash && timingSafeEqual(Buffer.from(tokenHash), Buffer.from(config.adminTokenHash)));
+const sameHash = (a: string, b: string | undefined) => Boolean(b && timingSafeEqual(Buffer.from(a), Buffer.from(b)));
+
+/**
+ * The grant of a token fixed for the life of the process, with no row: VIGIL_ADMIN_TOKEN
+ * and the local CLI credential. null for any other token.
+ */
+export function fixedGrant(tokenHash: string, config: AuthConfig): Grant | null {
+  if (sameHash(tokenHash, config.adminTokenHash)) return { caller: BOOTSTRAP_TOKEN_CALLER, expiresAt: null };
+  if (sameHash(tokenHash, config.cliCredentialHash)) return { caller: cliCaller(), expiresAt: null };
+  return null;
 }
 
 /** What a stored token (with its user, for sessions) grants at `now`, or null. */

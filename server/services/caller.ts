@@ -1,4 +1,5 @@
 // Who is calling, as procedures see it once a bearer token has been checked.
+import os from 'node:os';
 import type { Role, TokenScope } from '../../shared/identity.js';
 
 export type Caller =
@@ -29,6 +30,16 @@ export const BOOTSTRAP_TOKEN_CALLER: Caller = {
   role: 'site_manager',
   tokenId: null,
 };
+
+/**
+ * The caller the `vigil` CLI acts as, on the database or through a running server with
+ * the local CLI credential: a site manager named after the OS account, `cli:<account>`.
+ * Through the server that is the server's account, the only one that can read the
+ * credential file. No user may take the name (usernames have no ":").
+ */
+export function cliCaller(): Caller {
+  return { kind: 'user', userId: null, username: `cli:${os.userInfo().username}`, email: null, role: 'site_manager', tokenId: null };
+}
 
 /** Where a request came from, recorded on the events it causes. */
 export interface RequestInfo {

@@ -17,8 +17,6 @@ import path from 'node:path';
 import type { EventInput, ParsedEventInput } from '../../shared/event.js';
 import { EVENT_LIMITS, eventInputSchema } from '../../shared/event.js';
 import type { AuditAction, ResourceType } from '../../shared/vocabulary.js';
-import type { EventWriter } from '../db/eventWriter.js';
-import { recordEvents } from '../services/events.js';
 
 /** One entry of Coder's `audit_logs` (docs/reference/api/audit.md); everything optional. */
 export interface CoderAuditLog {
@@ -176,12 +174,15 @@ export async function readCoderFile(file: string): Promise<CoderAuditLog[]> {
   return logs as CoderAuditLog[];
 }
 
+/** Records a batch of events, all or nothing (on the database, or through a server). */
+export type RecordBatch = (events: ParsedEventInput[]) => Promise<{ duplicate: boolean }[]>;
+
 /**
  * Records the logs (oldest first, in batches, each batch all or nothing) and answers what
  * happened. `onProgress` is called after each batch with (done, total).
  */
 export async function importCoderLogs(
-  events: EventWriter,
+  record: RecordBatch,
   file: string,
   logs: CoderAuditLog[],
   options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
@@ -194,7 +195,7 @@ export async function importCoderLogs(
   let done = 0;
   const send = async () => {
     if (batch.length === 0) return;
-    for (const r of await recordEvents(events, batch)) {
+    for (const r of await record(batch)) {
       if (r.duplicate) summary.duplicates++;
       else summary.imported++;
     }

@@ -16,6 +16,9 @@ import { SearchBox } from './ui/SearchBox.js';
 import { StateNotice } from './ui/StateNotice.js';
 import { Timeline } from './ui/Timeline.js';
 import { useListPage } from './ui/useListPage.js';
+import { Administration } from './ui/admin/Administration.js';
+import { mayAdminister } from './ui/admin/adminCalls.js';
+import { SectionTabs, type Section } from './ui/admin/SectionTabs.js';
 import './style.css';
 
 const PAGE_SIZE = 100;
@@ -44,6 +47,8 @@ function FullView({ initial, link }: { initial: Settings; link: Link }) {
   const { settings, query, setQuery, list, now, known } = page;
   const [selected, setSelected] = useState<AuditEvent | null>(null);
   const [selectedId, setSelectedId] = useState<string | null>(link.id);
+  const [section, setSection] = useState<Section>('events');
+  const admin = mayAdminister(settings) && section === 'admin';
 
   useEffect(() => writeHash(query, selectedId), [query, selectedId]);
 
@@ -71,6 +76,7 @@ function FullView({ initial, link }: { initial: Settings; link: Link }) {
   return (
     <div class="full">
       <ListHeader page={page}>
+        {mayAdminister(settings) && <SectionTabs section={section} onSection={setSection} />}
         <span class="server">{settings.serverUrl ?? ''}</span>
         <button
           type="button"
@@ -86,7 +92,8 @@ function FullView({ initial, link }: { initial: Settings; link: Link }) {
           Options
         </button>
       </ListHeader>
-      {page.configured && (
+      {admin && <Administration settings={settings} />}
+      {!admin && page.configured && (
         <div class="controls-area">
           <SearchBox query={query} onQuery={setQuery} known={known} serverError={page.serverQueryError} />
           <FilterBar query={query} onQuery={setQuery} usernames={known.usernames} targets={known.targets} idPrefix="v" invalid={page.queryInvalid} />
@@ -95,7 +102,7 @@ function FullView({ initial, link }: { initial: Settings; link: Link }) {
           )}
         </div>
       )}
-      <div class={selected ? 'split with-detail' : 'split'}>
+      <div class={selected ? 'split with-detail' : 'split'} hidden={admin}>
         <main class="list" aria-busy={list.state.id === 'loading'} data-state={list.state.id} data-list-query={list.loadedQuery ?? undefined}>
           {page.showItems ? (
             <>

@@ -167,3 +167,52 @@ export const STREAMING_TEXT = {
   refused: (message: string): string => `The server refused: ${message}`,
   unreachable: 'The server did not answer. Check the address and that the server is running.',
 } as const;
+
+/** The full view's Administration section (site managers): users and service tokens. */
+export const ADMIN_TEXT = {
+  tabEvents: 'Events',
+  tabAdmin: 'Administration',
+  usersHeading: 'Users',
+  tokensHeading: 'Service tokens',
+  loading: 'Loading…',
+  /** The server's own words when it refuses a change (e.g. the last site manager). */
+  refused: (message: string): string => `The server refused: ${message}`,
+  unreachable: 'The server could not be reached; nothing was changed.',
+  username: 'Username',
+  email: 'Email (optional)',
+  role: 'Role',
+  password: 'Password (blank: generate one)',
+  createUser: 'Create user',
+  userCreated: (username: string): string => `Created ${username}.`,
+  disable: 'Disable',
+  enable: 'Enable',
+  disabled: 'disabled',
+  active: 'active',
+  resetPassword: 'Reset password',
+  roleChanged: (username: string, role: string): string => `${username} is now ${role}.`,
+  disabledDone: (username: string, disabled: boolean): string =>
+    disabled ? `${username} is disabled: their sessions no longer work.` : `${username} is enabled again.`,
+  /** A password shown once (a new user's or a reset one); the server keeps only its hash. */
+  passwordOnce: (username: string): string => `Password of ${username}, shown once (their other sessions were ended):`,
+  newUserPasswordOnce: (username: string): string => `Password of ${username}, shown once:`,
+  tokenName: 'Name',
+  readScope: 'may also read events (events:read)',
+  expiresDays: 'Expires after (days, blank: never)',
+  createToken: 'Create token',
+  tokenOnce: (name: string): string => `Token ${name}, shown once: copy it now, the server keeps only its hash.`,
+  copy: 'Copy',
+  copied: 'Copied',
+  dismiss: 'Done',
+  revoke: 'Revoke',
+  confirmRevoke: (name: string): string => `Revoke ${name}? Apps using it stop working.`,
+  confirm: 'Revoke now',
+  cancel: 'Cancel',
+  revoked: (name: string): string => `Revoked ${name}.`,
+  never: 'never',
+  columns: {
+    users: ['Username', 'Email', 'Role', 'Status', ''],
+    tokens: ['Name', 'Scopes', 'Created', 'Expires', 'Last used', 'Status', ''],
+  },
+  tokenStatus: (revokedAt: string | null, expiresAt: string | null, now: number): string =>
+    revokedAt ? 'revoked' : expiresAt && Date.parse(expiresAt) <= now ? 'expired' : 'active',
+} as const;

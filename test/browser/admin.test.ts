@@ -3,7 +3,8 @@
 // creates a service token (the secret shown once works against the server) and revokes it
 // (it no longer does); each change is an audit event by that site manager, and the
 // server's refusals are shown as it words them. Members and auditors see no such section.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -45,6 +46,16 @@ describe.skipIf(!chromiumAvailable)('administration in the full view', () => {
   async function signInAs(who: { username: string; password: string }) {
     const session = await logIn(who.username, who.password);
     await browser.setStorage({ serverUrl: server.url, token: session.token, session: { kind: 'user', user: session.user } });
+  }
+
+  /** axe-core's serious and critical findings on the page as it is now. */
+  async function seriousViolations(page: Page): Promise<string[]> {
+    await page.evaluate(await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8'));
+    const violations = await page.evaluate(async () => {
+      const result = await (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run();
+      return result.violations;
+    });
+    return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   }
 
   const userRow = (page: Page, username: string) => page.locator(`[data-admin="users"] tr[data-user="${username}"]`);
@@ -139,6 +150,7 @@ describe.skipIf(!chromiumAvailable)('administration in the full view', () => {
     expect(items.find((e) => e.resourceTarget === 'olga')!.resourceId).toBe(olgaId);
 
     await page.screenshot({ path: path.join(SCREENSHOTS, 'full-view-admin.png'), fullPage: true });
+    expect(await seriousViolations(page)).toEqual([]);
 
     // Enable again, for the record.
     await userRow(page, 'olga').locator('[data-action="enable"]').click();

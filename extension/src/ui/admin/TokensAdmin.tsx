@@ -69,7 +69,8 @@ export function TokensAdmin(props: { client: VigilClient; tokens: AdminToken[]; 
                 <td>{when(t.expiresAt)}</td>
                 <td>{when(t.lastUsedAt)}</td>
                 <td data-field="status">{status}</td>
-                <td class="admin-actions">
+                <td>
+                  <div class="admin-actions">
                   {status === 'active' &&
                     (confirming === t.id ? (
                       <span class="confirm">
@@ -97,6 +98,7 @@ export function TokensAdmin(props: { client: VigilClient; tokens: AdminToken[]; 
                         {ADMIN_TEXT.revoke}
                       </button>
                     ))}
+                  </div>
                 </td>
               </tr>
             );

@@ -7,6 +7,9 @@ import { ADMIN_TEXT } from '../../wording.js';
 import { failureOf, generatedPassword, type AdminUser, type Outcome } from './adminCalls.js';
 import { OnceSecret, OutcomeLine } from './OnceSecret.js';
 
+/** A new user's role choices, the least privileged first: the default, also after the form is reset. */
+const NEW_USER_ROLES: Role[] = ['member', 'auditor', 'site_manager'];
+
 export function UsersAdmin(props: { client: VigilClient; users: AdminUser[]; onChanged(): void }) {
   const { client, users } = props;
   const [outcome, setOutcome] = useState<Outcome>(null);
@@ -85,24 +88,26 @@ export function UsersAdmin(props: { client: VigilClient; users: AdminUser[]; onC
                 </select>
               </td>
               <td data-field="status">{u.disabled ? ADMIN_TEXT.disabled : ADMIN_TEXT.active}</td>
-              <td class="admin-actions">
-                <button
-                  type="button"
-                  class="button"
-                  data-action={u.disabled ? 'enable' : 'disable'}
-                  disabled={busy}
-                  onClick={() =>
-                    change(async () => {
-                      const changed = await client.users.setDisabled.mutate({ id: u.id, disabled: !u.disabled });
-                      return { ok: true, text: ADMIN_TEXT.disabledDone(changed.username, changed.disabled) };
-                    })
-                  }
-                >
-                  {u.disabled ? ADMIN_TEXT.enable : ADMIN_TEXT.disable}
-                </button>
-                <button type="button" class="button" data-action="reset-password" disabled={busy} onClick={() => resetPassword(u)}>
-                  {ADMIN_TEXT.resetPassword}
-                </button>
+              <td>
+                <div class="admin-actions">
+                  <button
+                    type="button"
+                    class="button"
+                    data-action={u.disabled ? 'enable' : 'disable'}
+                    disabled={busy}
+                    onClick={() =>
+                      change(async () => {
+                        const changed = await client.users.setDisabled.mutate({ id: u.id, disabled: !u.disabled });
+                        return { ok: true, text: ADMIN_TEXT.disabledDone(changed.username, changed.disabled) };
+                      })
+                    }
+                  >
+                    {u.disabled ? ADMIN_TEXT.enable : ADMIN_TEXT.disable}
+                  </button>
+                  <button type="button" class="button" data-action="reset-password" disabled={busy} onClick={() => resetPassword(u)}>
+                    {ADMIN_TEXT.resetPassword}
+                  </button>
+                </div>
               </td>
             </tr>
           ))}
@@ -129,8 +134,8 @@ export function UsersAdmin(props: { client: VigilClient; users: AdminUser[]; onC
         <label>
           {ADMIN_TEXT.role}
           <select name="role">
-            {ROLES.map((r) => (
-              <option key={r} value={r} selected={r === 'auditor'}>{roleName(r)}</option>
+            {NEW_USER_ROLES.map((r) => (
+              <option key={r} value={r}>{roleName(r)}</option>
             ))}
           </select>
         </label>

@@ -88,28 +88,56 @@ const stampEventsLink: TRPCLink<AppRouter> = () => ({ op, next }) => {
   return next({ ...op, input: withIds });
 };
 
+/** A live stream that meets an unreachable database is opened again after this long (doubling up to 5 s). */
+const LIVE_RETRY_FIRST_MS = 500;
+const LIVE_RETRY_MAX_MS = 5_000;
+
 /**
  * events.live sends a batch per message (the JSON text of AuditEvent[], tracked by its
  * last seq, encoded once on the server for every subscriber of the query): handed on
  * here one event at a time, each tracked by its own seq. The transports below keep the
  * batch's id, so a reconnection resumes after the last whole batch received.
+ *
+ * A stream the server ends with SERVICE_UNAVAILABLE (its database was away, e.g. for a
+ * "from now" stream's first read) is opened again here, after the last event received,
+ * since tRPC's wsLink does not resubscribe after an error. A stream that had received
+ * nothing starts again from the head then: what another replica recorded while this
+ * server could not read its database, before the stream's first read, may be missed.
  */
 const liveEventsLink: TRPCLink<AppRouter> = () => ({ op, next }) => {
   if (op.type !== 'subscription' || op.path !== 'events.live') return next(op);
   return observable((observer) => {
-    const subscription = next(op).subscribe({
-      next(envelope) {
-        const result = envelope.result as { type?: string; data?: { id?: string; data?: unknown } };
-        if ((result.type !== 'data' && result.type !== undefined) || typeof result.data?.data !== 'string') return observer.next(envelope);
-        for (const event of JSON.parse(result.data.data) as AuditEvent[]) {
-          const id = String(event.seq);
-          observer.next({ ...envelope, result: { type: 'data', id, data: { id, data: event } } } as typeof envelope);
-        }
-      },
-      error: (error) => observer.error(error),
-      complete: () => observer.complete(),
-    });
-    return () => subscription.unsubscribe();
+    let lastId: string | undefined;
+    let retries = 0;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let ended = false;
+    let current: { unsubscribe(): void } | null = null;
+    const open = () => {
+      const input = lastId ? { ...(op.input as object | undefined), lastEventId: lastId } : op.input;
+      current = next({ ...op, input }).subscribe({
+        next(envelope) {
+          const result = envelope.result as { type?: string; data?: { id?: string; data?: unknown } };
+          if ((result.type !== 'data' && result.type !== undefined) || typeof result.data?.data !== 'string') return observer.next(envelope);
+          retries = 0;
+          for (const event of JSON.parse(result.data.data) as AuditEvent[]) {
+            const id = String(event.seq);
+            lastId = id;
+            observer.next({ ...envelope, result: { type: 'data', id, data: { id, data: event } } } as typeof envelope);
+          }
+        },
+        error(error) {
+          if (ended || (error as { data?: { code?: string } }).data?.code !== 'SERVICE_UNAVAILABLE') return observer.error(error);
+          timer = setTimeout(open, Math.min(LIVE_RETRY_FIRST_MS * 2 ** retries++, LIVE_RETRY_MAX_MS));
+        },
+        complete: () => observer.complete(),
+      });
+    };
+    open();
+    return () => {
+      ended = true;
+      if (timer) clearTimeout(timer);
+      current?.unsubscribe();
+    };
   });
 };
 

@@ -16,10 +16,8 @@ import { rawCall, startTestServer, type TestServer } from '../support/server.js'
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy.js';
 import { eventually, sleep } from '../support/waiting.js';
 
-// Retried: on a loaded machine the outage can land in a window no product code closes yet
-// (a "from now" live subscription whose first head read meets the outage ends with
-// SERVICE_UNAVAILABLE, and tRPC's wsLink does not resubscribe), and the next test shares
-// the server it left behind.
+// Retried: on a loaded machine an outage can land in a window a test does not expect, and
+// the next test shares the server it left behind.
 describe.runIf(BACKENDS.includes('postgres'))('database outage (Postgres)', { retry: 2 }, () => {
   let direct: TestDatabase;
   let proxy: TcpProxy;
@@ -129,6 +127,47 @@ describe.runIf(BACKENDS.includes('postgres'))('database outage (Postgres)', { re
     sub.unsubscribe();
     holder.unsubscribe();
     live.close();
+  });
+
+  it('a "from now" stream whose first read meets the outage is opened again by the client, and gets what is recorded after', async () => {
+    // A server whose hub has not started: the stream's first read is the head of the log.
+    const fresh = await startTestServer(proxied.db, { listen: proxied.listen, livePollMs: 500 });
+    const live = createVigilLiveClient({ url: fresh.url, token: fresh.token, transport: 'ws', WebSocket, EventSource });
+    try {
+      const errors: string[] = [];
+      const received: AuditEvent[] = [];
+      proxy.cut();
+      const sub = live.client.events.live.subscribe(
+        { q: 'resource_type:image_tag' },
+        { onData: ({ data }) => received.push(data), onError: (err) => errors.push(`${err.data?.code}: ${err.message}`) },
+      );
+      await sleep(2000);
+      proxy.restore();
+      await eventually(async () => (await fetch(`${fresh.url}/healthz`)).status === 200, 'healthz to recover');
+      // "From now" starts wherever the reopened stream finds the head: record until one arrives.
+      const recorded: string[] = [];
+      await eventually(
+        async () => {
+          const { events } = await writer.client.events.recordBatch.mutate({
+            events: [{ action: 'create', resourceType: 'image_tag', resourceTarget: `after-${recorded.length}` }],
+          });
+          recorded.push(events[0]!.id);
+          return received.length > 0 || errors.length > 0;
+        },
+        'an event on the reopened stream',
+        20_000,
+        500,
+      );
+      await sleep(1000);
+      expect(errors).toEqual([]);
+      // Those it gets are the last ones recorded, each once, in order.
+      expect(received.map((e) => e.id)).toEqual(recorded.slice(recorded.length - received.length));
+      sub.unsubscribe();
+    } finally {
+      proxy.restore();
+      live.close();
+      await fresh.close();
+    }
   });
 
   it("a 503's request log line names the request and the status, with no made-up error stack", async () => {

@@ -266,6 +266,9 @@ class SinkWorker {
       this.prefetch = full ? { afterSeq: next, rows: selectEventsAfterSeq(this.db, query, next, Number.MAX_SAFE_INTEGER, batchSize).catch(() => null) } : null;
       await transport.send(rows.map(toAuditEvent), randomUUID(), this.stopping.signal);
       if (this.stopping.signal.aborted) return 'lost';
+      // The next batch in hand before the cursor moves: the move's check of the
+      // configuration is then the last step before that batch is sent.
+      if (this.prefetch) await this.prefetch.rows;
     }
     const { held, sameConfig } = await advanceSinkCursor(this.db, this.sinkId, this.owner, {
       cursorSeq: next,

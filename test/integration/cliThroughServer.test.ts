@@ -60,6 +60,14 @@ describe('vigil CLI through a running server', () => {
     expect(taken.code).toBe(1);
     expect(taken.stderr).toContain('username: nora is taken');
 
+    // As the first start's message advises: a new password, and her session ends.
+    const changed = await vigil('user', 'password', 'nora', '--password', 'nora password 2');
+    expect(changed).toMatchObject({ code: 0, stdout: 'password of nora changed\n' });
+    await expect(createVigilClient({ url: server.url, token: nora.token, retry: { attempts: 0 } }).auth.me.query()).rejects.toMatchObject({
+      data: { code: 'UNAUTHORIZED' },
+    });
+    await createVigilClient({ url: server.url }).auth.login.mutate({ username: 'nora', password: 'nora password 2' });
+
     const listed = await vigil('user', 'list');
     expect(listed.code).toBe(0);
     expect(listed.stdout.split('\n')).toEqual(expect.arrayContaining(['admin\tsite_manager\t', 'nora\tauditor\tnora@example.com']));
@@ -87,6 +95,7 @@ describe('vigil CLI through a running server', () => {
     expect(byCli).toEqual(
       expect.arrayContaining([
         { action: 'create', target: 'nora', userAgent: 'vigil-cli' },
+        { action: 'write', target: 'nora', userAgent: 'vigil-cli' },
         { action: 'create', target: 'ci-bot', userAgent: 'vigil-cli' },
         { action: 'write', target: 'ci-bot', userAgent: 'vigil-cli' },
       ]),

@@ -35,7 +35,10 @@ describe.each(BACKENDS)('concurrent writers on %s', (backend) => {
     await database?.destroy();
   });
 
-  const perWriter = backend === 'postgres' ? 10_000 : 2_000;
+  // Over the count cap (10,000) in all, and enough writes (batches) for the two processes'
+  // pipelines to interleave many times; more events would only take longer.
+  const perWriter = backend === 'postgres' ? 2_500 : 1_500;
+  const batchSize = 250;
   it(`${WRITERS} writers x ${perWriter} events: every event stored once, the chain verifies`, async () => {
     database = await createTestDatabase(backend);
     const inProcess: TestServer = await startTestServer(database.db);
@@ -47,7 +50,6 @@ describe.each(BACKENDS)('concurrent writers on %s', (backend) => {
       child = await startChildServer({ DATABASE_URL: database.url!, VIGIL_ADMIN_TOKEN: token });
       clients.push(createVigilClient({ url: child.url, token }));
     }
-    const batchSize = 500;
     const batches = perWriter / batchSize;
     await Promise.all(
       Array.from({ length: WRITERS }, async (_, writer) => {

@@ -28,9 +28,11 @@ describe('embedded PGlite data directory', () => {
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   });
 
-  it('is locked against a second opener and keeps data across reopenings', async () => {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'vigil-lock-'));
-    dirs.push(dataDir);
+  // One embedded database opened twice (each opening runs the migrations: seconds).
+  it("is locked against a second opener, keeps data across reopenings, and keeps its files to the server's user", async () => {
+    const parent = await mkdtemp(path.join(os.tmpdir(), 'vigil-lock-'));
+    dirs.push(parent);
+    const dataDir = path.join(parent, 'data');
     const first = await openDatabase({ dataDir });
     await first.db.execute(
       sql`insert into audit_events (id, time, recorded_at, action, resource_type, resource_target, hash)
@@ -42,17 +44,10 @@ describe('embedded PGlite data directory', () => {
     const second = await openDatabase({ dataDir });
     const rows = await queryRows<{ resource_target: string }>(second.db, sql`select resource_target from audit_events`);
     expect(rows.map((r) => r.resource_target)).toEqual(['persisted']);
+    // A table made after the first opening: its files too are owner-only (0600 files, 0700 directories).
+    await second.db.execute(sql`create table scratch_modes (x int)`);
+    await second.db.execute(sql`insert into scratch_modes values (1)`);
     await second.close();
-  });
-
-  it("keeps its files to the server's user: 0600 files, 0700 directories", async () => {
-    const parent = await mkdtemp(path.join(os.tmpdir(), 'vigil-modes-'));
-    dirs.push(parent);
-    const dataDir = path.join(parent, 'data');
-    const database = await openDatabase({ dataDir });
-    await database.db.execute(sql`create table scratch_modes (x int)`);
-    await database.db.execute(sql`insert into scratch_modes values (1)`);
-    await database.close();
     expect((await readdir(path.join(dataDir, 'pgdata'))).length).toBeGreaterThan(10);
     expect(await notPrivate(dataDir)).toEqual([]);
   }, 120_000);

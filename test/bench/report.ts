@@ -265,7 +265,7 @@ export function renderReport(results: BenchResults): string {
 
   out.push('## Targets');
   out.push('');
-  out.push('| Target (issue 2) | Measured | Met |');
+  out.push('| Target | Measured | Met |');
   out.push('|---|---|:---:|');
   if (pgIngest) {
     const m = ingestRatio(pgIngest);

@@ -79,6 +79,12 @@ describe.skipIf(!chromiumAvailable)('administration in the full view', () => {
     expect((await logIn('olga', first)).user).toMatchObject({ username: 'olga', role: 'auditor', email: 'olga@example.com' });
     const olgaId = (await serverUser('olga'))!.id;
 
+    // Bad input: the server's message names the field, and nothing is created.
+    await page.fill('[data-form="create-user"] input[name="username"]', 'no spaces allowed');
+    await page.click('[data-form="create-user"] button[type="submit"]');
+    await expect.poll(() => page.textContent('[data-outcome="refused"]')).toContain('The server refused: username: letters, digits');
+    expect(await serverUser('no spaces allowed')).toBeUndefined();
+
     // Role.
     await userRow(page, 'olga').locator('select[data-field="role"]').selectOption('member');
     await expect.poll(async () => (await serverUser('olga'))?.role).toBe('member');

@@ -43,6 +43,9 @@ export interface SubtreeHash extends Subtree {
   hash: Hash;
 }
 
+/** SHA-256(0x01 ‖ left ‖ right) by some implementation (the server's is native). */
+export type NodeHasher = (left: Hash, right: Hash) => Hash;
+
 /** Reads the hash of a complete subtree from wherever the tree is kept. */
 export type SubtreeReader = (level: number, index: number) => Hash;
 
@@ -239,6 +242,7 @@ export function appendLeaves(
   size: number,
   frontier: readonly Hash[],
   leaves: readonly Hash[],
+  hashNode: NodeHasher = nodeHash,
 ): { completed: SubtreeHash[]; frontier: SubtreeHash[] } {
   const shape = subtreesOfRange(0, size);
   if (shape.length !== frontier.length) {
@@ -251,7 +255,7 @@ export function appendLeaves(
     completed.push(node);
     while (stack.length > 0 && stack[stack.length - 1]!.level === node.level) {
       const left = stack.pop()!;
-      node = { level: node.level + 1, index: left.index / 2, hash: nodeHash(left.hash, node.hash) };
+      node = { level: node.level + 1, index: left.index / 2, hash: hashNode(left.hash, node.hash) };
       completed.push(node);
     }
     stack.push(node);

@@ -2,7 +2,7 @@
 // index = position, gaps in seq do not matter), signed tree heads as C2SP checkpoint
 // notes, and the inclusion and consistency proofs auditors' extensions and external
 // witnesses check (shared/merkle.ts, shared/signedNote.ts).
-import { createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { toBase64 } from '../../shared/base64.js';
 import { canonicalEvent } from '../../shared/canonical.js';
@@ -14,7 +14,6 @@ import {
   hashesEqual,
   inclusionProof,
   inclusionProofRanges,
-  leafHash,
   subtreesOfRange,
   subtreesOfRanges,
   type Hash,
@@ -24,26 +23,24 @@ import {
 import { formatCheckpoint, formatVerifierKey, isValidKeyName, NoteError, signNote, verifyCheckpoint } from '../../shared/signedNote.js';
 import type { Database } from '../db/database.js';
 import type { EventWriter } from '../db/eventWriter.js';
-import { selectChainSlice } from '../db/integrityStore.js';
+import { selectCanonicalSlice } from '../db/integrityStore.js';
 import {
   insertTreeHead,
   insertTreeNodes,
   lockTree,
   selectLatestTreeHead,
-  selectLeafOfEvent,
+  selectLeafAndEvent,
   selectSubtrees,
   selectTreeEnd,
   selectTreeHead,
   subtreeKey,
   tryLockTree,
   type StoredTreeHead,
+  type TreeEnd,
 } from '../db/merkleStore.js';
-import { selectEventById } from '../db/auditEventsStore.js';
 import { actorOf, requestFields, type Caller, type RequestInfo } from './caller.js';
 import { recordEvents, type Clock } from './events.js';
 import type { Signer } from './signingKey.js';
-
-const utf8 = new TextEncoder();
 
 /** Who signs the tree heads: the origin (also the key name) and the server's Ed25519 key. */
 export interface TreeLog {
@@ -81,24 +78,49 @@ function readerOf(found: Map<string, Hash>): SubtreeReader {
   };
 }
 
-async function readSubtrees(db: Database, subtrees: Subtree[]): Promise<SubtreeReader> {
-  return readerOf(await selectSubtrees(db, subtrees));
+/** These subtrees' hashes and where the tree ends, in one round trip. */
+async function readSubtrees(db: Database, subtrees: Subtree[]): Promise<{ read: SubtreeReader; end: TreeEnd }> {
+  const { found, end } = await selectSubtrees(db, subtrees);
+  return { read: readerOf(found), end };
 }
 
 /** The root of the tree's first `size` leaves, from its frontier (at most one hash per level). */
 export async function treeRoot(db: Database, size: number): Promise<Hash> {
   const frontier = subtreesOfRange(0, size);
-  const read = await readSubtrees(db, frontier);
+  const { read } = await readSubtrees(db, frontier);
   return foldSubtrees(frontier.map((s) => read(s.level, s.index)));
 }
 
+// The server hashes with node:crypto (native, several times @noble/hashes' speed on leaf
+// bytes); the hashes are the same SHA-256 shared/merkle.ts computes, which tests hold it to.
+const LEAF_PREFIX = Buffer.from([0x00]);
+const NODE_PREFIX = Buffer.from([0x01]);
+const asHash = (digest: Buffer): Hash => new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+const nativeNodeHash = (left: Hash, right: Hash): Hash => asHash(createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest());
+
 /** A leaf: SHA-256(0x00 ‖ UTF-8 of the event's canonical form), the form its chain hash covers. */
 export function eventLeafHash(event: Parameters<typeof canonicalEvent>[0]): Hash {
-  return leafHash(utf8.encode(canonicalEvent(event)));
+  return asHash(createHash('sha256').update(LEAF_PREFIX).update(canonicalEvent(event), 'utf8').digest());
 }
+
+/**
+ * The tree's frontier as an integrator last left it: kept between its rounds, so a round
+ * reads no subtree hashes. Trusted only while the stored tree still ends where it did
+ * (same size and last leaf), else read again.
+ */
+export interface FrontierCache {
+  current: { end: TreeEnd; hashes: Hash[] } | null;
+}
+
+const sameEnd = (a: TreeEnd, b: TreeEnd) =>
+  a.size === b.size && a.lastSeq === b.lastSeq && (a.lastHash === null ? b.lastHash === null : b.lastHash !== null && hashesEqual(a.lastHash, b.lastHash));
+
+const DEFAULT_BATCH = 5000;
 
 export interface IntegrateOptions {
   batchSize?: number;
+  /** The frontier kept from the previous batch (an integrator keeps one across its rounds). */
+  frontier?: FrontierCache;
   /** Wait for the tree's lock instead of leaving the work to the process that holds it. */
   wait?: boolean;
 }
@@ -109,23 +131,33 @@ export interface IntegrateOptions {
  * process holds the lock (it is integrating them).
  */
 export async function integrateBatch(db: Database, options: IntegrateOptions = {}): Promise<number | null> {
-  const batchSize = options.batchSize ?? 5000;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH;
+  const cache = options.frontier ?? { current: null };
   return db.transaction(async (t) => {
     const tx = t as unknown as Database;
     if (options.wait) await lockTree(tx);
     else if (!(await tryLockTree(tx))) return null;
     const end = await selectTreeEnd(tx);
-    const rows = await selectChainSlice(tx, end.lastSeq, batchSize);
+    const rows = await selectCanonicalSlice(tx, end.lastSeq, batchSize);
     if (rows.length === 0) return 0;
-    const shape = subtreesOfRange(0, end.size);
-    const read = await readSubtrees(tx, shape);
+    let frontier = cache.current && sameEnd(cache.current.end, end) ? cache.current.hashes : null;
+    if (!frontier) {
+      const shape = subtreesOfRange(0, end.size);
+      const { read } = await readSubtrees(tx, shape);
+      frontier = shape.map((s) => read(s.level, s.index));
+    }
     const hashes = rows.map((row) => eventLeafHash(row));
-    const { completed } = appendLeaves(end.size, shape.map((s) => read(s.level, s.index)), hashes);
+    const appended = appendLeaves(end.size, frontier, hashes, nativeNodeHash);
+    const last = rows[rows.length - 1]!;
     await insertTreeNodes(
       tx,
       rows.map((row, i) => ({ leafIndex: end.size + i, seq: row.seq, eventId: row.id, hash: hashes[i]! })),
-      completed.filter((n) => n.level > 0),
+      appended.completed.filter((n) => n.level > 0),
     );
+    cache.current = {
+      end: { size: end.size + rows.length, lastSeq: last.seq, lastHash: hashes[hashes.length - 1]! },
+      hashes: appended.frontier.map((s) => s.hash),
+    };
     return rows.length;
   });
 }
@@ -133,11 +165,13 @@ export async function integrateBatch(db: Database, options: IntegrateOptions = {
 /** Integrates every committed event; null when another process is integrating (unless `wait`). */
 export async function integrateEvents(db: Database, options: IntegrateOptions = {}): Promise<{ integrated: number } | null> {
   let integrated = 0;
+  const batchOptions = { ...options, frontier: options.frontier ?? { current: null } };
   for (;;) {
-    const n = await integrateBatch(db, options);
+    const n = await integrateBatch(db, batchOptions);
     if (n === null) return integrated > 0 ? { integrated } : null;
     integrated += n;
-    if (n === 0) return { integrated };
+    // A short batch took all there was; what commits later wakes the integrator again.
+    if (n < (options.batchSize ?? DEFAULT_BATCH)) return { integrated };
   }
 }
 
@@ -194,16 +228,11 @@ export async function latestTreeHead(db: Database, log: TreeLog): Promise<TreeHe
 
 const badRequest = (message: string) => new TRPCError({ code: 'BAD_REQUEST', message });
 
-async function integratedSize(db: Database): Promise<number> {
-  return (await selectTreeEnd(db)).size;
-}
-
 /** RFC 9162 2.1.4: the tree of `to` leaves extends the tree of `from` leaves. */
 export async function treeConsistencyProof(db: Database, from: number, to: number): Promise<{ proof: string[] }> {
   if (from > to) throw badRequest(`from: ${from} is greater than to (${to})`);
-  const size = await integratedSize(db);
-  if (to > size) throw badRequest(`to: the tree has ${size} leaves, not ${to}`);
-  const read = await readSubtrees(db, subtreesOfRanges(consistencyProofRanges(from, to)));
+  const { read, end } = await readSubtrees(db, subtreesOfRanges(consistencyProofRanges(from, to)));
+  if (to > end.size) throw badRequest(`to: the tree has ${end.size} leaves, not ${to}`);
   return { proof: consistencyProof(from, to, read).map(toBase64) };
 }
 
@@ -213,26 +242,24 @@ export async function eventInclusionProof(
   id: string,
   treeSize: number,
 ): Promise<{ leafIndex: number; leafHash: string; proof: string[] }> {
-  const leaf = await selectLeafOfEvent(db, id);
+  const { leaf, eventStored } = await selectLeafAndEvent(db, id);
   if (!leaf) {
-    const event = await selectEventById(db, id);
     throw new TRPCError({
       code: 'NOT_FOUND',
-      message: event
-        ? `id: event ${id} is not in the tree yet (it is integrated within a second); retry`
-        : `id: no event ${id}`,
+      message: eventStored ? `id: event ${id} is not in the tree yet (it is integrated within a second); retry` : `id: no event ${id}`,
     });
   }
-  if (!(await selectEventById(db, id))) {
+  if (!eventStored) {
     throw new TRPCError({
       code: 'NOT_FOUND',
       message: `id: event ${id} (leaf ${leaf.leafIndex}) was removed by retention; its leaf hash stays in the tree, so the heads still verify`,
     });
   }
-  const size = await integratedSize(db);
-  if (treeSize > size) throw badRequest(`treeSize: the tree has ${size} leaves, not ${treeSize}`);
+  // The leaf is in the tree, so a size past it is a tree with that leaf, if the tree is that large.
+  const ranges = treeSize > leaf.leafIndex ? inclusionProofRanges(leaf.leafIndex, treeSize) : [];
+  const { read, end } = await readSubtrees(db, subtreesOfRanges(ranges));
+  if (treeSize > end.size) throw badRequest(`treeSize: the tree has ${end.size} leaves, not ${treeSize}`);
   if (treeSize <= leaf.leafIndex) throw badRequest(`treeSize: event ${id} is leaf ${leaf.leafIndex}, not in a tree of ${treeSize} leaves`);
-  const read = await readSubtrees(db, subtreesOfRanges(inclusionProofRanges(leaf.leafIndex, treeSize)));
   return { leafIndex: leaf.leafIndex, leafHash: toBase64(leaf.hash), proof: inclusionProof(leaf.leafIndex, treeSize, read).map(toBase64) };
 }
 

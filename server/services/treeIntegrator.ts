@@ -5,7 +5,7 @@
 import type { Database, ListenFn } from '../db/database.js';
 import { EVENTS_CHANNEL } from '../db/eventWriter.js';
 import { logger } from '../logger.js';
-import { integrateEvents, signTreeHead, type TreeLog } from './merkleTree.js';
+import { integrateEvents, signTreeHead, type FrontierCache, type TreeLog } from './merkleTree.js';
 import type { Clock } from './events.js';
 
 export interface TreeIntegratorOptions {
@@ -24,6 +24,8 @@ export class TreeIntegrator {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  /** The tree's frontier between rounds: a round then reads only the new events. */
+  private readonly frontier: FrontierCache = { current: null };
 
   constructor(
     private readonly db: Database,
@@ -61,7 +63,7 @@ export class TreeIntegrator {
   }
 
   private async round(): Promise<void> {
-    const integrated = await integrateEvents(this.db);
+    const integrated = await integrateEvents(this.db, { frontier: this.frontier });
     if (integrated === null) return; // another replica is at it
     const outcome = await signTreeHead(this.db, this.log, {
       minIntervalMs: this.options.headIntervalMs ?? 1000,

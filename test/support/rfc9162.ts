@@ -1,5 +1,5 @@
-// RFC 9162 section 2.1 written out as the spec defines it (recursive MTH, PATH, PROOF, and
-// the verification algorithms of 2.1.3.2 and 2.1.4.2), with node:crypto's SHA-256: an
+// RFC 9162 section 2.1 written out as the spec defines it (recursive MTH, PATH, PROOF),
+// with node:crypto's SHA-256, and proofs verified by undoing those definitions: an
 // implementation independent of shared/merkle.ts that tests hold it and the server against.
 import { createHash } from 'node:crypto';
 
@@ -61,55 +61,59 @@ export class SpecTree {
 
 const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
-/** RFC 9162 2.1.3.2, step by step. */
-export function specVerifyInclusion(index: number, size: number, leaf: Uint8Array, path: Uint8Array[], root: Uint8Array): boolean {
-  if (index >= size) return false;
-  let fn = index;
-  let sn = size - 1;
-  let r = leaf;
-  for (const p of path) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      r = specNode(p, r);
-      while (fn % 2 === 0 && fn !== 0) {
-        fn = Math.floor(fn / 2);
-        sn = Math.floor(sn / 2);
-      }
-    } else {
-      r = specNode(r, p);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
+// Verification by the definitions themselves rather than RFC 9162's iterative algorithms
+// (which shared/merkle.ts implements): a proof is PATH or PROOF read backwards, its last
+// hash the sibling at the top split, so the roots are rebuilt by the same recursion that
+// defines the proof. A bug shared with the iterative code cannot hide here.
+
+/** MTH(D[n]) from PATH(m, D[n]) and leaf m, or null when the path has the wrong length. */
+function rootFromPath(m: number, n: number, leaf: Uint8Array, path: Uint8Array[]): Uint8Array | null {
+  if (n === 1) return path.length === 0 ? leaf : null;
+  if (path.length === 0) return null;
+  const k = largestPowerBelow(n);
+  const sibling = path[path.length - 1]!;
+  const rest = path.slice(0, -1);
+  if (m < k) {
+    const left = rootFromPath(m, k, leaf, rest);
+    return left && specNode(left, sibling);
   }
-  return sn === 0 && eq(r, root);
+  const right = rootFromPath(m - k, n - k, leaf, rest);
+  return right && specNode(sibling, right);
 }
 
-/** RFC 9162 2.1.4.2, step by step (first < second, both non-zero). */
+/** Leaf `index` with hash `leaf` is in the tree of `size` leaves whose root is `root`. */
+export function specVerifyInclusion(index: number, size: number, leaf: Uint8Array, path: Uint8Array[], root: Uint8Array): boolean {
+  if (!(index >= 0 && index < size)) return false;
+  const rebuilt = rootFromPath(index, size, leaf, path);
+  return rebuilt !== null && eq(rebuilt, root);
+}
+
+/**
+ * From SUBPROOF(m, D[n], b): the hashes of the first m leaves of this subtree (`first`) and
+ * of the whole subtree (`whole`), or null when the proof has the wrong length. `oldRoot`
+ * is the hash SUBPROOF leaves out while b holds (the old tree is then this very subtree).
+ */
+function rootsFromSubproof(m: number, n: number, b: boolean, proof: Uint8Array[], oldRoot: Uint8Array): { first: Uint8Array; whole: Uint8Array } | null {
+  if (m === n) {
+    if (b) return proof.length === 0 ? { first: oldRoot, whole: oldRoot } : null;
+    return proof.length === 1 ? { first: proof[0]!, whole: proof[0]! } : null;
+  }
+  if (proof.length === 0) return null;
+  const k = largestPowerBelow(n);
+  const last = proof[proof.length - 1]!;
+  const rest = proof.slice(0, -1);
+  if (m <= k) {
+    const left = rootsFromSubproof(m, k, b, rest, oldRoot);
+    return left && { first: left.first, whole: specNode(left.whole, last) };
+  }
+  // m > k: the first m leaves are the whole left half (k, the largest power below m too) and m − k of the right.
+  const right = rootsFromSubproof(m - k, n - k, false, rest, oldRoot);
+  return right && { first: specNode(last, right.first), whole: specNode(last, right.whole) };
+}
+
+/** The tree of `second` leaves (root `secondHash`) extends the tree of `first` leaves (root `firstHash`); 0 < first < second. */
 export function specVerifyConsistency(first: number, second: number, firstHash: Uint8Array, secondHash: Uint8Array, proof: Uint8Array[]): boolean {
-  if (proof.length === 0) return false;
-  const path = Number.isInteger(Math.log2(first)) ? [firstHash, ...proof] : [...proof];
-  let fn = first - 1;
-  let sn = second - 1;
-  while (fn % 2 === 1) {
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  let fr = path[0]!;
-  let sr = path[0]!;
-  for (const c of path.slice(1)) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      fr = specNode(c, fr);
-      sr = specNode(c, sr);
-      while (fn % 2 === 0 && fn !== 0) {
-        fn = Math.floor(fn / 2);
-        sn = Math.floor(sn / 2);
-      }
-    } else {
-      sr = specNode(sr, c);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  return sn === 0 && eq(fr, firstHash) && eq(sr, secondHash);
+  if (!(first > 0 && first < second)) return false;
+  const roots = rootsFromSubproof(first, second, true, proof, firstHash);
+  return roots !== null && eq(roots.first, firstHash) && eq(roots.whole, secondHash);
 }

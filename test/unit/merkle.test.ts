@@ -99,6 +99,10 @@ describe('RFC 9162 Merkle tree', () => {
         if (n > 1) expect(verifyInclusion(m, n, leaves[(m + 1) % n]!, proof, root)).toBe(false);
         if (n > 1) expect(verifyInclusion((m + 1) % n, n, leaves[m]!, proof, root)).toBe(false);
         expect(verifyInclusion(m, n, leaves[m]!, [...proof, leaves[0]!], root)).toBe(false);
+        // The spec's verification refuses them too (it is not a check that cannot fail).
+        if (proof.length > 0) expect(specVerifyInclusion(m, n, leaves[m]!, flipped(proof, Math.floor(random() * proof.length)), root)).toBe(false);
+        if (n > 1) expect(specVerifyInclusion((m + 1) % n, n, leaves[m]!, proof, root)).toBe(false);
+        expect(specVerifyInclusion(m, n, leaves[m]!, [...proof, leaves[0]!], root)).toBe(false);
         inclusions++;
       }
       for (let m = 1; m <= n; m++) {
@@ -114,6 +118,10 @@ describe('RFC 9162 Merkle tree', () => {
           expect(verifyConsistency(m, n, old, root, proof.slice(1))).toBe(false);
           expect(verifyConsistency(m, n, old, root, [])).toBe(false);
           expect(verifyConsistency(n, m, root, old, proof)).toBe(false);
+          expect(specVerifyConsistency(m, n, old, root, flipped(proof, Math.floor(random() * proof.length)))).toBe(false);
+          expect(specVerifyConsistency(m, n, nodeHash(old, old), root, proof)).toBe(false);
+          expect(specVerifyConsistency(m, n, old, root, proof.slice(1))).toBe(false);
+          expect(specVerifyConsistency(m, n, old, root, [...proof, old])).toBe(false);
         }
         consistencies++;
       }

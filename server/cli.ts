@@ -4,7 +4,7 @@
 // go through that server with the credential it left in the data directory
 // (server/services/cliCredential.ts).
 import { randomBytes } from 'node:crypto';
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,7 +15,9 @@ import { loadConfig, logLevelFromEnv } from './config.js';
 import { DataDirInUseError, openDatabase, type Database, type DatabaseHandle } from './db/database.js';
 import { restrictNewFiles } from './fileModes.js';
 import { auditLineLogger, logger } from './logger.js';
+import { verifyExportAgainstHead } from '../shared/exportAgainstHead.js';
 import { cliCredentialPath, readCliCredential } from './services/cliCredential.js';
+import { describeTreeReport } from './services/treeVerification.js';
 import { PASSWORD_LIMITS } from './services/passwords.js';
 import { loadSigner, type Signer } from './services/signingKey.js';
 import { CLI_USER_AGENT, CliError, databaseOperations, serverOperations, type CliOperations } from './tools/cliOperations.js';
@@ -31,7 +33,12 @@ const COMMANDS: { words: string[]; synopsis: string; does: string }[] = [
   { words: ['token', 'create'], synopsis: `token create <name> [--scopes ${TOKEN_SCOPES.join(',')}] [--expires-days N]`, does: 'create a service token (printed once)' },
   { words: ['token', 'list'], synopsis: 'token list', does: 'list service tokens' },
   { words: ['token', 'revoke'], synopsis: 'token revoke <id>', does: 'revoke a service token' },
-  { words: ['verify'], synopsis: 'verify', does: 'walk the hash chain and check every signed checkpoint' },
+  { words: ['verify'], synopsis: 'verify', does: 'walk the hash chain, check every signed checkpoint, and hold the Merkle tree and its latest signed head against the events' },
+  {
+    words: ['verify-export'],
+    synopsis: 'verify-export --export FILE --checkpoint NOTE (--key VERIFIER_KEY | --key-file FILE)',
+    does: 'offline, no database: check an export (NDJSON or CSV, no query) against a signed tree head',
+  },
   { words: ['import', 'coder'], synopsis: 'import coder FILE...', does: 'record Coder v2 audit logs (ids kept)' },
 ];
 
@@ -68,6 +75,10 @@ export function parseCommand(argv: string[]) {
         password: { type: 'string' },
         scopes: { type: 'string' },
         'expires-days': { type: 'string' },
+        export: { type: 'string' },
+        checkpoint: { type: 'string' },
+        key: { type: 'string' },
+        'key-file': { type: 'string' },
         create: { type: 'boolean' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -144,6 +155,7 @@ export async function runCommand(argv: string[], ops: CliOperations, options: Cl
     const token = await ops.revokeToken(arg);
     return [`revoked ${token.name} (${token.id})`];
   }
+  if (noun === 'verify-export') return verifyExportCommand(argv);
   if (noun === 'verify' && !verb) {
     const bar = options.progress
       ? new cliProgress.SingleBar(
@@ -163,8 +175,12 @@ export async function runCommand(argv: string[], ops: CliOperations, options: Cl
     });
     bar?.stop();
     const summary = `checked ${report.checked} events (seq ${report.fromSeq + 1}..${report.toSeq ?? report.fromSeq}) and ${report.checkpointsVerified} checkpoints in ${(report.durationMs / 1000).toFixed(1)} s (${report.eventsPerSecond} events/s)`;
-    if (report.ok) return [`ok: ${summary}`];
-    throw new CliError(`FAILED at seq ${report.firstBad!.seq} (${report.firstBad!.problem}): ${report.firstBad!.message}\n${summary}`);
+    const chain = report.ok ? `ok: ${summary}` : `FAILED at seq ${report.firstBad!.seq} (${report.firstBad!.problem}): ${report.firstBad!.message}\n${summary}`;
+    // The Merkle tree against the same rows, and the latest signed head against the tree.
+    const tree = await ops.verifyTree();
+    const lines = [chain, ...describeTreeReport(tree)];
+    if (report.ok && tree.ok) return lines;
+    throw new CliError(lines.join('\n'));
   }
   if (noun === 'import' && verb === 'coder' && arg) {
     const lines: string[] = [];
@@ -200,6 +216,38 @@ export async function runCommand(argv: string[], ops: CliOperations, options: Cl
     return lines;
   }
   throw new CliError(usageOf(positionals));
+}
+
+/**
+ * `verify-export`: an export against a signed tree head, from files alone (no database, no
+ * server: what an auditor runs on a copy). The key is given apart from both files, e.g. the
+ * verifier key a witness pinned.
+ */
+export async function verifyExportCommand(argv: string[]): Promise<string[]> {
+  const { values } = parseCommand(argv);
+  const missing = (['export', 'checkpoint'] as const).filter((name) => !values[name]);
+  if (missing.length) throw new CliError(`verify-export needs --${missing.join(' and --')}\n${usageOf(['verify-export'])}`);
+  if ((values.key === undefined) === (values['key-file'] === undefined)) {
+    throw new CliError(`verify-export needs the verifier key: --key or --key-file (one of them)\n${usageOf(['verify-export'])}`);
+  }
+  const read = (option: string, file: string) =>
+    readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(`--${option} ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+    });
+  const note = await read('checkpoint', values.checkpoint!);
+  const key = values.key ?? (await read('key-file', values['key-file']!)).trim();
+  await access(values.export!).catch(() => {
+    throw new CliError(`--export ${values.export}: no such file`);
+  });
+  const report = await verifyExportAgainstHead(values.export!, note, key);
+  const what = `${report.events} events (${report.format ?? 'unreadable'}) against the head of ${report.treeSize ?? '?'} events of ${report.origin ?? '?'}`;
+  const lines = [
+    report.ok ? `ok: ${what}: the signature verifies with the key, and the first ${report.covered} events in seq order make the root it signs` : `FAILED: ${what}`,
+    ...report.problems.map((p) => `  ${p}`),
+    ...report.notes.map((n) => `  note: ${n}`),
+  ];
+  if (report.ok) return lines;
+  throw new CliError(lines.join('\n'));
 }
 
 /**
@@ -260,6 +308,15 @@ async function main(): Promise<number> {
   if (!command.values.verbose && !logLevelFromEnv()) {
     logger.level = 'silent';
     auditLineLogger.level = 'silent';
+  }
+  if (command.positionals[0] === 'verify-export') {
+    try {
+      for (const line of await verifyExportCommand(process.argv.slice(2))) console.log(line);
+      return 0;
+    } catch (error) {
+      console.error(`vigil: ${(error as Error).message}`);
+      return 1;
+    }
   }
   restrictNewFiles();
   const config = loadConfig();

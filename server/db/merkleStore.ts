@@ -178,3 +178,13 @@ export async function selectLeafAndEvent(db: Database, eventId: string): Promise
       : undefined;
   return { leaf, eventStored: row?.stored === true };
 }
+
+/** The leaves of the events at these seqs (those the tree holds), by seq. */
+export async function selectLeavesAtSeqs(db: Database, seqs: readonly number[]): Promise<Map<number, TreeLeaf>> {
+  const rows = await queryRows<{ leaf_index: string | number; seq: string | number; event_id: string; hash: string }>(
+    db,
+    sql`select leaf_index, seq, event_id, encode(hash, 'hex') as hash from merkle_leaves
+        where seq in (select value::bigint from json_array_elements_text(${JSON.stringify(seqs)}::json))`,
+  );
+  return new Map(rows.map((r) => [Number(r.seq), { leafIndex: Number(r.leaf_index), seq: Number(r.seq), eventId: r.event_id, hash: bytesOf(r.hash) }]));
+}

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { selectCheckpoints } from '../db/integrityStore.js';
 import { createCheckpoint, toPublicCheckpoint, verifyChain } from '../services/integrity.js';
+import { verifyTree } from '../services/treeVerification.js';
 import { eventInclusionProof, latestTreeHead, recordWitness, treeConsistencyProof } from '../services/merkleTree.js';
 import { auditorProcedure, eventReaderProcedure, publicProcedure, router, siteManagerProcedure } from '../trpc.js';
 
@@ -10,6 +11,9 @@ const treeSize = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const integrityRouter = router({
   verify: auditorProcedure.query(({ ctx }) => verifyChain(ctx.db, { trusted: [ctx.signer] })),
+
+  /** The Merkle tree against the rows and the latest signed head against the tree (`vigil verify`). */
+  verifyTree: auditorProcedure.query(({ ctx }) => verifyTree(ctx.db, { signer: ctx.signer })),
 
   checkpoint: siteManagerProcedure.mutation(({ ctx }) =>
     createCheckpoint(ctx.db, ctx.signer, { kind: 'on_demand', clock: ctx.clock }),

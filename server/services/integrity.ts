@@ -24,6 +24,7 @@ import { retentionHeldEvents } from '../metrics.js';
 import { chainHash } from '../../shared/chain.js';
 import { recordEvents, type Clock } from './events.js';
 import { integrateEvents } from './merkleTree.js';
+import { selectLeavesAtSeqs } from '../db/merkleStore.js';
 import type { Signer } from './signingKey.js';
 
 type CheckpointKind = IntegrityCheckpointRow['kind'];
@@ -105,7 +106,7 @@ export type Problem =
   | 'reordered' // the event is not where the chain put it
   | 'inserted' // the event is not part of the chain (forged)
   | 'checkpoint_mismatch' // the chain was rewritten: a signed checkpoint names another hash
-  | 'changed_or_removed' // seq skips numbers here and the hashes cannot tell which (no signed count covers it)
+  | 'changed_or_removed' // seq skips numbers here and neither the Merkle tree nor a signed count covers it
   | 'checkpoint_missing_event' // the event a signed checkpoint names is gone
   | 'checkpoint_missing' // a signed checkpoint was deleted (the chain of checkpoints is broken)
   | 'checkpoint_signature'; // a checkpoint's signature does not verify
@@ -177,6 +178,35 @@ function diagnose(
 }
 
 type Finding = { seq: number; problem: Problem; message: string };
+
+/**
+ * Settles `changed_or_removed` from positions: the Merkle tree gave every event a leaf
+ * index when it was integrated (dense, whatever gaps seq has). Leaves between the last
+ * good event's and this one's: events were removed; none: the gap is numbers a
+ * rolled-back write consumed, and this event was changed. Not settled when the tree has
+ * not reached the event yet.
+ */
+async function settleWithTree(db: Database, finding: Finding, prev: ChainPosition): Promise<Finding> {
+  if (finding.problem !== 'changed_or_removed') return finding;
+  const leaves = await selectLeavesAtSeqs(db, prev.seq === 0 ? [finding.seq] : [prev.seq, finding.seq]);
+  const own = leaves.get(finding.seq);
+  const before = prev.seq === 0 ? -1 : leaves.get(prev.seq)?.leafIndex;
+  if (!own || before === undefined) return finding;
+  const between = own.leafIndex - before - 1;
+  if (between === 0) {
+    return {
+      seq: finding.seq,
+      problem: 'changed',
+      message: `seq ${finding.seq} was changed after it was recorded: its content no longer matches its hash (no event is missing: it is leaf ${own.leafIndex} of the Merkle tree, right after seq ${prev.seq}; the seq numbers between were consumed by a rolled-back write)`,
+    };
+  }
+  const leavesBetween = between === 1 ? `leaf ${before + 1}` : `leaves ${before + 1} to ${own.leafIndex - 1}`;
+  return {
+    seq: finding.seq,
+    problem: 'removed',
+    message: `seq ${finding.seq} does not chain from seq ${prev.seq}: ${between} event${between === 1 ? ' was' : 's were'} removed between them (the Merkle tree holds ${leavesBetween} there)`,
+  };
+}
 
 /**
  * Settles `changed_or_removed` with a signed count: the first chained checkpoint after the
@@ -316,7 +346,8 @@ export async function verifyChain(db: Database, options: VerifyOptions): Promise
         });
       }
       if (chainHash(prev.hash, row) !== row.hash) {
-        return report({ ok: false, firstBad: await settleWithCount(db, diagnose(rows, i, prev, before), prev, fromSeq, checkpoints) });
+        const found = await settleWithTree(db, diagnose(rows, i, prev, before), prev);
+        return report({ ok: false, firstBad: await settleWithCount(db, found, prev, fromSeq, checkpoints) });
       }
       while (pending.length && pending[0]!.seq === row.seq) {
         const c = pending.shift()!;

@@ -14,6 +14,7 @@ import type { CliCredential } from '../services/cliCredential.js';
 import { recordEvents } from '../services/events.js';
 import { verifyChain, type VerifyReport } from '../services/integrity.js';
 import type { Signer } from '../services/signingKey.js';
+import { verifyTree, type TreeReport } from '../services/treeVerification.js';
 import { createServiceToken, listServiceTokens, revokeServiceToken, type PublicToken } from '../services/tokens.js';
 import { createUser, listUsers, setUserPassword, type PublicUser } from '../services/users.js';
 
@@ -34,6 +35,8 @@ export interface CliOperations {
   revokeToken(id: string): Promise<PublicToken>;
   /** Walks the hash chain; `onProgress` only where the walk is in this process. */
   verify(onProgress?: (checked: number, total: number) => void): Promise<VerifyReport>;
+  /** Holds the Merkle tree against the rows, and the latest signed head against the tree. */
+  verifyTree(): Promise<TreeReport>;
   /** Records events (ids kept: a stored id is a duplicate). */
   record(events: ParsedEventInput[]): Promise<{ duplicate: boolean }[]>;
   /** Who the commands act as, for events the CLI itself records. */
@@ -63,6 +66,10 @@ export function databaseOperations(db: Database, options: { signer?: Signer | un
       if (!options.signer) throw new CliError('verify needs the signing key (VIGIL_SIGNING_KEY or the data directory)');
       return verifyChain(db, { trusted: [options.signer], ...(onProgress ? { onProgress } : {}) });
     },
+    verifyTree() {
+      if (!options.signer) throw new CliError('verify needs the signing key (VIGIL_SIGNING_KEY or the data directory)');
+      return verifyTree(db, { signer: options.signer });
+    },
     record: (batch) => recordEvents(events, batch),
     actor: async () => actorOf(caller),
     close: async () => {},
@@ -91,6 +98,7 @@ export function serverOperations(credential: CliCredential): CliOperations {
     listTokens: () => vigil.tokens.list.query(),
     revokeToken: (id) => vigil.tokens.revoke.mutate({ id }),
     verify: () => vigil.integrity.verify.query(),
+    verifyTree: () => vigil.integrity.verifyTree.query(),
     record: async (batch) => (await vigil.events.recordBatch.mutate({ events: batch })).events,
     async actor() {
       const me = await vigil.auth.me.query();

@@ -2,13 +2,20 @@
 // growth verifies, and each way an operator could rewrite history is caught by a witness
 // that saw the honest one — a changed old event with the tree rebuilt and re-signed with
 // the server's own key, a rollback, a split view between two servers with one key, the
-// newest events deleted and the head re-signed, and a changed signing key.
+// newest events deleted and the head re-signed, and a changed signing key. And the honest
+// histories raise nothing: growth, retention, a restart, two replicas serving alternately.
+import { rm } from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventInput } from '../../shared/event.js';
 import { createVigilClient, type VigilClient } from '../../shared/client.js';
-import type { Database } from '../../server/db/database.js';
+import { openDatabase, type Database } from '../../server/db/database.js';
+import { EventWriter } from '../../server/db/eventWriter.js';
+import { recordEvents } from '../../server/services/events.js';
+import { runRetention } from '../../server/services/integrity.js';
 import { integrateEvents, signTreeHead, treeLogOf, type TreeLog } from '../../server/services/merkleTree.js';
+import { TreeIntegrator } from '../../server/services/treeIntegrator.js';
+import { eventually } from '../support/waiting.js';
 import { generateSigner, type Signer } from '../../server/services/signingKey.js';
 import { checkInclusion, witnessHead, type TreeApi, type WitnessState } from '../../extension/src/witness.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
@@ -153,6 +160,114 @@ describe.each(BACKENDS)('the extension as a witness (%s)', (backend) => {
     // The right key, but the answer claims a root its note does not sign.
     const lying: TreeApi = { ...first.api, treeHead: async () => ({ ...(await first.api.treeHead()), rootHash: Buffer.alloc(32, 7).toString('base64') }) };
     expect(await witnessHead({ pinnedKey: state.pinnedKey! }, lying, new Date())).toMatchObject({ kind: 'alarm', alarm: { reason: 'badSignature' } });
+  });
+});
+
+describe.each(BACKENDS)('honest histories raise nothing in the witness (%s)', (backend) => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function serve(db: Database, signer: Signer): Promise<{ server: TestServer; api: TreeApi; log: TreeLog }> {
+    const log = treeLogOf(signer, ORIGIN);
+    const started = await startTestServer(db, { signer, treeLog: log });
+    // Closed by the test (a restart) or after it, once.
+    let closing: Promise<void> | null = null;
+    const server = { ...started, close: () => (closing ??= started.close()) };
+    cleanups.push(() => server.close());
+    return { server, api: apiOf(server.client), log };
+  }
+
+  async function head(db: Database, log: TreeLog): Promise<void> {
+    await integrateEvents(db, { wait: true });
+    await signTreeHead(db, log);
+  }
+
+  async function verified(api: TreeApi, state: WitnessState, grew = true): Promise<WitnessState> {
+    const outcome = await witnessHead(state, api, new Date());
+    expect(outcome).toMatchObject({ kind: 'verified', grew });
+    return (outcome as { state: WitnessState }).state;
+  }
+
+  it('retention: the next sync still verifies consistency, and a removed event is answered as removed by retention', async () => {
+    const db = await createTestDatabase(backend);
+    cleanups.push(() => db.destroy());
+    const signer = generateSigner();
+    const { server, api, log } = await serve(db.db, signer);
+    // Old events, recorded two months ago, and recent ones.
+    const old = await recordEvents(new EventWriter(db.db), [1, 2, 3, 4, 5].map((i) => event(i, `old-${i}`)), () => new Date(Date.now() - 60 * 86_400_000));
+    await server.client.events.recordBatch.mutate({ events: [1, 2].map((i) => event(i, `recent-${i}`)) });
+    await head(db.db, log);
+    let state = await verified(api, {});
+    expect(state.head?.treeSize).toBe(7);
+
+    const retention = await runRetention(db.db, new EventWriter(db.db), signer, { retentionDays: 30 });
+    expect(retention.deleted).toBe(5);
+    await server.client.events.recordBatch.mutate({ events: [3, 4].map((i) => event(i, `after-${i}`)) });
+    await head(db.db, log);
+    state = await verified(api, state);
+    expect(state.head?.treeSize).toBe(10); // 7, the retention's own event, 2 more
+    expect(state.alarm).toBeUndefined();
+
+    // A removed event's proof says why it is missing; the witness raises nothing for it.
+    await expect(api.inclusionProof(old[0]!.id, state.head!.treeSize)).rejects.toThrow(`id: event ${old[0]!.id} (leaf 0) was removed by retention`);
+    const kept = (await server.client.events.list.query({ q: 'resource_target:after-3' })).items[0]!;
+    expect(await checkInclusion(kept, state.head!, api)).toMatchObject({ kind: 'included' });
+  });
+
+  it('restart: a new server on the same database (reopened) extends the head the witness holds', async () => {
+    const first = await createTestDatabase(backend);
+    cleanups.push(() => first.destroy().catch(() => (first.dataDir ? rm(first.dataDir, { recursive: true, force: true }) : undefined)));
+    const signer = generateSigner();
+    const before = await serve(first.db, signer);
+    await before.server.client.events.recordBatch.mutate({ events: [1, 2, 3].map((i) => event(i)) });
+    await head(first.db, before.log);
+    let state = await verified(before.api, {});
+    await before.server.close();
+    await first.close();
+
+    const reopened = await openDatabase(first.url ? { databaseUrl: first.url } : { dataDir: first.dataDir! });
+    cleanups.push(() => reopened.close());
+    const after = await serve(reopened.db, signer);
+    // Unchanged across the restart, then growing.
+    state = await verified(after.api, state, false);
+    await after.server.client.events.recordBatch.mutate({ events: [4, 5].map((i) => event(i)) });
+    await head(reopened.db, after.log);
+    state = await verified(after.api, state);
+    expect(state.head?.treeSize).toBe(5);
+  });
+
+  it.runIf(backend === 'postgres')('two replicas on one Postgres database, each integrating, serve one witness alternately', async () => {
+    const db = await createTestDatabase(backend);
+    cleanups.push(() => db.destroy());
+    const second = await openDatabase({ databaseUrl: db.url! });
+    cleanups.push(() => second.close());
+    const signer = generateSigner();
+    const replicas = [await serve(db.db, signer), await serve(second.db, signer)];
+    // Each replica runs its own integrator, as each server process does; the tree's lock lets one work at a time.
+    const integrators = [
+      new TreeIntegrator(db.db, replicas[0]!.log, { listen: db.listen, headIntervalMs: 0 }),
+      new TreeIntegrator(second.db, replicas[1]!.log, { listen: second.listen, headIntervalMs: 0 }),
+    ];
+    for (const integrator of integrators) {
+      await integrator.start();
+      cleanups.push(() => integrator.stop());
+    }
+    let state: WitnessState = {};
+    let size = 0;
+    for (let round = 0; round < 6; round++) {
+      const writer = replicas[round % 2]!;
+      const reader = replicas[(round + 1) % 2]!;
+      await writer.server.client.events.recordBatch.mutate({ events: [1, 2, 3].map((i) => event(i, `r${round}-${i}`)) });
+      size += 3;
+      // Both integrators woken; whichever holds the lock integrates and signs.
+      await eventually(async () => (await reader.api.treeHead().catch(() => null))?.treeSize === size, `a head of ${size} leaves`);
+      state = await verified(reader.api, state);
+      expect(state.head?.treeSize).toBe(size);
+    }
+    const listed = await replicas[0]!.server.client.events.list.query({ limit: 20 });
+    for (const e of listed.items) expect(await checkInclusion(e, state.head!, replicas[1]!.api)).toMatchObject({ kind: 'included' });
   });
 });
 

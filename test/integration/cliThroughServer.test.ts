@@ -3,13 +3,14 @@
 // credential it wrote, and their changes are the server's, audited as `cli:<account>`.
 // The embedded database only: on Postgres the CLI opens the database itself.
 import { execFile } from 'node:child_process';
-import { access, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createVigilClient } from '../../shared/client.js';
 import { startChildServer, type ChildServer } from '../support/childServer.js';
+import { eventually } from '../support/waiting.js';
 
 const run = promisify(execFile);
 const ADMIN_PASSWORD = 'admin password 1';
@@ -101,6 +102,27 @@ describe('vigil CLI through a running server', () => {
       ]),
     );
     expect(JSON.stringify(byCli)).not.toContain(secret);
+
+    // verify through the server: the chain, then the Merkle tree and its latest head, as the server checks them.
+    const verified = await vigil('verify');
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/^ok: checked \d+ events/);
+    expect(verified.stdout).toMatch(/\ntree ok: \d+ leaves: \d+ recomputed from their events/);
+
+    // verify-export needs neither the database nor the server: files and the pinned key.
+    // The server signs its first tree head within a second of start-up.
+    await eventually(() => admin.integrity.treeHead.query().then(() => true, () => false), 'a signed tree head');
+    const head = await admin.integrity.treeHead.query();
+    const note = await (await fetch(`${server.url}/checkpoint`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const exported = await (await fetch(`${server.url}/export?format=csv`, { headers: { authorization: `Bearer ${token}` } })).text();
+    await writeFile(path.join(dataDir, 'checkpoint.txt'), note);
+    await writeFile(path.join(dataDir, 'events.csv'), exported);
+    const offline = await vigil('verify-export', '--export', path.join(dataDir, 'events.csv'), '--checkpoint', path.join(dataDir, 'checkpoint.txt'), '--key', head.verifierKey);
+    expect(offline).toMatchObject({ code: 0, stderr: '' });
+    expect(offline.stdout).toMatch(/^ok: \d+ events \(csv\) against the head of \d+ events/);
+    const other = await vigil('verify-export', '--export', path.join(dataDir, 'events.csv'), '--checkpoint', path.join(dataDir, 'checkpoint.txt'), '--key', head.verifierKey.replace(/\+[0-9a-f]{8}\+/, '+00000000+'));
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('the checkpoint does not verify with the given key');
   }, 300_000);
 
   it('is made anew at each start: the last one stops working, the file is gone while no server runs', async () => {

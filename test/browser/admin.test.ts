@@ -3,68 +3,45 @@
 // creates a service token (the secret shown once works against the server) and revokes it
 // (it no longer does); each change is an audit event by that site manager, and the
 // server's refusals are shown as it words them. Members and auditors see no such section.
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createVigilClient } from '../../shared/client.js';
-import { createPglite, type TestDatabase } from '../support/databases.js';
-import { buildTestExtension, chromiumAvailable, launchWithExtension, type BuiltExtension, type ExtensionBrowser } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { axeFindings, describeFindings } from '../support/axe.js';
+import { chromiumAvailable } from '../support/browser.js';
+import { useExtensionFixture } from '../support/extensionFixture.js';
 
 const SCREENSHOTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-results/screenshots');
 const MANAGER = { username: 'sam', password: 'sam manages vigil' };
 const AUDITOR = { username: 'audra', password: 'audra reads the log' };
 
 describe.skipIf(!chromiumAvailable)('administration in the full view', () => {
-  let database: TestDatabase;
-  let server: TestServer;
-  let built: BuiltExtension;
-  let browser: ExtensionBrowser;
-
-  beforeAll(async () => {
-    [database, built] = await Promise.all([createPglite(), buildTestExtension()]);
-    server = await startTestServer(database.db);
-    await server.client.users.create.mutate({ ...MANAGER, role: 'site_manager' });
-    await server.client.users.create.mutate({ ...AUDITOR, role: 'auditor' });
-    browser = await launchWithExtension(built.dir);
-    await mkdir(SCREENSHOTS, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await database?.destroy();
-    await built?.remove();
+  const fixture = useExtensionFixture({
+    prepare: async (server) => {
+      await fixture.server.client.users.create.mutate({ ...MANAGER, role: 'site_manager' });
+      await fixture.server.client.users.create.mutate({ ...AUDITOR, role: 'auditor' });
+      await mkdir(SCREENSHOTS, { recursive: true });
+    },
   });
 
-  const anonymous = () => createVigilClient({ url: server.url, retry: { attempts: 0 } });
+  const anonymous = () => createVigilClient({ url: fixture.server.url, retry: { attempts: 0 } });
   const logIn = (username: string, password: string) => anonymous().auth.login.mutate({ username, password });
 
   /** The extension signed in as `who` (through auth.login, as the options page does). */
   async function signInAs(who: { username: string; password: string }) {
     const session = await logIn(who.username, who.password);
-    await browser.setStorage({ serverUrl: server.url, token: session.token, session: { kind: 'user', user: session.user } });
-  }
-
-  /** axe-core's serious and critical findings on the page as it is now. */
-  async function seriousViolations(page: Page): Promise<string[]> {
-    await page.evaluate(await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8'));
-    const violations = await page.evaluate(async () => {
-      const result = await (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run();
-      return result.violations;
-    });
-    return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    await fixture.browser.setStorage({ serverUrl: fixture.server.url, token: session.token, session: { kind: 'user', user: session.user } });
   }
 
   const userRow = (page: Page, username: string) => page.locator(`[data-admin="users"] tr[data-user="${username}"]`);
-  const serverUser = async (username: string) => (await server.client.users.list.query()).find((u) => u.username === username);
+  const serverUser = async (username: string) => (await fixture.server.client.users.list.query()).find((u) => u.username === username);
   const secretShown = async (page: Page) => (await page.locator('[data-secret]').textContent())!.trim();
 
   it('a site manager manages users and service tokens there, each change audited', async () => {
     await signInAs(MANAGER);
-    const page = await browser.open('view.html');
+    const page = await fixture.browser.open('view.html');
     await page.click('[data-section-tab="admin"]');
     await userRow(page, MANAGER.username).waitFor();
     expect(await page.locator('main.list').isVisible()).toBe(false);
@@ -101,7 +78,7 @@ describe.skipIf(!chromiumAvailable)('administration in the full view', () => {
     await userRow(page, 'olga').locator('[data-action="disable"]').click();
     await expect.poll(() => userRow(page, 'olga').locator('[data-field="status"]').textContent()).toBe('disabled');
     expect((await serverUser('olga'))!.disabled).toBe(true);
-    await expect(createVigilClient({ url: server.url, token: olgaSession.token, retry: { attempts: 0 } }).auth.me.query()).rejects.toMatchObject({
+    await expect(createVigilClient({ url: fixture.server.url, token: olgaSession.token, retry: { attempts: 0 } }).auth.me.query()).rejects.toMatchObject({
       data: { code: 'UNAUTHORIZED' },
     });
     await expect(logIn('olga', second)).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
@@ -120,10 +97,10 @@ describe.skipIf(!chromiumAvailable)('administration in the full view', () => {
     const secret = await page.locator('[data-secret]').textContent().then((t) => t!.trim());
     expect(secret).toMatch(/^vgl_/);
     expect(await page.locator('.once-secret button', { hasText: 'Copy' }).count()).toBe(1);
-    const bot = createVigilClient({ url: server.url, token: secret, retry: { attempts: 0 } });
+    const bot = createVigilClient({ url: fixture.server.url, token: secret, retry: { attempts: 0 } });
     const recorded = await bot.events.record.mutate({ action: 'create', resourceType: 'workspace', resourceTarget: 'bot-ws-1' });
     expect((await bot.events.get.query({ id: recorded.id })).resourceTarget).toBe('bot-ws-1');
-    const token = (await server.client.tokens.list.query()).find((t) => t.name === 'ingest-bot')!;
+    const token = (await fixture.server.client.tokens.list.query()).find((t) => t.name === 'ingest-bot')!;
     expect(token.scopes).toEqual(['events:write', 'events:read']);
     const row = page.locator(`[data-admin="tokens"] tr[data-token="${token.id}"]`);
     await expect.poll(() => row.locator('[data-field="status"]').textContent()).toBe('active');
@@ -140,7 +117,7 @@ describe.skipIf(!chromiumAvailable)('administration in the full view', () => {
     expect(await page.locator('[data-secret]').count()).toBe(0);
 
     // Every change, on record as sam's, secrets never in it.
-    const { items } = await server.client.events.list.query({ q: `username:${MANAGER.username} action:create,write resource_type:user,token`, limit: 50 });
+    const { items } = await fixture.server.client.events.list.query({ q: `username:${MANAGER.username} action:create,write resource_type:user,token`, limit: 50 });
     const changes = items.map((e) => ({ action: e.action, target: e.resourceTarget, diff: e.diff })).reverse();
     expect(changes).toEqual([
       { action: 'create', target: 'olga', diff: { username: { new: 'olga' }, email: { new: 'olga@example.com' }, role: { new: 'auditor' }, password: { secret: true } } },
@@ -156,7 +133,7 @@ describe.skipIf(!chromiumAvailable)('administration in the full view', () => {
     expect(items.find((e) => e.resourceTarget === 'olga')!.resourceId).toBe(olgaId);
 
     await page.screenshot({ path: path.join(SCREENSHOTS, 'full-view-admin.png'), fullPage: true });
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(describeFindings(await axeFindings(page))).toEqual([]);
 
     // Enable again, for the record.
     await userRow(page, 'olga').locator('[data-action="enable"]').click();
@@ -166,13 +143,13 @@ describe.skipIf(!chromiumAvailable)('administration in the full view', () => {
 
   it('auditors see no Administration section, and the server refuses them anyway', async () => {
     await signInAs(AUDITOR);
-    const page = await browser.open('view.html');
+    const page = await fixture.browser.open('view.html');
     await page.locator('main.list').waitFor();
     await expect.poll(() => page.locator('main.list').getAttribute('data-state')).not.toBe('loading');
     expect(await page.locator('[data-section-tab]').count()).toBe(0);
     expect(await page.locator('[data-section="admin"]').count()).toBe(0);
     const session = await logIn(AUDITOR.username, AUDITOR.password);
-    const auditor = createVigilClient({ url: server.url, token: session.token, retry: { attempts: 0 } });
+    const auditor = createVigilClient({ url: fixture.server.url, token: session.token, retry: { attempts: 0 } });
     await expect(auditor.users.list.query()).rejects.toMatchObject({ data: { code: 'FORBIDDEN' } });
     await expect(auditor.tokens.create.mutate({ name: 'x', scopes: ['events:write'] })).rejects.toMatchObject({ data: { code: 'FORBIDDEN' } });
     await page.close();

@@ -1,36 +1,16 @@
 // The extension never evaluates strings as code: its pages run under a CSP without
 // 'unsafe-eval', where an attempt (even a library's probe) is a reported violation.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestExtension, chromiumAvailable, launchWithExtension, type BuiltExtension, type ExtensionBrowser } from '../support/browser.js';
-import { createPglite, type TestDatabase } from '../support/databases.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { describe, expect, it } from 'vitest';
+import { chromiumAvailable } from '../support/browser.js';
+import { useExtensionFixture } from '../support/extensionFixture.js';
 import { seed } from './seed.js';
 
 describe.skipIf(!chromiumAvailable)('no eval in the extension', () => {
-  let database: TestDatabase;
-  let server: TestServer;
-  let built: BuiltExtension;
-  let browser: ExtensionBrowser;
-
-  beforeAll(async () => {
-    [database, built] = await Promise.all([createPglite(), buildTestExtension()]);
-    server = await startTestServer(database.db);
-    await seed(server.client, 20);
-    browser = await launchWithExtension(built.dir);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await database?.destroy();
-    await built?.remove();
-  });
+  const fixture = useExtensionFixture({ prepare: (server) => seed(server.client, 20) });
 
   it('pages parse server answers and queries without a CSP eval violation', async () => {
-    await browser.setStorage({
-      serverUrl: server.url,
-      token: server.token,
-      session: { kind: 'user', user: { id: null, username: 'admin', email: null, role: 'site_manager' } },
-    });
+    await fixture.signInAsAdmin();
+    const { browser } = fixture;
     const violations: string[] = [];
     for (const name of ['popup.html', 'view.html', 'options.html']) {
       const page = await browser.context.newPage();

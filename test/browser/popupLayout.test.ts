@@ -3,44 +3,17 @@
 // px, chip groups and rows as single Tab stops with arrow keys, the first event within 5
 // Tab presses, search errors that never sit over another query's results, absolute
 // times, and axe-core finding nothing serious on the popup, the full view and options.
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatQueryError, parseAuditQuery } from '../../shared/query.js';
-import { buildTestExtension, chromiumAvailable, launchWithExtension, type BuiltExtension, type ExtensionBrowser } from '../support/browser.js';
-import { createPglite, type TestDatabase } from '../support/databases.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { axeFindings, describeFindings } from '../support/axe.js';
+import { chromiumAvailable } from '../support/browser.js';
+import { useExtensionFixture } from '../support/extensionFixture.js';
 import { seed } from './seed.js';
 
-const AXE_SOURCE = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
 describe.skipIf(!chromiumAvailable)('popup and full view: layout, keyboard, search errors, accessibility', () => {
-  let database: TestDatabase;
-  let server: TestServer;
-  let built: BuiltExtension;
-  let browser: ExtensionBrowser;
-
-  beforeAll(async () => {
-    [database, built] = await Promise.all([createPglite(), buildTestExtension()]);
-    server = await startTestServer(database.db);
-    await seed(server.client, 60);
-    browser = await launchWithExtension(built.dir);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await database?.destroy();
-    await built?.remove();
-  });
-
-  const signedIn = (extra: Record<string, unknown> = {}) =>
-    browser.setStorage({
-      serverUrl: server.url,
-      token: server.token,
-      session: { kind: 'user', user: { id: null, username: 'admin', email: null, role: 'site_manager' } },
-      ...extra,
-    });
+  const fixture = useExtensionFixture({ prepare: (server) => seed(fixture.server.client, 60) });
+  const signedIn = (extra: Record<string, unknown> = {}) => fixture.signInAsAdmin(extra);
 
   async function settled(page: Page, q: string): Promise<string> {
     const handle = await page.waitForFunction(
@@ -82,7 +55,7 @@ describe.skipIf(!chromiumAvailable)('popup and full view: layout, keyboard, sear
   it('the popup fits 360, 420 and 800 px: header, filters, rows and state messages', async () => {
     for (const width of [360, 420, 800]) {
       await signedIn({ lastQuery: '' });
-      const page = await browser.open('popup.html', { width, height: 600 });
+      const page = await fixture.browser.open('popup.html', { width, height: 600 });
       await settled(page, '');
       expect(await page.evaluate(() => document.body.getBoundingClientRect().width), `body at ${width}`).toBeLessThanOrEqual(width);
       expect(await overflowing(page), `rows at ${width}`).toEqual([]);
@@ -94,8 +67,8 @@ describe.skipIf(!chromiumAvailable)('popup and full view: layout, keyboard, sear
       expect(await overflowing(page), `query error at ${width}`).toEqual([]);
       await page.close();
     }
-    await browser.setStorage({});
-    const page = await browser.open('popup.html', { width: 360, height: 600 });
+    await fixture.browser.setStorage({});
+    const page = await fixture.browser.open('popup.html', { width: 360, height: 600 });
     await page.waitForSelector('.notice[data-state="notConfigured"]');
     expect(await overflowing(page), 'not configured at 360').toEqual([]);
     await page.close();
@@ -103,9 +76,9 @@ describe.skipIf(!chromiumAvailable)('popup and full view: layout, keyboard, sear
 
   it('keyboard: the first event within 5 Tab presses, chips and rows one stop each, Enter opens the detail', async () => {
     await signedIn({ lastQuery: '' });
-    const page = await browser.open('popup.html', { width: 420, height: 600 });
+    const page = await fixture.browser.open('popup.html', { width: 420, height: 600 });
     await settled(page, '');
-    const expected = await server.client.events.list.query({ limit: 50 });
+    const expected = await fixture.server.client.events.list.query({ limit: 50 });
     let presses = 0;
     while ((await activeInfo(page)).id !== expected.items[0]!.id && presses < 5) {
       await page.keyboard.press('Tab');
@@ -150,9 +123,9 @@ describe.skipIf(!chromiumAvailable)('popup and full view: layout, keyboard, sear
     expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('SUMMARY');
 
     // Enter on a row opens its event in the full view's detail pane.
-    const first = (await server.client.events.list.query({ q: 'since:7d', limit: 1 })).items[0]!;
+    const first = (await fixture.server.client.events.list.query({ q: 'since:7d', limit: 1 })).items[0]!;
     await page.focus(`.events > li[data-id="${first.id}"]`);
-    const [view] = await Promise.all([browser.context.waitForEvent('page'), page.keyboard.press('Enter').catch(() => {})]); // the popup closes itself
+    const [view] = await Promise.all([fixture.browser.context.waitForEvent('page'), page.keyboard.press('Enter').catch(() => {})]); // the popup closes itself
     await view.waitForSelector(`[data-detail-id="${first.id}"]`, { timeout: 10_000 });
     await view.close();
     if (!page.isClosed()) await page.close();
@@ -160,7 +133,7 @@ describe.skipIf(!chromiumAvailable)('popup and full view: layout, keyboard, sear
 
   it('search: a term being typed raises no error; a wrong query clears the list, count and chips', async () => {
     await signedIn({ lastQuery: 'action:delete' });
-    const page = await browser.open('popup.html', { width: 420, height: 600 });
+    const page = await fixture.browser.open('popup.html', { width: 420, height: 600 });
     await settled(page, 'action:delete');
     expect(await page.getAttribute('[data-chip="action:delete"]', 'aria-pressed')).toBe('true');
     await expect.poll(() => page.textContent('[data-count]')).not.toBe(''); // the count follows the rows
@@ -206,12 +179,12 @@ describe.skipIf(!chromiumAvailable)('popup and full view: layout, keyboard, sear
 
   it('the full view shows local time with its zone beside the relative time, UTC on hover and by a remembered toggle', async () => {
     await signedIn({ lastQuery: '' });
-    const view = await browser.context.newPage();
-    const cdp = await browser.context.newCDPSession(view);
+    const view = await fixture.browser.context.newPage();
+    const cdp = await fixture.browser.context.newCDPSession(view);
     await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'Asia/Kolkata' });
-    await view.goto(browser.url('view.html'));
+    await view.goto(fixture.browser.url('view.html'));
     await settled(view, '');
-    const first = (await server.client.events.list.query({ limit: 1 })).items[0]!;
+    const first = (await fixture.server.client.events.list.query({ limit: 1 })).items[0]!;
     const cell = view.locator(`tr[data-id="${first.id}"] td.when`);
     const kolkata = new Date(Date.parse(first.time) + 5.5 * 3_600_000).toISOString();
     const utc = `${first.time.slice(0, 10)} ${first.time.slice(11, 19)} UTC`;
@@ -221,7 +194,7 @@ describe.skipIf(!chromiumAvailable)('popup and full view: layout, keyboard, sear
 
     await view.click('[data-utc-toggle]');
     await expect.poll(() => cell.locator('[data-absolute]').textContent()).toBe(utc);
-    expect((await browser.getStorage()).timesInUtc).toBe(true);
+    expect((await fixture.browser.getStorage()).timesInUtc).toBe(true);
     await view.reload();
     await settled(view, '');
     expect(await view.locator(`tr[data-id="${first.id}"] td.when [data-absolute]`).textContent()).toBe(utc);
@@ -230,22 +203,13 @@ describe.skipIf(!chromiumAvailable)('popup and full view: layout, keyboard, sear
   });
 
   it('axe-core finds no serious or critical violation on the popup, the full view and options', async () => {
-    const source = await AXE_SOURCE;
     await signedIn({ lastQuery: 'action:delete' });
     const found: string[] = [];
     const check = async (page: Page, label: string) => {
-      // Through DevTools: the page's CSP allows no inline script tag.
-      await page.evaluate(source);
-      const violations = await page.evaluate(async () => {
-        const axe = (globalThis as unknown as { axe: { run(context: Document): Promise<{ passes: unknown[]; violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> } }).axe;
-        const result = await axe.run(document);
-        if (!result.passes.length) throw new Error('axe-core checked nothing');
-        return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => JSON.stringify(n.target)).slice(0, 3) }));
-      });
-      for (const v of violations) if (v.impact === 'serious' || v.impact === 'critical') found.push(`${label}: ${v.id} (${v.impact}) ${v.targets.join(' ')}`);
+      for (const line of describeFindings(await axeFindings(page))) found.push(`${label}: ${line}`);
     };
     for (const scheme of ['light', 'dark'] as const) {
-      const popup = await browser.open('popup.html', { width: 420, height: 600 });
+      const popup = await fixture.browser.open('popup.html', { width: 420, height: 600 });
       await popup.emulateMedia({ colorScheme: scheme });
       await settled(popup, 'action:delete');
       await popup.click('.diff-toggle');
@@ -256,7 +220,7 @@ describe.skipIf(!chromiumAvailable)('popup and full view: layout, keyboard, sear
       await check(popup, `popup with a query error (${scheme})`);
       await popup.close();
 
-      const view = await browser.open('view.html', { width: 1280, height: 800 });
+      const view = await fixture.browser.open('view.html', { width: 1280, height: 800 });
       await view.emulateMedia({ colorScheme: scheme });
       await settled(view, 'action:explode');
       await view.fill('#q', 'action:delete');
@@ -268,7 +232,7 @@ describe.skipIf(!chromiumAvailable)('popup and full view: layout, keyboard, sear
       await check(view, `full view (${scheme})`);
       await view.close();
 
-      const options = await browser.open('options.html', { width: 900, height: 760 });
+      const options = await fixture.browser.open('options.html', { width: 900, height: 760 });
       await options.emulateMedia({ colorScheme: scheme });
       await options.waitForSelector('[data-status="ready"]', { timeout: 15_000 });
       await check(options, `options (${scheme})`);
@@ -278,7 +242,7 @@ describe.skipIf(!chromiumAvailable)('popup and full view: layout, keyboard, sear
     expect(found).toEqual([]);
 
     // The check sees what it should: a control without a name is reported.
-    const popup = await browser.open('popup.html', { width: 420, height: 600 });
+    const popup = await fixture.browser.open('popup.html', { width: 420, height: 600 });
     await settled(popup, 'action:delete');
     await popup.evaluate(() => document.querySelector('.controls-area')!.append(Object.assign(document.createElement('input'), { type: 'text' })));
     await check(popup, 'popup with an unlabelled field');

@@ -2,18 +2,13 @@
 // the page adds a webhook sink to a receiver run by the test, tests it, sees its delivered
 // count rise and its lag fall to nothing as events are recorded, edits its filter, sees the
 // error once the receiver is gone, and deletes it. Other roles do not see the section.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVigilClient } from '../../shared/client.js';
-import { buildTestExtension, chromiumAvailable, launchWithExtension, type BuiltExtension, type ExtensionBrowser } from '../support/browser.js';
-import { createPglite, type TestDatabase } from '../support/databases.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { axeFindings, describeFindings } from '../support/axe.js';
+import { chromiumAvailable } from '../support/browser.js';
+import { useExtensionFixture } from '../support/extensionFixture.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/sinkReceivers.js';
 import { eventually } from '../support/waiting.js';
-
-declare const axe: typeof import('axe-core');
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const MANAGER = { username: 'sam', password: 'streams-the-trail', email: 'sam@example.com' };
 const AUDITOR = { username: 'ava', password: 'reads-the-trail-only', email: 'ava@example.com' };
@@ -21,38 +16,33 @@ const AUDITOR = { username: 'ava', password: 'reads-the-trail-only', email: 'ava
 const DELIVERY = { pollMs: 100, flushMs: 100, leaseMs: 3000, timeoutMs: 1500, backoff: { initialMs: 100, maxMs: 500 } };
 
 describe.skipIf(!chromiumAvailable)('the options page streaming section, in Chromium', () => {
-  let database: TestDatabase;
-  let server: TestServer;
-  let built: BuiltExtension;
-  let browser: ExtensionBrowser;
+  const fixture = useExtensionFixture({
+    server: () => ({ sinkDelivery: DELIVERY }),
+    prepare: async (server) => {
+      await fixture.server.client.users.create.mutate({ ...MANAGER, role: 'site_manager' });
+      await fixture.server.client.users.create.mutate({ ...AUDITOR, role: 'auditor' });
+    },
+  });
   let receiver: HttpReceiver;
 
   beforeAll(async () => {
-    [database, built, receiver] = await Promise.all([createPglite(), buildTestExtension(), startHttpReceiver()]);
-    server = await startTestServer(database.db, { sinkDelivery: DELIVERY });
-    await server.client.users.create.mutate({ ...MANAGER, role: 'site_manager' });
-    await server.client.users.create.mutate({ ...AUDITOR, role: 'auditor' });
-    browser = await launchWithExtension(built.dir);
+    receiver = await startHttpReceiver();
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
     await receiver?.close().catch(() => {});
-    await database?.destroy();
-    await built?.remove();
   });
 
   const record = async (prefix: string, n: number) =>
     (
-      await server.client.events.recordBatch.mutate({
+      await fixture.server.client.events.recordBatch.mutate({
         events: Array.from({ length: n }, (_, i) => ({ action: 'delete' as const, resourceType: 'workspace' as const, resourceTarget: `${prefix}-${i}`, actor: { username: 'ops' } })),
       })
     ).events.map((e) => e.id);
   const delivered = () => receiver.accepted().flatMap((r) => r.body.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id));
 
   it('a site manager adds, tests, watches, edits and deletes a webhook sink', async () => {
-    await browser.setStorage({ serverUrl: server.url });
-    const page = await browser.open('options.html', { width: 900, height: 900 });
+    await fixture.browser.setStorage({ serverUrl: fixture.server.url });
+    const page = await fixture.browser.open('options.html', { width: 900, height: 900 });
     await page.waitForSelector('[data-status="loggedOut"]');
     expect(await page.$('[data-streaming]')).toBeNull();
     await page.fill('#username', MANAGER.username);
@@ -74,15 +64,13 @@ describe.skipIf(!chromiumAvailable)('the options page streaming section, in Chro
     expect(await page.textContent('#streaming-note')).toContain('Sink siem added');
     const sink = page.locator('[data-sink="siem"]');
     // The section as shown (a sink, the add button) passes axe-core's checks.
-    await page.evaluate(AXE_SOURCE);
-    const violations = await page.evaluate(async () => (await axe.run('[data-streaming]')).violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
-    expect(violations).toEqual([]);
+    expect(describeFindings(await axeFindings(page, { selector: '[data-streaming]', impacts: ['minor', 'moderate', 'serious', 'critical'] }))).toEqual([]);
     expect(await sink.locator('[data-sink-kind]').textContent()).toBe('webhook');
     expect(await sink.locator('[data-sink-url]').textContent()).toBe(`${receiver.url}/hook`);
     expect(await sink.locator('[data-sink-format]').textContent()).toBe('vigil');
     expect(await sink.locator('[data-sink-filter]').textContent()).toBe('all events');
     expect(await sink.locator('[data-sink-last-delivery]').textContent()).toBe('never');
-    const [listed] = await server.client.sinks.list.query();
+    const [listed] = await fixture.server.client.sinks.list.query();
     expect(listed).toMatchObject({ name: 'siem', kind: 'webhook', hasSecret: true });
 
     // Test: the receiver's answer is shown.
@@ -102,7 +90,7 @@ describe.skipIf(!chromiumAvailable)('the options page streaming section, in Chro
     await page.fill('#sink-q', 'action:delete');
     await page.click('[data-sink-save]');
     await expect.poll(() => sink.locator('[data-sink-filter]').textContent()).toBe('action:delete');
-    expect(await server.client.sinks.list.query()).toMatchObject([{ name: 'siem', q: 'action:delete', hasSecret: true }]);
+    expect(await fixture.server.client.sinks.list.query()).toMatchObject([{ name: 'siem', q: 'action:delete', hasSecret: true }]);
 
     // The receiver gone: the error and the lag show.
     await receiver.close();
@@ -117,13 +105,13 @@ describe.skipIf(!chromiumAvailable)('the options page streaming section, in Chro
     await page.click('[data-sink-confirm-delete]');
     await page.waitForSelector('[data-sinks-none]');
     expect(await page.textContent('#streaming-note')).toBe('Sink siem deleted.');
-    expect(await server.client.sinks.list.query()).toEqual([]);
+    expect(await fixture.server.client.sinks.list.query()).toEqual([]);
     await page.close();
 
     // An auditor does not see the section.
-    const login = await createVigilClient({ url: server.url }).auth.login.mutate({ username: AUDITOR.username, password: AUDITOR.password });
-    await browser.setStorage({ serverUrl: server.url, token: login.token, session: { kind: 'user', user: login.user } });
-    const other = await browser.open('options.html', { width: 900, height: 900 });
+    const login = await createVigilClient({ url: fixture.server.url }).auth.login.mutate({ username: AUDITOR.username, password: AUDITOR.password });
+    await fixture.browser.setStorage({ serverUrl: fixture.server.url, token: login.token, session: { kind: 'user', user: login.user } });
+    const other = await fixture.browser.open('options.html', { width: 900, height: 900 });
     await other.waitForSelector('[data-status="ready"], [data-status="empty"]');
     expect(await other.$('[data-streaming]')).toBeNull();
     await other.close();

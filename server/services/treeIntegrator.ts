@@ -34,7 +34,14 @@ export class TreeIntegrator {
   ) {}
 
   async start(): Promise<void> {
-    if (this.options.listen) this.unlisten = await this.options.listen(EVENTS_CHANNEL, () => this.wake());
+    // Without LISTEN (the database went away as the server started) the poll below still
+    // integrates within a second; the driver re-listens by itself once it reconnects.
+    if (this.options.listen) {
+      this.unlisten = await this.options.listen(EVENTS_CHANNEL, () => this.wake()).catch((err: unknown) => {
+        logger.warn({ err }, 'Merkle tree integrator: cannot LISTEN for new events; polling meanwhile');
+        return null;
+      });
+    }
     this.poll = setInterval(() => this.wake(), this.options.pollMs ?? 1000);
     this.poll.unref();
     this.wake();

@@ -14,6 +14,9 @@ export default defineConfig(({ command }) => ({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Two files at a time: most of a browser or outage test is waiting, and vitest's
+    // default on 2 cores (one) left the suite at ~28 minutes.
+    maxWorkers: 2,
     // Every recorded event is a log line: quiet unless asked (LOG_LEVEL=info npm test).
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     // In-process servers' log lines are shown only for a failing test.

@@ -2,6 +2,7 @@
 // /healthz says degraded, the server reconnects by itself, nothing acknowledged is lost
 // and a live subscriber resumes with no gap and no repeat. Postgres only: the server
 // reaches it through a proxy the test cuts, so the Postgres other suites use stays up.
+import { randomUUID } from 'node:crypto';
 import { EventSource } from 'eventsource';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,9 +46,11 @@ describe.runIf(BACKENDS.includes('postgres'))('database outage (Postgres)', { re
   });
 
   it('answers SERVICE_UNAVAILABLE while the database is away, and recovers by itself', async () => {
+    // This attempt's events only (the block is retried on the same database and servers).
+    const run = randomUUID().slice(0, 8);
     const acknowledged: string[] = [];
     const record = (target: string) =>
-      rawCall(server, 'events.record', { body: JSON.stringify({ action: 'create', resourceType: 'job', resourceTarget: target }) });
+      rawCall(server, 'events.record', { body: JSON.stringify({ action: 'create', resourceType: 'job', resourceTarget: `${run}-${target}` }) });
 
     const before = await record('before');
     expect(before.status).toBe(200);
@@ -58,7 +61,7 @@ describe.runIf(BACKENDS.includes('postgres'))('database outage (Postgres)', { re
     let started = false;
     const sub = live.client.events.live.subscribe(
       { q: 'resource_type:job' },
-      { onStarted: () => (started = true), onData: ({ data }) => received.push(data as AuditEvent) },
+      { onStarted: () => (started = true), onData: ({ data }) => (data as AuditEvent).resourceTarget.startsWith(`${run}-`) && received.push(data as AuditEvent) },
     );
     await eventually(() => started, 'the subscription');
 
@@ -73,7 +76,7 @@ describe.runIf(BACKENDS.includes('postgres'))('database outage (Postgres)', { re
 
     // Meanwhile another replica records events this server cannot see yet.
     const elsewhere = await writer.client.events.recordBatch.mutate({
-      events: Array.from({ length: 20 }, (_, i) => ({ action: 'enqueue', resourceType: 'job', resourceTarget: `elsewhere-${i}` })),
+      events: Array.from({ length: 20 }, (_, i) => ({ action: 'enqueue', resourceType: 'job', resourceTarget: `${run}-elsewhere-${i}` })),
     });
     acknowledged.push(...elsewhere.events.map((e) => e.id));
     await sleep(1000);
@@ -94,7 +97,7 @@ describe.runIf(BACKENDS.includes('postgres'))('database outage (Postgres)', { re
     sub.unsubscribe();
     live.close();
 
-    const stored = await queryRows<{ id: string }>(direct.db, sql`select id from audit_events where resource_type = 'job'`);
+    const stored = await queryRows<{ id: string }>(direct.db, sql`select id from audit_events where resource_type = 'job' and resource_target like ${`${run}-%`}`);
     expect(new Set(stored.map((r) => r.id))).toEqual(new Set(acknowledged));
   });
 

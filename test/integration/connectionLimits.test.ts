@@ -16,6 +16,7 @@ import type { AuditEvent, EventInput } from '../../shared/event.js';
 import { CALLS_PER_BATCH } from '../../shared/limits.js';
 import { createVigilLiveClient } from '../../shared/liveClient.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { rawSocket } from '../support/rawSocket.js';
 import { rawCall } from '../support/server.js';
 import { eventually } from '../support/waiting.js';
 
@@ -23,23 +24,6 @@ const SEND_BUFFER = 64 * 1024;
 const SUBSCRIPTIONS = 4;
 
 const targetsOf = (batch: LiveBatch) => (JSON.parse(batch.json) as AuditEvent[]).map((e) => e.resourceTarget);
-
-/** A WebSocket speaking tRPC's wire format by hand, so the test decides when it reads. */
-async function rawSocket(url: string, token: string) {
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/trpc?connectionParams=1`);
-  const messages: any[] = [];
-  ws.on('message', (data) => {
-    const text = data.toString();
-    if (text === 'PING') return void ws.send('PONG');
-    messages.push(JSON.parse(text));
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  ws.send(JSON.stringify({ method: 'connectionParams', data: { token } }));
-  return { ws, messages };
-}
 
 describe.each(BACKENDS)('bounded memory per connection on %s', (backend) => {
   let database: TestDatabase;

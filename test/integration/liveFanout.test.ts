@@ -5,6 +5,7 @@
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { rawSocket } from '../support/rawSocket.js';
 import { createApp, listen, type RunningServer } from '../../server/app.js';
 import { generateToken } from '../../server/services/auth.js';
 import type { LiveHub } from '../../server/services/liveHub.js';
@@ -77,18 +78,7 @@ describe.each(BACKENDS)('live fan-out on %s', (backend) => {
 
   /** A raw WebSocket subscription, to see the messages themselves. */
   async function rawSubscribe(q: string) {
-    const ws = new WebSocket(`${running.url.replace(/^http/, 'ws')}/trpc?connectionParams=1`);
-    const messages: any[] = [];
-    ws.on('message', (data) => {
-      const text = data.toString();
-      if (text === 'PING') return void ws.send('PONG');
-      messages.push(JSON.parse(text));
-    });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    ws.send(JSON.stringify({ method: 'connectionParams', data: { token } }));
+    const { ws, messages } = await rawSocket(running.url, token);
     ws.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'events.live', input: { q } } }));
     return { ws, data: () => messages.filter((m) => m.result?.type === 'data') };
   }

@@ -180,15 +180,8 @@ export function StreamingSection({ settings }: SectionProps) {
   );
 }
 
-interface SinkInput {
-  name: string;
-  kind: SinkKind;
-  url: string;
-  format: SinkFormat;
-  q: string;
-  batchSize: number;
-  secret?: string;
-}
+/** What the form sends: a listed sink's settings, and a secret when one is typed. */
+type SinkInput = Pick<SinkView, 'name' | 'kind' | 'url' | 'format' | 'q' | 'batchSize'> & { secret?: string };
 
 /** Adding a sink (`sink` null) or editing one; an empty secret keeps the stored one. */
 function SinkForm({ sink, save, cancel, busy }: { sink: SinkView | null; save: (input: SinkInput) => void; cancel: () => void; busy: boolean }) {

@@ -15,6 +15,7 @@ import { createCheckpoint, runRetention, verifyChain } from '../../server/servic
 import { generateSigner } from '../../server/services/signingKey.js';
 import { runCli } from '../../server/cli.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { rolledBackWrite } from '../support/seqGaps.js';
 
 const ADMIN: Caller = { kind: 'user', userId: null, username: 'admin', email: null, role: 'site_manager', tokenId: null };
 
@@ -66,23 +67,6 @@ describe.each(BACKENDS)('integrity on %s', (backend) => {
     }
   }
 
-  /** Seq numbers consumed by a write that was rolled back (as a failed or aborted insert leaves them). */
-  async function rolledBackWrite(n: number) {
-    const rolledBack = new Error('rolled back');
-    await db
-      .transaction(async (tx) => {
-        for (let i = 0; i < n; i++) {
-          await tx.execute(
-            sql`insert into audit_events (id, time, recorded_at, action, resource_type, resource_target, hash)
-                values (${randomUUID()}, now(), now(), 'create', 'user', 'never-committed', ${'0'.repeat(64)})`,
-          );
-        }
-        throw rolledBack;
-      })
-      .catch((e: unknown) => {
-        if (e !== rolledBack) throw e;
-      });
-  }
 
   const databaseError = (statement: ReturnType<typeof sql>) =>
     db.execute(statement).then(
@@ -174,12 +158,12 @@ describe.each(BACKENDS)('integrity on %s', (backend) => {
 
   it('a changed event after a gap in seq (a rolled-back write) is named as changed, not removed', async () => {
     await record(5);
-    await rolledBackWrite(3);
+    await rolledBackWrite(db, 3);
     const seqs = await record(5);
     expect(seqs[0]).toBe(9);
     expect(await verify()).toMatchObject({ ok: true, checked: 10 });
     await createCheckpoint(db, signer, { kind: 'scheduled' });
-    await rolledBackWrite(2);
+    await rolledBackWrite(db, 2);
     const later = await record(5);
     expect(later[0]).toBe(16);
     expect(await verify()).toMatchObject({ ok: true, checked: 15, checkpointsVerified: 1 });

@@ -3,7 +3,6 @@
 // changed stored leaf or node, a removed event, a forged head are each named by leaf
 // index and event id. And the chain's diagnosis reads positions from the tree: after a
 // gap in seq (a rolled-back write), a changed event is "changed", a removed one "removed".
-import { randomUUID } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventInput } from '../../shared/event.js';
@@ -19,6 +18,7 @@ import { integrateEvents, signTreeHead, treeLogOf } from '../../server/services/
 import { generateSigner } from '../../server/services/signingKey.js';
 import { verifyTree } from '../../server/services/treeVerification.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { rolledBackWrite } from '../support/seqGaps.js';
 
 const ADMIN: Caller = { kind: 'user', userId: null, username: 'admin', email: null, role: 'site_manager', tokenId: null };
 const ORIGIN = 'vigil.test/verify';
@@ -49,23 +49,6 @@ describe.each(BACKENDS)('verify holds the tree against the rows on %s', (backend
     await signTreeHead(db, log);
   }
 
-  /** Seq numbers consumed by a write that was rolled back. */
-  async function rolledBackWrite(n: number): Promise<void> {
-    const rolledBack = new Error('rolled back');
-    await db
-      .transaction(async (tx) => {
-        for (let i = 0; i < n; i++) {
-          await tx.execute(
-            sql`insert into audit_events (id, time, recorded_at, action, resource_type, resource_target, hash)
-                values (${randomUUID()}, now(), now(), 'create', 'user', 'never-committed', ${'0'.repeat(64)})`,
-          );
-        }
-        throw rolledBack;
-      })
-      .catch((e: unknown) => {
-        if (e !== rolledBack) throw e;
-      });
-  }
 
   /** As a superuser: the append-only triggers do not fire. */
   async function asSuperuser(statements: SQL[]): Promise<void> {
@@ -89,12 +72,12 @@ describe.each(BACKENDS)('verify holds the tree against the rows on %s', (backend
     let now = new Date('2026-01-01T00:00:00.000Z');
     const clock = () => now;
     await recordEvents(new EventWriter(db), events(5, 'old'), clock);
-    await rolledBackWrite(3);
+    await rolledBackWrite(db, 3);
     await head();
     now = new Date('2026-03-01T00:00:00.000Z');
     await recordEvents(new EventWriter(db), events(4, 'new'), clock);
     await runRetention(db, new EventWriter(db), signer, { retentionDays: 30, clock });
-    await rolledBackWrite(2);
+    await rolledBackWrite(db, 2);
     await record(3, 'after');
     await head();
     await record(2, 'pending');
@@ -174,9 +157,9 @@ describe.each(BACKENDS)('verify holds the tree against the rows on %s', (backend
   describe('the chain diagnosis reads positions from the tree, not seq', () => {
     it('a changed event after a gap in seq is "changed"; events removed after a gap are "removed"', async () => {
       await record(4, 'a');
-      await rolledBackWrite(3);
+      await rolledBackWrite(db, 3);
       const afterGap = await record(4, 'b');
-      await rolledBackWrite(2);
+      await rolledBackWrite(db, 2);
       const afterSecondGap = await record(4, 'c');
       await head();
       expect(await verifyChain(db, { trusted: [signer] })).toMatchObject({ ok: true, checked: 12 });

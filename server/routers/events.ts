@@ -94,25 +94,29 @@ export const eventsRouter = router({
         .strict()
         .optional(),
     )
-    .subscription(async function* ({ ctx, input, signal }) {
+    .subscription(async ({ ctx, input, signal }) => {
       const query = resolveFilter(parseQueryFor(input?.q, usernameOf(ctx.caller)), ctx.clock());
-      const after = input?.lastEventId ? Number(input.lastEventId) : undefined;
-      const transport = ctx.request.transport === 'http' ? 'sse' : (ctx.request.transport ?? 'local');
-      liveSubscriberOpened(transport);
-      try {
-        const batches = liveEventBatches(ctx, query, after, signal ?? new AbortController().signal, eventReaderRefusal);
-        for await (const batch of batches) {
-          liveEventsSent.inc({ transport }, batch.size);
-          yield tracked(String(batch.lastSeq), batch);
+      // Resolved before the stream counts as started, so from then on it keeps its place:
+      // an outage right after the start is replayed, not skipped.
+      const after = input?.lastEventId ? Number(input.lastEventId) : await ctx.live.currentPosition();
+      return (async function* () {
+        const transport = ctx.request.transport === 'http' ? 'sse' : (ctx.request.transport ?? 'local');
+        liveSubscriberOpened(transport);
+        try {
+          const batches = liveEventBatches(ctx, query, after, signal ?? new AbortController().signal, eventReaderRefusal);
+          for await (const batch of batches) {
+            liveEventsSent.inc({ transport }, batch.size);
+            yield tracked(String(batch.lastSeq), batch);
+          }
+        } catch (error) {
+          // Errors while streaming bypass the procedure middleware: say "retry" here too.
+          if (isDatabaseUnavailable(error)) {
+            throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; retry shortly', cause: error });
+          }
+          throw error;
+        } finally {
+          liveSubscriberClosed(transport);
         }
-      } catch (error) {
-        // Errors while streaming bypass the procedure middleware: say "retry" here too.
-        if (isDatabaseUnavailable(error)) {
-          throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; retry shortly', cause: error });
-        }
-        throw error;
-      } finally {
-        liveSubscriberClosed(transport);
-      }
+      })();
     }),
 });

@@ -163,11 +163,23 @@ export class LiveHub {
   }
 
   /**
-   * Matching events after `afterSeq` (undefined: from now on), in seq order, until
+   * Where a stream "from now" starts: the hub's position, read from the database when the
+   * hub was idle. A stream is told it has started only once this is known, so an outage
+   * right after the start is replayed from here instead of silently skipped; while the
+   * database is unavailable this throws (the client retries).
+   */
+  async currentPosition(): Promise<number> {
+    await this.start();
+    await this.resume();
+    return this.position;
+  }
+
+  /**
+   * Matching events after `afterSeq` (a stream "from now" starts at currentPosition()), in seq order, until
    * `signal` aborts, in batches: a hub read's (shared with the query's other
    * subscribers) or a replay read's.
    */
-  async *subscribe(query: EventQuery, afterSeq: number | undefined, signal: AbortSignal): AsyncGenerator<LiveBatch> {
+  async *subscribe(query: EventQuery, afterSeq: number, signal: AbortSignal): AsyncGenerator<LiveBatch> {
     // Registered first, replaying (skipped by distribute): a hub with a subscriber never goes idle.
     const sub: Subscriber = { query, queryKey: JSON.stringify(query), queue: [], queued: 0, lagging: true, wake: null };
     this.subscribers.add(sub);
@@ -197,12 +209,8 @@ export class LiveHub {
       }
     };
     try {
-      const starting = () => this.start().then(() => this.resume());
-      // "From now" needs the head read now: retried, it would start after the outage with a
-      // silent gap, so that case ends (SERVICE_UNAVAILABLE); a given afterSeq keeps its place.
-      if (afterSeq === undefined) await starting();
-      else if ((await retrying(starting)) === null) return;
-      let after = afterSeq ?? this.position;
+      if ((await retrying(() => this.start().then(() => this.resume()))) === null) return;
+      let after = afterSeq;
       while (!signal.aborted && !this.closed) {
         if (sub.lagging) {
           // Replay from the database up to the hub's position, then join at that position.

@@ -22,7 +22,7 @@ export interface LiveStreamDeps {
 export async function* liveEventBatches(
   deps: LiveStreamDeps,
   query: EventQuery,
-  afterSeq: number | undefined,
+  afterSeq: number,
   signal: AbortSignal,
   /** Why a caller may no longer follow the stream, or null. */
   refusalOf: (caller: Caller | null) => TRPCError | null,

@@ -212,7 +212,7 @@ describe.each(BACKENDS)('bounded memory per connection on %s', (backend) => {
       const stop = new AbortController();
       const seen: string[] = [];
       const reading = (async () => {
-        for await (const batch of hub.subscribe({ fields: {} }, undefined, stop.signal)) seen.push(...targetsOf(batch));
+        for await (const batch of hub.subscribe({ fields: {} }, await hub.currentPosition(), stop.signal)) seen.push(...targetsOf(batch));
       })();
       await eventually(() => hub.active, 'the hub to start');
       await admin.events.record.mutate({ action: 'create', resourceType: 'workspace', resourceTarget: 'while-listening' });
@@ -225,7 +225,7 @@ describe.each(BACKENDS)('bounded memory per connection on %s', (backend) => {
       const again = new AbortController();
       const later: string[] = [];
       const resumed = (async () => {
-        for await (const batch of hub.subscribe({ fields: {} }, undefined, again.signal)) later.push(...targetsOf(batch));
+        for await (const batch of hub.subscribe({ fields: {} }, await hub.currentPosition(), again.signal)) later.push(...targetsOf(batch));
       })();
       await eventually(() => hub.active, 'the hub to start again');
       await admin.events.record.mutate({ action: 'create', resourceType: 'workspace', resourceTarget: 'listening-again' });

@@ -242,7 +242,11 @@ export async function verifyExportCommand(argv: string[]): Promise<string[]> {
   const report = await verifyExportAgainstHead(values.export!, note, key);
   const what = `${report.events} events (${report.format ?? 'unreadable'}) against the head of ${report.treeSize ?? '?'} events of ${report.origin ?? '?'}`;
   const lines = [
-    report.ok ? `ok: ${what}: the signature verifies with the key, and the first ${report.covered} events in seq order make the root it signs` : `FAILED: ${what}`,
+    report.ok
+      ? `ok: ${what}: the signature verifies with the key, and the first ${report.covered} events in seq order` +
+        (report.removedByRetention ? ` (after the ${report.removedByRetention} leaves of events removed by retention, from the export's header)` : '') +
+        ' make the root it signs'
+      : `FAILED: ${what}`,
     ...report.problems.map((p) => `  ${p}`),
     ...report.notes.map((n) => `  note: ${n}`),
   ];

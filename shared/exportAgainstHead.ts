@@ -4,7 +4,9 @@
 // events — leaf i is the i-th event in seq order, SHA-256(0x00 ‖ canonicalEvent) — and
 // compared with the note's root. The export must hold every event from leaf 0 through the
 // note's tree size (GET /export with no query, NDJSON or CSV, taken after the note);
-// events recorded after the note are ignored.
+// events recorded after the note are ignored. After retention, an NDJSON export's header
+// carries the tree's hashes of the removed events' leaves (treeStart), which stand in for
+// them: the signed root binds them as it binds the events.
 //
 // The root says whether the events are the ones the head signed. Where they are not, the
 // events' chain hashes say which: an event whose content no longer matches its hash was
@@ -18,10 +20,10 @@ import { parse as parseCsv } from 'csv-parse';
 import { canonicalEvent, canonicalFieldsOf, GENESIS_HASH, type CanonicalEventFields } from './canonical.js';
 import { chainHash } from './chain.js';
 import { EXPORTED_FIELDS, HASHED_FIELDS, type EventField } from './eventFields.js';
-import { hashesEqual, leafHash, rootOf, type Hash } from './merkle.js';
+import { appendLeaves, foldSubtrees, hashesEqual, leafHash, rootOf, subtreesOfRange, type Hash } from './merkle.js';
 import { NoteError, verifyCheckpoint, type Checkpoint } from './signedNote.js';
-import { toBase64 } from './base64.js';
-import { EXPORT_FORMAT } from './verifyExport.js';
+import { fromBase64, toBase64 } from './base64.js';
+import { EXPORT_FORMAT, type ExportTreeStart } from './verifyExport.js';
 
 export interface ExportHeadReport {
   ok: boolean;
@@ -34,6 +36,8 @@ export interface ExportHeadReport {
   /** Events in the export, and how many of them the head covers (the first treeSize in seq order). */
   events: number;
   covered: number;
+  /** Leaves before the first exported event, removed by retention (their hashes came with the export). */
+  removedByRetention: number;
   /** The root of the covered events equals the note's. */
   rootMatches: boolean;
   /** What is wrong, the first few, each naming the event (seq and id). */
@@ -111,8 +115,35 @@ function fromCsv(record: Record<string, string>): ExportedLeaf {
   return { seq: Number(record.seq), id: record.id ?? '', hash, prevHash, leaf: leafOf(fieldsOf(options.map(() => 0))), intact: false };
 }
 
+interface ReadExport {
+  format: 'ndjson' | 'csv' | null;
+  leaves: ExportedLeaf[];
+  /** From an NDJSON header, after retention: the removed leaves' subtree hashes and the kept chain's start. */
+  treeStart?: { leafIndex: number; subtrees: Hash[]; chainStartHash: string };
+}
+
+/** The header's treeStart, checked for shape (its hashes are bound by the root, not trusted). */
+function readTreeStart(record: Record<string, unknown>, problem: (message: string) => void): ReadExport['treeStart'] {
+  const start = record.treeStart as ExportTreeStart | undefined;
+  if (start === undefined) return undefined;
+  const chainStart = record.chainStart as { hash?: unknown } | undefined;
+  const subtrees = Array.isArray(start?.subtrees) ? start.subtrees.map((h) => (typeof h === 'string' ? fromBase64(h) : null)) : [];
+  const leafIndex = start?.leafIndex;
+  if (
+    !Number.isSafeInteger(leafIndex) ||
+    leafIndex < 1 ||
+    subtrees.length !== subtreesOfRange(0, leafIndex).length ||
+    subtrees.some((h) => h?.length !== 32) ||
+    typeof chainStart?.hash !== 'string'
+  ) {
+    problem('the header\'s treeStart is malformed: it must give leafIndex and one 32-byte base64 hash per complete subtree of the leaves before it');
+    return undefined;
+  }
+  return { leafIndex, subtrees: subtrees as Hash[], chainStartHash: chainStart.hash };
+}
+
 /** The exported events of an NDJSON or CSV export file, whichever it is. */
-async function readExport(file: string, problem: (message: string) => void): Promise<{ format: 'ndjson' | 'csv' | null; leaves: ExportedLeaf[] }> {
+async function readExport(file: string, problem: (message: string) => void): Promise<ReadExport> {
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   let first: string | undefined;
   for await (const line of lines) {
@@ -125,6 +156,7 @@ async function readExport(file: string, problem: (message: string) => void): Pro
     return { format: null, leaves: [] };
   }
   const leaves: ExportedLeaf[] = [];
+  let treeStart: ReadExport['treeStart'];
   if (first.startsWith('{')) {
     let lineNo = 0;
     for await (const line of createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity })) {
@@ -140,11 +172,12 @@ async function readExport(file: string, problem: (message: string) => void): Pro
       if (record.type === 'header') {
         if (record.format !== EXPORT_FORMAT) problem(`line ${lineNo}: not a ${EXPORT_FORMAT} export`);
         if (record.complete !== true) problem(`the export was filtered (query ${JSON.stringify(record.query)}): only an export of every event (no query) can be held against a head`);
+        treeStart = readTreeStart(record, problem);
       } else if (record.type === 'event') {
         leaves.push(fromListed(record));
       }
     }
-    return { format: 'ndjson', leaves };
+    return { format: 'ndjson', leaves, ...(treeStart ? { treeStart } : {}) };
   }
   const expected = [...EXPORTED_FIELDS.map((f) => f.column), 'prev_hash'].join(',');
   if (first !== expected) {
@@ -160,12 +193,12 @@ async function readExport(file: string, problem: (message: string) => void): Pro
 const named = (e: ExportedLeaf) => `seq ${e.seq} (${e.id})`;
 
 /** What the chain hashes say about the events in seq order: changed, removed, added, reordered. */
-function chainFindings(events: readonly ExportedLeaf[], problem: (message: string) => void): void {
+function chainFindings(events: readonly ExportedLeaf[], chainStartHash: string, problem: (message: string) => void): void {
   const byHash = new Map(events.map((e, i) => [e.hash, i]));
   // The hashes some event chains from: an added event's is in none.
   const chainedFrom = new Set(events.map((e) => e.prevHash));
   for (const e of events) if (!e.intact) problem(`changed: ${named(e)} no longer matches its hash`);
-  let expected = GENESIS_HASH;
+  let expected = chainStartHash;
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     if (e.prevHash === expected) {
@@ -205,6 +238,7 @@ export async function verifyExportAgainstHead(file: string, note: string, verifi
     origin: null,
     events: 0,
     covered: 0,
+    removedByRetention: 0,
     rootMatches: false,
     problems: [],
     notes: [],
@@ -226,29 +260,42 @@ export async function verifyExportAgainstHead(file: string, note: string, verifi
   report.treeSize = head.treeSize;
   report.origin = head.origin;
 
-  const { format, leaves } = await readExport(file, problem);
+  const { format, leaves, treeStart } = await readExport(file, problem);
   report.format = format;
   report.events = leaves.length;
   const events = leaves.sort((a, b) => a.seq - b.seq);
   for (let i = 1; i < events.length; i++) if (events[i]!.seq === events[i - 1]!.seq) problem(`seq ${events[i]!.seq} is exported twice`);
 
-  const covered = events.slice(0, head.treeSize);
-  report.covered = covered.length;
-  if (covered.length < head.treeSize) {
-    problem(`the head covers ${head.treeSize} events, the export holds ${covered.length}: ${head.treeSize - covered.length} missing (removed, or the export was taken before the head)`);
+  // After retention the export starts at leaf `removed`; the header's subtree hashes stand in for the leaves before.
+  const removed = treeStart?.leafIndex ?? 0;
+  report.removedByRetention = removed;
+  if (removed > head.treeSize) {
+    problem(`retention removed ${removed} events before this export, more than the head's ${head.treeSize}: hold the export against a newer head`);
+    return report;
   }
-  const root = rootOf(covered.map((e) => e.leaf));
-  report.rootMatches = covered.length === head.treeSize && hashesEqual(root, head.rootHash);
+  const wanted = head.treeSize - removed;
+  const covered = events.slice(0, wanted);
+  report.covered = covered.length;
+  if (covered.length < wanted) {
+    problem(`the head covers ${wanted} events, the export holds ${covered.length}: ${wanted - covered.length} missing (removed, or the export was taken before the head)`);
+  }
+  const root = treeStart
+    ? foldSubtrees(appendLeaves(removed, treeStart.subtrees, covered.map((e) => e.leaf)).frontier.map((s) => s.hash))
+    : rootOf(covered.map((e) => e.leaf));
+  report.rootMatches = covered.length === wanted && hashesEqual(root, head.rootHash);
   // Where the root differs, the chain hashes of the covered events (and the one after) say which.
-  chainFindings(events.slice(0, head.treeSize + 1), problem);
-  if (!report.rootMatches && covered.length === head.treeSize) {
+  chainFindings(events.slice(0, wanted + 1), treeStart?.chainStartHash ?? GENESIS_HASH, problem);
+  if (format === 'csv' && events[0] && events[0].prevHash !== GENESIS_HASH) {
+    report.notes.push('a CSV export cannot carry the tree hashes of events removed by retention; the NDJSON export of the same moment carries them (its header\'s treeStart)');
+  }
+  if (!report.rootMatches && covered.length === wanted) {
     problem(
-      `the first ${head.treeSize} events in seq order make the root ${toBase64(root)}, the head signs ${toBase64(head.rootHash)}: ` +
+      `the first ${wanted} events in seq order${removed ? ` after the ${removed} removed by retention` : ''} make the root ${toBase64(root)}, the head signs ${toBase64(head.rootHash)}: ` +
         'they are not the events the head covers' +
         (problems === 0 ? ' (their chain hashes were recomputed to hide which: compare with an earlier export)' : ''),
     );
   }
-  if (events.length > head.treeSize) report.notes.push(`${events.length - head.treeSize} events recorded after the head are not covered by it`);
+  if (events.length > wanted) report.notes.push(`${events.length - wanted} events recorded after the head are not covered by it`);
   if (problems > report.problems.length) report.notes.push(`${problems - report.problems.length} more problems not listed`);
   report.ok = problems === 0;
   return report;

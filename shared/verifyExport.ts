@@ -67,10 +67,22 @@ export interface ExportHeader {
   chainStart: { seq: number; hash: string };
   /** The newest signed checkpoint at or before the head, if any. */
   checkpoint: ExportCheckpoint | null;
+  /** After retention: the Merkle tree's hashes of the removed events' leaves (absent: none removed). */
+  treeStart?: ExportTreeStart;
   /** The server's Ed25519 public key (SPKI PEM) and its id (SHA-256 of the SPKI DER, hex). */
   publicKey: string;
   keyId: string;
   hashRule: string;
+}
+
+/**
+ * The leaves before the first exported event (removed by retention) as the hashes of the
+ * complete subtrees covering leaves [0, leafIndex), left to right, base64. They are not
+ * trusted: a signed head's root, recomputed from them and the exported events, binds them.
+ */
+export interface ExportTreeStart {
+  leafIndex: number;
+  subtrees: string[];
 }
 
 export interface ExportTrailer {

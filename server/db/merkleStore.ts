@@ -120,6 +120,15 @@ export async function selectLeafOfEvent(db: Database, eventId: string): Promise<
   return row ? { leafIndex: Number(row.leaf_index), seq: Number(row.seq), eventId, hash: bytesOf(row.hash) } : undefined;
 }
 
+/** How many leaves the events through `seq` (in seq order) take: the leaf index of the next one. */
+export async function selectLeafCountThroughSeq(db: Database, seq: number): Promise<number> {
+  const [row] = await queryRows<{ leaf_index: string | number }>(
+    db,
+    sql`select leaf_index from merkle_leaves where seq <= ${seq} order by seq desc limit 1`,
+  );
+  return row ? Number(row.leaf_index) + 1 : 0;
+}
+
 /** Leaves from `fromIndex` on, in order, `limit` at a time (verification walks them). */
 export async function selectLeaves(db: Database, fromIndex: number, limit: number): Promise<TreeLeaf[]> {
   const rows = await queryRows<{ leaf_index: string | number; seq: string | number; event_id: string; hash: string }>(

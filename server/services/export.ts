@@ -20,6 +20,7 @@ import { exportRows } from '../metrics.js';
 import { actorOf, requestFields, usernameOf, type Caller } from './caller.js';
 import { parseQueryFor, recordEvents, resolveFilter, toAuditEvent, type Clock } from './events.js';
 import { toPublicCheckpoint } from './integrity.js';
+import { treePrefix } from './merkleTree.js';
 import type { Signer } from './signingKey.js';
 
 export const EXPORT_FORMATS = ['ndjson', 'csv'] as const;
@@ -134,6 +135,7 @@ export async function startExport(db: Database, events: EventWriter, signer: Sig
   const chainStart = await selectChainStart(db);
   const checkpointRow = await selectLatestCheckpointThrough(db, head.seq);
   const checkpoint = checkpointRow ? toPublicCheckpoint(checkpointRow) : null;
+  const treeStart = chainStart.seq > 0 ? await treePrefix(db, chainStart.seq) : null;
   const chunkRows = input.chunkRows ?? EXPORT_CHUNK_ROWS;
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   const headers: Record<string, string> = {
@@ -143,6 +145,7 @@ export async function startExport(db: Database, events: EventWriter, signer: Sig
     'x-vigil-chain-start-hash': chainStart.hash,
     'x-vigil-key-id': signer.keyId,
     ...(checkpoint ? { 'x-vigil-checkpoint': JSON.stringify(checkpoint) } : {}),
+    ...(treeStart ? { 'x-vigil-tree-start': JSON.stringify(treeStart) } : {}),
   };
   let sent = 0;
   const chunks = chunksOf(db, query, head.seq, chainStart.hash, chunkRows, input.format);
@@ -179,6 +182,7 @@ export async function startExport(db: Database, events: EventWriter, signer: Sig
       head,
       chainStart,
       checkpoint,
+      ...(treeStart ? { treeStart } : {}),
       publicKey: signer.publicKeyPem,
       keyId: signer.keyId,
       hashRule: 'hash = SHA-256(prevHash || canonicalEvent(event)), see shared/canonical.ts; verify with shared/verifyExport.ts',

@@ -21,6 +21,7 @@ import {
   type SubtreeReader,
 } from '../../shared/merkle.js';
 import { formatCheckpoint, formatVerifierKey, isValidKeyName, NoteError, signNote, verifyCheckpoint } from '../../shared/signedNote.js';
+import type { ExportTreeStart } from '../../shared/verifyExport.js';
 import type { Database } from '../db/database.js';
 import type { EventWriter } from '../db/eventWriter.js';
 import { selectCanonicalSlice } from '../db/integrityStore.js';
@@ -30,6 +31,7 @@ import {
   lockTree,
   selectLatestTreeHead,
   selectLeafAndEvent,
+  selectLeafCountThroughSeq,
   selectSubtrees,
   selectTreeEnd,
   selectTreeHead,
@@ -89,6 +91,19 @@ export async function treeRoot(db: Database, size: number): Promise<Hash> {
   const frontier = subtreesOfRange(0, size);
   const { read } = await readSubtrees(db, frontier);
   return foldSubtrees(frontier.map((s) => read(s.level, s.index)));
+}
+
+/**
+ * The tree's leaves of the events through `throughSeq` (those retention removed), as the
+ * hashes of the complete subtrees covering them, left to right (base64): with them, the
+ * events kept after retention recompute a signed head's root. Null when there are none.
+ */
+export async function treePrefix(db: Database, throughSeq: number): Promise<ExportTreeStart | null> {
+  const leafIndex = await selectLeafCountThroughSeq(db, throughSeq);
+  if (leafIndex === 0) return null;
+  const shape = subtreesOfRange(0, leafIndex);
+  const { read } = await readSubtrees(db, shape);
+  return { leafIndex, subtrees: shape.map((s) => toBase64(read(s.level, s.index))) };
 }
 
 // The server hashes with node:crypto (native, several times @noble/hashes' speed on leaf

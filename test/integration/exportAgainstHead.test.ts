@@ -1,6 +1,7 @@
 // `vigil verify-export`: an export (NDJSON or CSV) held offline against a checkpoint note
 // from GET /checkpoint and the verifier key. A genuine export verifies; a changed, removed,
-// added or reordered event fails, naming it; so does a note signed by another key.
+// added or reordered event fails, naming it; so does a note signed by another key. After
+// retention, the NDJSON export carries the removed leaves' subtree hashes and still verifies.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalFieldsOf } from '../../shared/canonical.js';
 import { chainHash } from '../../shared/chain.js';
 import { verifyExportCommand } from '../../server/cli.js';
+import { EventWriter } from '../../server/db/eventWriter.js';
+import { recordEvents } from '../../server/services/events.js';
+import { runRetention } from '../../server/services/integrity.js';
 import { integrateEvents, signTreeHead, treeLogOf } from '../../server/services/merkleTree.js';
 import { generateSigner } from '../../server/services/signingKey.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
@@ -141,5 +145,92 @@ describe.each(BACKENDS)('an export against a signed tree head (%s)', (backend) =
     await expect(verifyExportCommand(['verify-export', '--export', 'x.ndjson'])).rejects.toThrow(/^verify-export needs --checkpoint/);
     await expect(verifyExportCommand(['verify-export', '--export', 'x', '--checkpoint', 'y'])).rejects.toThrow(/needs the verifier key: --key or --key-file/);
     await expect(verifyExportCommand(['verify-export', '--export', path.join(dir, 'none.ndjson'), '--checkpoint', await write('n.txt', note), '--key', log.verifierKey])).rejects.toThrow(/^--export \S+none.ndjson: no such file$/);
+  });
+});
+
+describe.each(BACKENDS)('an export taken after retention, against a signed tree head (%s)', (backend) => {
+  let database: TestDatabase;
+  let server: TestServer;
+  let dir: string;
+  const signer = generateSigner();
+  const log = treeLogOf(signer, ORIGIN);
+  let note: string;
+  let ndjson: string[];
+
+  const check = async (exportText: string, name = 'kept.ndjson') => {
+    const file = path.join(dir, name);
+    await writeFile(file, exportText);
+    const checkpoint = path.join(dir, 'checkpoint.txt');
+    await writeFile(checkpoint, note);
+    return verifyExportCommand(['verify-export', '--export', file, '--checkpoint', checkpoint, '--key', log.verifierKey]).then(
+      (lines) => lines.join('\n'),
+      (e: Error) => `FAILED ${e.message}`,
+    );
+  };
+  const download = async (format: string) => {
+    const response = await fetch(`${server.url}/export?format=${format}`, { headers: { authorization: `Bearer ${server.token}` } });
+    expect(response.status).toBe(200);
+    return response.text();
+  };
+  const header = () => JSON.parse(ndjson[0]!) as Record<string, any>;
+  const withHeader = (changed: Record<string, any>) => [JSON.stringify(changed), ...ndjson.slice(1)].join('\n') + '\n';
+
+  beforeAll(async () => {
+    database = await createTestDatabase(backend);
+    dir = await mkdtemp(path.join(os.tmpdir(), 'vigil-export-retained-'));
+    server = await startTestServer(database.db, { signer, treeLog: log });
+    // Eleven old events (removed by retention: a tree of 11 leaves has three complete subtrees), then new ones.
+    const old = () => new Date('2026-01-01T00:00:00.000Z');
+    const writer = new EventWriter(database.db);
+    await recordEvents(writer, Array.from({ length: 11 }, (_, i) => ({ action: 'create' as const, resourceType: 'workspace' as const, resourceTarget: `old-${i}` })), old);
+    const result = await runRetention(database.db, writer, signer, { retentionDays: 30 });
+    expect(result.deleted).toBe(11);
+    await server.client.events.recordBatch.mutate({
+      events: Array.from({ length: 6 }, (_, i) => ({ action: 'write' as const, resourceType: 'template' as const, resourceTarget: `kept-${i}`, diff: { n: { old: i, new: i + 1 } } })),
+    });
+    await integrateEvents(database.db);
+    await signTreeHead(database.db, log);
+    note = await (await fetch(`${server.url}/checkpoint`, { headers: { authorization: `Bearer ${server.token}` } })).text();
+    ndjson = (await download('ndjson')).trimEnd().split('\n');
+  });
+  afterAll(async () => {
+    await server?.close();
+    await database?.destroy();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('verifies: the header carries the removed leaves as subtree hashes, bound by the signed root', async () => {
+    // 11 removed, then the retention `delete` event and the 6 new ones: a head of 18.
+    expect(note).toMatch(new RegExp(`^${ORIGIN}\\n18\\n`));
+    expect(header().treeStart).toEqual({ leafIndex: 11, subtrees: [expect.any(String), expect.any(String), expect.any(String)] });
+    const out = await check(ndjson.join('\n') + '\n');
+    expect(out).toMatch(/^ok: 8 events \(ndjson\) against the head of 18 events of vigil.test\/export: .* the first 7 events in seq order \(after the 11 leaves of events removed by retention, from the export's header\) make the root it signs/);
+  });
+
+  it('a changed kept event, a forged removed leaf or a dropped treeStart each fail', async () => {
+    const lines = ndjson.map((l) => l.replace('"kept-2"', '"kept-X"'));
+    expect(await check(lines.join('\n') + '\n', 'changed.ndjson')).toMatch(/changed: seq \d+ \(\S+\) no longer matches its hash/);
+
+    const forged = header();
+    forged.treeStart.subtrees[1] = Buffer.alloc(32, 7).toString('base64');
+    const out = await check(withHeader(forged), 'forged.ndjson');
+    expect(out).toMatch(/^FAILED FAILED: /);
+    expect(out).toMatch(/the first 7 events in seq order after the 11 removed by retention make the root \S+, the head signs \S+/);
+
+    const malformed = header();
+    malformed.treeStart.subtrees.pop();
+    expect(await check(withHeader(malformed), 'malformed.ndjson')).toContain("the header's treeStart is malformed");
+
+    const dropped = header();
+    delete dropped.treeStart;
+    const without = await check(withHeader(dropped), 'dropped.ndjson');
+    expect(without).toContain('the head covers 18 events, the export holds 8: 10 missing');
+    expect(without).toContain('removed: the first exported event');
+  });
+
+  it('a CSV export after retention fails, pointing to the NDJSON export', async () => {
+    const out = await check(await download('csv'), 'kept.csv');
+    expect(out).toMatch(/^FAILED FAILED: /);
+    expect(out).toContain("note: a CSV export cannot carry the tree hashes of events removed by retention; the NDJSON export of the same moment carries them (its header's treeStart)");
   });
 });

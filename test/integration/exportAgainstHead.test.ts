@@ -19,6 +19,29 @@ import { startTestServer, type TestServer } from '../support/server.js';
 
 const ORIGIN = 'vigil.test/export';
 
+/** Writes `text` to `name` in `dir`; answers the path. */
+async function writeIn(dir: string, name: string, text: string): Promise<string> {
+  const file = path.join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+/** `vigil verify-export` of an export text against a note and a key: its lines, or "FAILED <message>". */
+async function verifyExportText(dir: string, exportText: string, options: { name: string; note: string; key: string }): Promise<string> {
+  const file = await writeIn(dir, options.name, exportText);
+  const checkpoint = await writeIn(dir, 'checkpoint.txt', options.note);
+  return verifyExportCommand(['verify-export', '--export', file, '--checkpoint', checkpoint, '--key', options.key]).then(
+    (lines) => lines.join('\n'),
+    (e: Error) => `FAILED ${e.message}`,
+  );
+}
+
+async function downloadExport(server: TestServer, format: string): Promise<string> {
+  const response = await fetch(`${server.url}/export?format=${format}`, { headers: { authorization: `Bearer ${server.token}` } });
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
 describe.each(BACKENDS)('an export against a signed tree head (%s)', (backend) => {
   let database: TestDatabase;
   let server: TestServer;
@@ -29,24 +52,10 @@ describe.each(BACKENDS)('an export against a signed tree head (%s)', (backend) =
   let ndjson: string[];
   let csv: string;
 
-  const write = async (name: string, text: string) => {
-    const file = path.join(dir, name);
-    await writeFile(file, text);
-    return file;
-  };
-  const check = async (exportText: string, options: { key?: string; noteText?: string; name?: string } = {}) => {
-    const file = await write(options.name ?? 'events.ndjson', exportText);
-    const checkpoint = await write('checkpoint.txt', options.noteText ?? note);
-    return verifyExportCommand(['verify-export', '--export', file, '--checkpoint', checkpoint, '--key', options.key ?? log.verifierKey]).then(
-      (lines) => lines.join('\n'),
-      (e: Error) => `FAILED ${e.message}`,
-    );
-  };
-  const download = async (format: string) => {
-    const response = await fetch(`${server.url}/export?format=${format}`, { headers: { authorization: `Bearer ${server.token}` } });
-    expect(response.status).toBe(200);
-    return response.text();
-  };
+  const write = (name: string, text: string) => writeIn(dir, name, text);
+  const check = (exportText: string, options: { key?: string; noteText?: string; name?: string } = {}) =>
+    verifyExportText(dir, exportText, { name: options.name ?? 'events.ndjson', note: options.noteText ?? note, key: options.key ?? log.verifierKey });
+  const download = (format: string) => downloadExport(server, format);
   /** The event lines of the NDJSON export, parsed, oldest first. */
   const events = () => ndjson.filter((l) => l.includes('"type":"event"')).map((l) => JSON.parse(l) as Record<string, any>).reverse();
   const withEvents = (list: Record<string, any>[]) => [ndjson[0]!, ...[...list].reverse().map((e) => JSON.stringify(e)), ndjson.at(-1)!].join('\n') + '\n';
@@ -157,21 +166,8 @@ describe.each(BACKENDS)('an export taken after retention, against a signed tree 
   let note: string;
   let ndjson: string[];
 
-  const check = async (exportText: string, name = 'kept.ndjson') => {
-    const file = path.join(dir, name);
-    await writeFile(file, exportText);
-    const checkpoint = path.join(dir, 'checkpoint.txt');
-    await writeFile(checkpoint, note);
-    return verifyExportCommand(['verify-export', '--export', file, '--checkpoint', checkpoint, '--key', log.verifierKey]).then(
-      (lines) => lines.join('\n'),
-      (e: Error) => `FAILED ${e.message}`,
-    );
-  };
-  const download = async (format: string) => {
-    const response = await fetch(`${server.url}/export?format=${format}`, { headers: { authorization: `Bearer ${server.token}` } });
-    expect(response.status).toBe(200);
-    return response.text();
-  };
+  const check = (exportText: string, name = 'kept.ndjson') => verifyExportText(dir, exportText, { name, note, key: log.verifierKey });
+  const download = (format: string) => downloadExport(server, format);
   const header = () => JSON.parse(ndjson[0]!) as Record<string, any>;
   const withHeader = (changed: Record<string, any>) => [JSON.stringify(changed), ...ndjson.slice(1)].join('\n') + '\n';
 

@@ -147,6 +147,9 @@ export const EXPORT_TEXT = {
   unreachable: 'The server could not be reached; nothing was exported.',
 } as const;
 
+/** A change the server answered with a refusal: its own words (they name the field or the rule). */
+const serverRefused = (message: string): string => `The server refused: ${message}`;
+
 /** The options page's "Streaming" section: the server's sinks (site managers only). */
 export const STREAMING_TEXT = {
   heading: 'Streaming',
@@ -164,7 +167,7 @@ export const STREAMING_TEXT = {
   confirmDelete: (name: string): string => `Delete sink ${name}? Events not yet delivered to it will not be sent.`,
   testPassed: (name: string, answer: string, ms: number): string => `Test message to ${name}: ${answer} (${ms} ms).`,
   testFailed: (name: string, answer: string): string => `Test message to ${name} failed: ${answer}`,
-  refused: (message: string): string => `The server refused: ${message}`,
+  refused: serverRefused,
   unreachable: 'The server did not answer. Check the address and that the server is running.',
 } as const;
 
@@ -176,7 +179,7 @@ export const ADMIN_TEXT = {
   tokensHeading: 'Service tokens',
   loading: 'Loading…',
   /** The server's own words when it refuses a change (e.g. the last site manager). */
-  refused: (message: string): string => `The server refused: ${message}`,
+  refused: serverRefused,
   unreachable: 'The server could not be reached; nothing was changed.',
   username: 'Username',
   email: 'Email (optional)',

@@ -220,17 +220,27 @@ async function idleSubscribers(url: string, token: string, count: number): Promi
   return { started, close: () => sockets.forEach((ws) => ws.terminate()) };
 }
 
-export async function runLiveBench(adminUrl: string, settings: LiveBenchSettings): Promise<LiveBenchResult> {
-  const scratch = await freshDatabase(adminUrl, 'vigil_bench_live');
+/** For a look at one part (e.g. the server under --cpu-prof during the WebSocket phase alone). */
+export interface LiveBenchOptions {
+  transports?: LivePhase['transport'][];
+  idle?: boolean;
+  nodeFlags?: string[];
+}
+
+export async function runLiveBench(adminUrl: string, settings: LiveBenchSettings, options: LiveBenchOptions = {}): Promise<LiveBenchResult> {
+  const scratch = await freshDatabase(adminUrl, `vigil_bench_live_${process.pid}`);
   const token = `vgl_${randomBytes(24).toString('base64url')}`;
-  const server = await startBenchServer({ databaseUrl: scratch.url, token });
+  const server = await startBenchServer({ databaseUrl: scratch.url, token, nodeFlags: options.nodeFlags });
   const pid = server.child.pid!;
+  const transports = options.transports ?? ['none', 'ws', 'sse'];
   try {
     const phases: LivePhase[] = [];
-    for (const [transport, count] of [['none', 0], ['ws', settings.subscribers], ['sse', settings.subscribers]] as const) {
+    for (const transport of transports) {
+      const count = transport === 'none' ? 0 : settings.subscribers;
       log(`live: ${transport === 'none' ? 'no subscribers' : `${int(count)} ${transport} subscribers`}, ${int(settings.eventsPerSecond)} events/s offered for ${settings.seconds} s`);
       phases.push(await phase(server.url, token, transport, count, settings, pid));
     }
+    if (options.idle === false) return { settings, phases, idle: { subscribers: 0, rssBeforeMb: NaN, rssMb: NaN } };
     await sleep(2000);
     const rssBeforeMb = await rssMb(pid);
     log(`live: ${int(settings.idleSubscribers)} idle subscribers`);
@@ -288,8 +298,17 @@ export const LIVE_BENCH = {
   full: { subscribers: 1000, eventsPerSecond: 5000, seconds: 20, idleSubscribers: 10_000 },
 } satisfies Record<string, LiveBenchSettings>;
 
+// Alone: npx tsx test/bench/live.ts [--quick] [--phases=none,ws] [--no-idle] [--subscribers=N] [--server-flags="--cpu-prof --cpu-prof-dir=/tmp/p"]
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const quick = process.argv.includes('--quick');
   const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  console.log(formatLiveBench(await runLiveBench(adminUrl, quick ? LIVE_BENCH.quick : LIVE_BENCH.full)));
+  const settings = { ...(quick ? LIVE_BENCH.quick : LIVE_BENCH.full) };
+  if (arg('subscribers')) settings.subscribers = Number(arg('subscribers'));
+  const options: LiveBenchOptions = {
+    transports: arg('phases')?.split(',') as LivePhase['transport'][] | undefined,
+    idle: !process.argv.includes('--no-idle'),
+    nodeFlags: arg('server-flags')?.split(' '),
+  };
+  console.log(formatLiveBench(await runLiveBench(adminUrl, settings, options)));
 }

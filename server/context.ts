@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws';
 import { CONNECTION_LIMITS, SocketBudget, type ConnectionLimits } from './connectionLimits.js';
 import type { Database } from './db/database.js';
 import { EventWriter } from './db/eventWriter.js';
+import { SseLiveSink, WebSocketLiveSink, type LiveSink } from './liveWire.js';
 import { requestIdOf } from './requestLog.js';
 import { AccessWatch, type WatchedCaller } from './services/accessWatch.js';
 import { authenticateToken, bearerToken, recordThrottledLogins, type AuthConfig } from './services/auth.js';
@@ -44,6 +45,8 @@ export interface ContextInner {
   watched: WatchedCaller | null;
   /** A WebSocket's send buffer and subscription slots; null over HTTP and in-process. */
   socket: SocketBudget | null;
+  /** Where a live stream writes its batches itself (WebSocket, SSE); null in-process and for other calls. */
+  liveSink: (() => LiveSink) | null;
   /** Signs the Merkle tree's heads under the log's origin (server/services/merkleTree.ts). */
   treeLog: TreeLog;
 }
@@ -64,6 +67,7 @@ export function createContextInner(inner: Partial<ContextInner> & Pick<ContextIn
     access: inner.access ?? new AccessWatch(inner.db, {}, undefined),
     watched: null,
     socket: null,
+    liveSink: null,
     treeLog: inner.treeLog ?? treeLogOf(signer, defaultLogOrigin()),
     ...inner,
   };
@@ -130,6 +134,12 @@ export function makeCreateContext(deps: ContextDeps) {
     // A WebSocket lives for hours and an SSE stream as long: their caller is watched.
     const watched = token && res && (overWebSocket || info?.type === 'subscription') ? await retryable(deps.access.watch(token)) : null;
     if (watched) onEnd(res!, () => watched.release());
+    const socket = overWebSocket && res ? new SocketBudget(res as WebSocket, deps.limits ?? CONNECTION_LIMITS) : null;
+    const liveSink = socket
+      ? () => new WebSocketLiveSink(res as WebSocket, socket)
+      : info?.type === 'subscription' && res
+        ? () => new SseLiveSink(res as ServerResponse)
+        : null;
     return {
       db: deps.db,
       events: deps.events,
@@ -147,7 +157,8 @@ export function makeCreateContext(deps: ContextDeps) {
       live: deps.live,
       access: deps.access,
       watched,
-      socket: overWebSocket && res ? new SocketBudget(res as WebSocket, deps.limits ?? CONNECTION_LIMITS) : null,
+      socket,
+      liveSink,
       treeLog: deps.treeLog,
     };
   };

@@ -1,31 +1,168 @@
-// The WebSocket encoder: tRPC's JSON messages, except that a live batch's text, already
-// encoded and quoted once for all its subscribers, is spliced into the small envelope
-// rather than serialized again for each of them. The bytes are those JSON.stringify
-// would give, so clients decode with the default encoder.
+// Live batches on the wire. A stream's first batch goes the ordinary way, through tRPC,
+// which tells the stream what it needs to write the rest itself: over WebSocket the
+// message id the client subscribed under; over SSE that the stream's opening event is
+// out. Every later batch is written straight to the connection, as bytes built once per
+// batch and shared by every connection that takes the same form (a WebSocket message
+// for one subscription id, an SSE event): the bytes tRPC would have written, so clients
+// decode them with tRPC's own decoders. That skips, per subscriber and message, tRPC's
+// subscription loop, its serialization and (SSE) its stream pipeline.
+import type { ServerResponse } from 'node:http';
 import { jsonEncoder, type Encoder } from '@trpc/server/adapters/ws';
+import type { WebSocket } from 'ws';
+import type { SocketBudget } from './connectionLimits.js';
 import { LiveBatch } from './services/liveBatch.js';
 
-interface TrackedDataMessage {
-  id: string | number | null;
-  jsonrpc?: '2.0';
-  result: { type: 'data'; id?: string; data: { id: string; data: unknown } };
+type MessageId = string | number | null;
+
+/** Where one stream's batches go once tRPC has sent its first. */
+export interface LiveSink {
+  /** Whether batches are written straight to the connection. */
+  readonly direct: boolean;
+  /** Whether the client has not read enough of what it was sent: the stream waits. */
+  readonly congested: boolean;
+  /** Resolves once the stream may write again (or `signal` aborted). */
+  drained(signal: AbortSignal): Promise<void>;
+  /** tRPC is writing one of this stream's batches (over WebSocket as message `id`). */
+  bind(id?: MessageId, jsonrpc?: '2.0'): void;
+  send(batch: LiveBatch): void;
 }
 
-function liveBatchOf(message: unknown): { message: TrackedDataMessage; batch: LiveBatch } | null {
-  const result = (message as Partial<TrackedDataMessage> | null)?.result;
-  const batch = result?.type === 'data' ? (result.data as { data?: unknown } | undefined)?.data : undefined;
-  return batch instanceof LiveBatch ? { message: message as TrackedDataMessage, batch } : null;
+/** A batch on its way through tRPC, with the stream it belongs to. */
+export class LiveDelivery {
+  constructor(
+    readonly batch: LiveBatch,
+    readonly sink: LiveSink,
+  ) {}
+
+  /** tRPC's SSE writer serializes a value with JSON.stringify: the batch goes as its text. */
+  toJSON(): string {
+    this.sink.bind();
+    return this.batch.json;
+  }
 }
 
 const TAIL = 'null}}}';
 
+/** tRPC's data message for a tracked batch, as JSON.stringify would write it, with the batch's text quoted once. */
+function webSocketMessage(id: MessageId, jsonrpc: '2.0' | undefined, batch: LiveBatch): string {
+  const tracked = String(batch.lastSeq);
+  const envelope = JSON.stringify({ id, jsonrpc, result: { type: 'data', id: tracked, data: { id: tracked, data: null } } });
+  return envelope.slice(0, -TAIL.length) + batch.quoted() + '}}}';
+}
+
+/** tRPC's SSE event for a tracked batch: its data line and its id (what a reconnecting EventSource resumes after). */
+function sseEvent(batch: LiveBatch): Buffer {
+  return Buffer.from(`data: ${batch.quoted()}\nid: ${batch.lastSeq}\n\n`);
+}
+
+function liveItemOf(message: unknown): LiveBatch | LiveDelivery | null {
+  const result = (message as { result?: { type?: string; data?: { data?: unknown } } } | null)?.result;
+  const item = result?.type === 'data' ? result.data?.data : undefined;
+  return item instanceof LiveBatch || item instanceof LiveDelivery ? item : null;
+}
+
+/** tRPC's JSON messages, except a live batch's: its text, quoted once for all, is spliced into the small envelope. */
 export const liveWireEncoder: Encoder = {
   encode(message) {
-    const live = liveBatchOf(message);
-    if (!live) return jsonEncoder.encode(message);
-    const { id, jsonrpc, result } = live.message;
-    const envelope = JSON.stringify({ id, jsonrpc, result: { type: 'data', id: result.id, data: { id: result.data.id, data: null } } });
-    return envelope.slice(0, -TAIL.length) + live.batch.quoted() + '}}}';
+    const item = liveItemOf(message);
+    if (!item) return jsonEncoder.encode(message);
+    const { id, jsonrpc } = message as { id: MessageId; jsonrpc?: '2.0' };
+    if (item instanceof LiveDelivery) item.sink.bind(id, jsonrpc);
+    return webSocketMessage(id, jsonrpc, item instanceof LiveDelivery ? item.batch : item);
   },
   decode: jsonEncoder.decode,
 };
+
+export class WebSocketLiveSink implements LiveSink {
+  /** The frame cache's key: subscriptions under the same message id share the bytes. */
+  private key: string | null = null;
+  private id: MessageId = null;
+  private jsonrpc: '2.0' | undefined;
+  private readonly build = (batch: LiveBatch) => Buffer.from(webSocketMessage(this.id, this.jsonrpc, batch));
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly budget: SocketBudget,
+  ) {}
+
+  get direct(): boolean {
+    return this.key !== null;
+  }
+
+  get congested(): boolean {
+    return this.budget.congested;
+  }
+
+  drained(signal: AbortSignal): Promise<void> {
+    return this.budget.drained(signal);
+  }
+
+  bind(id: MessageId = null, jsonrpc?: '2.0'): void {
+    if (this.key !== null) return;
+    this.id = id;
+    this.jsonrpc = jsonrpc;
+    this.key = `ws ${JSON.stringify([id, jsonrpc ?? null])}`;
+  }
+
+  send(batch: LiveBatch): void {
+    if (this.key === null || this.socket.readyState !== this.socket.OPEN) return;
+    // A text frame, as tRPC's own messages are.
+    this.socket.send(batch.frame(this.key, this.build), { binary: false });
+  }
+}
+
+export class SseLiveSink implements LiveSink {
+  private bound = false;
+  /**
+   * After tRPC took the stream's first batch, until the event loop turns: its bytes go
+   * through tRPC's stream pipeline, and a batch written here meanwhile would pass them.
+   */
+  private settling: Promise<void> | null = null;
+
+  constructor(private readonly response: ServerResponse) {}
+
+  get direct(): boolean {
+    return this.bound;
+  }
+
+  /**
+   * Also while the response's buffer is over its mark: tRPC may then be waiting to write
+   * the rest of an event of its own (a ping), which a batch written here would split.
+   */
+  get congested(): boolean {
+    return this.settling !== null || this.response.writableNeedDrain;
+  }
+
+  async drained(signal: AbortSignal): Promise<void> {
+    if (this.settling) {
+      await this.settling;
+      this.settling = null;
+    }
+    while (this.response.writableNeedDrain && !this.response.destroyed && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.response.off('drain', done).off('close', done);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.response.once('drain', done).once('close', done);
+        signal.addEventListener('abort', done, { once: true });
+      });
+      // tRPC's own writer, woken by the same drain, finishes its event first.
+      await nextTurn();
+    }
+  }
+
+  bind(): void {
+    if (this.bound) return;
+    this.bound = true;
+    this.settling = nextTurn();
+  }
+
+  send(batch: LiveBatch): void {
+    if (!this.bound || this.response.writableEnded || this.response.destroyed) return;
+    this.response.write(batch.frame('sse', sseEvent));
+  }
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -5,6 +5,7 @@ import { eventBatchSchema, eventInputSchema } from '../../shared/event.js';
 import { QUERY_LIMITS } from '../../shared/query.js';
 import { liveEventsSent, liveSubscriberClosed, liveSubscriberOpened } from '../metrics.js';
 import { usernameOf } from '../services/caller.js';
+import { LiveDelivery } from '../liveWire.js';
 import { liveEventBatches } from '../services/liveStream.js';
 import {
   countEvents,
@@ -80,8 +81,9 @@ export const eventsRouter = router({
   /**
    * New events matching `q`, as they are recorded (by any server process), in batches:
    * each message's data is the JSON text of an AuditEvent[] (encoded once for every
-   * subscriber of the same query), tracked by its last event's seq. The typed client
-   * hands them out one event at a time. Resumable: `lastEventId` replays what was missed.
+   * subscriber of the same query, and after a stream's first message written as the
+   * same bytes to every connection: server/liveWire.ts), tracked by its last event's
+   * seq. The typed client hands them out one event at a time. Resumable: `lastEventId` replays what was missed.
    * Ends with UNAUTHORIZED or FORBIDDEN once the caller may no longer read events.
    */
   live: eventReaderProcedure
@@ -102,11 +104,11 @@ export const eventsRouter = router({
       return (async function* () {
         const transport = ctx.request.transport === 'http' ? 'sse' : (ctx.request.transport ?? 'local');
         liveSubscriberOpened(transport);
+        const sent = liveEventsSent.labels(transport);
         try {
-          const batches = liveEventBatches(ctx, query, after, signal ?? new AbortController().signal, eventReaderRefusal);
-          for await (const batch of batches) {
-            liveEventsSent.inc({ transport }, batch.size);
-            yield tracked(String(batch.lastSeq), batch);
+          const batches = liveEventBatches(ctx, query, after, signal ?? new AbortController().signal, eventReaderRefusal, (n) => sent.inc(n));
+          for await (const item of batches) {
+            yield tracked(String((item instanceof LiveDelivery ? item.batch : item).lastSeq), item);
           }
         } catch (error) {
           // Errors while streaming bypass the procedure middleware: say "retry" here too.

@@ -15,6 +15,8 @@ export type EncodeCounter = (events: number) => void;
 
 export class LiveBatch {
   private quotedText: string | null = null;
+  /** The batch as wire frames (liveWire.ts), built once and written to every connection that takes that form. */
+  private frames: Map<string, Buffer> | null = null;
 
   constructor(
     /** The events (AuditEvent[]) as JSON text. */
@@ -32,6 +34,14 @@ export class LiveBatch {
   /** The text as a JSON string literal, as it sits inside a WebSocket message: quoted once. */
   quoted(): string {
     return (this.quotedText ??= JSON.stringify(this.json));
+  }
+
+  /** The frame called `key`, built by `build` the first time it is asked for. */
+  frame(key: string, build: (batch: LiveBatch) => Buffer): Buffer {
+    this.frames ??= new Map();
+    let bytes = this.frames.get(key);
+    if (!bytes) this.frames.set(key, (bytes = build(this)));
+    return bytes;
   }
 }
 

@@ -1,11 +1,14 @@
 // One live stream (events.live over WebSocket or SSE): the hub's matching events for as
 // long as the caller may read them and the client keeps reading. It ends with the
 // caller's refusal (UNAUTHORIZED, FORBIDDEN) as soon as the access watch reports the
-// change, and stops pulling from the hub while the client's WebSocket buffer is full
+// change, and stops pulling from the hub while the client has not read what it was sent
 // (the hub then switches it to replaying from the database, where nothing piles up).
+// Batches are yielded to tRPC until it has sent one; later ones go straight to the
+// connection (server/liveWire.ts).
 import type { TRPCError } from '@trpc/server';
 import type { SocketBudget } from '../connectionLimits.js';
 import type { EventQuery } from '../db/auditEventsStore.js';
+import { LiveDelivery, type LiveSink } from '../liveWire.js';
 import type { WatchedCaller } from './accessWatch.js';
 import type { Caller } from './caller.js';
 import type { LiveBatch } from './liveBatch.js';
@@ -15,8 +18,10 @@ export interface LiveStreamDeps {
   live: LiveHub;
   /** The connection's caller as it is now (null: in-process, nothing to watch). */
   watched: WatchedCaller | null;
-  /** A WebSocket's budget (null over SSE: the HTTP response pushes back by itself). */
+  /** A WebSocket's subscription slots (null over SSE and in-process). */
   socket: SocketBudget | null;
+  /** Where a stream writes its batches itself (null: in-process, every batch is yielded). */
+  liveSink: (() => LiveSink) | null;
 }
 
 export async function* liveEventBatches(
@@ -26,8 +31,11 @@ export async function* liveEventBatches(
   signal: AbortSignal,
   /** Why a caller may no longer follow the stream, or null. */
   refusalOf: (caller: Caller | null) => TRPCError | null,
-): AsyncGenerator<LiveBatch> {
+  /** Told how many events each batch sent carries. */
+  sent: (events: number) => void = () => {},
+): AsyncGenerator<LiveBatch | LiveDelivery> {
   const releaseSlot = deps.socket?.openSubscription();
+  const sink = deps.liveSink?.() ?? null;
   const stop = new AbortController();
   const abort = () => stop.abort();
   signal.addEventListener('abort', abort, { once: true });
@@ -42,9 +50,11 @@ export async function* liveEventBatches(
     if (deps.watched) refuseIfLost(deps.watched.caller);
     if (!stop.signal.aborted) {
       for await (const batch of deps.live.subscribe(query, afterSeq, stop.signal)) {
-        if (deps.socket?.congested) await deps.socket.drained(stop.signal);
+        if (sink?.congested) await sink.drained(stop.signal);
         if (stop.signal.aborted) break;
-        yield batch;
+        sent(batch.size);
+        if (sink?.direct) sink.send(batch);
+        else yield sink ? new LiveDelivery(batch, sink) : batch;
       }
     }
     if (refusal) throw refusal;

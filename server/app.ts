@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import cors from 'cors';
@@ -262,12 +262,19 @@ export interface RunningServer {
   server: Server;
   /** Bytes queued for WebSocket clients that have not read them yet (bounded per socket). */
   webSocketBufferedBytes(): number;
+  /** Bytes queued for any client (HTTP answers, SSE streams, WebSockets) that has not read them yet. */
+  bufferedBytes(): number;
   close(): Promise<void>;
 }
 
 export async function listen(app: express.Express, port: number, host: string): Promise<RunningServer> {
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(s)));
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -304,6 +311,7 @@ export async function listen(app: express.Express, port: number, host: string): 
     url: `http://${shownHost}:${address.port}`,
     server,
     webSocketBufferedBytes: () => [...(wss?.clients ?? [])].reduce((sum, client) => sum + client.bufferedAmount, 0),
+    bufferedBytes: () => [...sockets].reduce((sum, socket) => sum + socket.writableLength, 0),
     close: async () => {
       wsHandler?.broadcastReconnectNotification();
       for (const client of wss?.clients ?? []) client.terminate();

@@ -2,6 +2,8 @@
 // socket, batches with too many calls, and a hub that reads nothing when nobody listens.
 // Memory is measured by counting the bytes the server has queued for its WebSocket
 // clients (the benchmark measures RSS).
+import http from 'node:http';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createApp, listen, type RunningServer } from '../../server/app.js';
@@ -89,6 +91,51 @@ describe.each(BACKENDS)('bounded memory per connection on %s', (backend) => {
       expect(targets).toEqual(Array.from({ length: total }, (_, i) => `slow-${i}`));
     }
     ws.close();
+  });
+
+  it('an SSE client that stops reading: the server queues a bounded amount, and the client later gets every event once, in order', async () => {
+    const input = encodeURIComponent(JSON.stringify({ q: 'resource_type:image' }));
+    const request = http.get(`${running.url}/trpc/events.live?input=${input}`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } });
+    const [response] = (await once(request, 'response')) as [http.IncomingMessage];
+    expect(response.statusCode).toBe(200);
+    let text = '';
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => (text += chunk));
+    await eventually(() => text.includes('event: connected'), 'the stream to open');
+    response.pause(); // reads nothing more: the kernel's buffers fill, then the server's
+
+    const metadata = { blob: 'z'.repeat(4000) };
+    const total = 4000;
+    let most = 0;
+    for (let b = 0; b < total / 200; b++) {
+      const events = Array.from({ length: 200 }, (_, i): EventInput => ({ action: 'delete', resourceType: 'image', resourceTarget: `sse-slow-${b * 200 + i}`, metadata }));
+      await admin.events.recordBatch.mutate({ events });
+      most = Math.max(most, running.bufferedBytes());
+    }
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      most = Math.max(most, running.bufferedBytes());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // ~16 MB were sent. The stream stops writing while the response's buffer is past its
+    // mark (16 kB): what it holds is that, one message (a little over LIVE_MESSAGE_CHARS)
+    // and a ping.
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(SEND_BUFFER + 2 * LIVE_MESSAGE_CHARS);
+
+    response.resume();
+    // Each event: its data line (the JSON text of the batch's events, as a JSON string) and its id.
+    const delivered = () =>
+      text
+        .split('\n\n')
+        .map((block) => block.replace(/^\n+/, ''))
+        .filter((block) => block.startsWith('data: "'))
+        .map((block) => ({ events: JSON.parse(JSON.parse(block.slice(6, block.indexOf('\n')))) as AuditEvent[], id: /\nid: (\d+)/.exec(block)?.[1] }));
+    await eventually(() => delivered().reduce((n, m) => n + m.events.length, 0) >= total, `${total} deliveries`, 60_000);
+    const messages = delivered();
+    expect(messages.flatMap((m) => m.events.map((e) => e.resourceTarget))).toEqual(Array.from({ length: total }, (_, i) => `sse-slow-${i}`));
+    expect(messages.map((m) => m.id)).toEqual(messages.map((m) => String(m.events.at(-1)!.seq)));
+    request.destroy();
   });
 
   it('a client that sends calls without reading the answers: the server queues a bounded amount, and answers them all later', async () => {

@@ -1,6 +1,7 @@
 // Live delivery under load, on one server process (Postgres): events ingested at a steady
-// offered rate with no subscriber, then with N WebSocket subscribers and with N SSE
-// subscribers holding the extension's notification rule (`action:cordon,delete`), then
+// offered rate with no subscriber, then with N WebSocket subscribers, N SSE subscribers
+// (typed clients) and N plain EventSource subscribers, all holding the extension's
+// notification rule (`action:cordon,delete`), then
 // many idle WebSocket subscribers. Per phase: ingest achieved (against the run without
 // subscribers), delivery latency (received here - recordedAt, the server's clock when the
 // batch was recorded, same machine), whether every subscriber got every matching event
@@ -15,6 +16,7 @@ import { EventSource } from 'eventsource';
 import { WebSocket } from 'ws';
 import { createVigilClient } from '../../shared/client.js';
 import { createVigilLiveClient, type VigilLiveClient } from '../../shared/liveClient.js';
+import type { AuditEvent } from '../../shared/event.js';
 import { makeEvents } from './ingest.js';
 import { freshDatabase, int, log, ms, now, processCpuMs, rssMb, startBenchServer } from './util.js';
 
@@ -28,7 +30,8 @@ export interface LiveBenchSettings {
 }
 
 export interface LivePhase {
-  transport: 'none' | 'ws' | 'sse';
+  /** sse-raw: plain EventSource clients that parse the messages themselves (no typed client). */
+  transport: 'none' | 'ws' | 'sse' | 'sse-raw';
   subscribers: number;
   ingested: number;
   achievedPerSecond: number;
@@ -104,7 +107,37 @@ interface Subscribers {
   close(): void;
 }
 
-function subscribe(url: string, token: string, transport: 'ws' | 'sse', count: number, latencies: Histogram): Subscribers {
+/**
+ * Plain EventSource clients reading events.live's SSE stream as any HTTP client could: a
+ * message's data is the JSON text of its events, as a JSON string. Lighter than the typed
+ * client's SSE consumer, so the phase measures the server more than this process.
+ */
+function subscribeRawSse(url: string, token: string, count: number, latencies: Histogram): Subscribers {
+  const sources: EventSource[] = [];
+  const tallies: Tally[] = [];
+  let started = 0;
+  const input = encodeURIComponent(JSON.stringify({ q: RULE }));
+  const authorized = (input: RequestInfo | URL, init?: RequestInit) =>
+    fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${token}` } });
+  for (let i = 0; i < count; i++) {
+    const source = new EventSource(`${url}/trpc/events.live?input=${input}`, { fetch: authorized });
+    const tally = new Tally();
+    sources.push(source);
+    tallies.push(tally);
+    source.addEventListener('connected', () => started++);
+    source.onmessage = (message) => {
+      const received = Date.now();
+      for (const event of JSON.parse(JSON.parse(message.data) as string) as AuditEvent[]) {
+        latencies.add(received - Date.parse(event.recordedAt));
+        tally.add(event.seq);
+      }
+    };
+  }
+  return { tallies, started: () => started, close: () => sources.forEach((s) => s.close()) };
+}
+
+function subscribe(url: string, token: string, transport: 'ws' | 'sse' | 'sse-raw', count: number, latencies: Histogram): Subscribers {
+  if (transport === 'sse-raw') return subscribeRawSse(url, token, count, latencies);
   const clients: VigilLiveClient[] = [];
   const tallies: Tally[] = [];
   let started = 0;
@@ -232,7 +265,7 @@ export async function runLiveBench(adminUrl: string, settings: LiveBenchSettings
   const token = `vgl_${randomBytes(24).toString('base64url')}`;
   const server = await startBenchServer({ databaseUrl: scratch.url, token, nodeFlags: options.nodeFlags });
   const pid = server.child.pid!;
-  const transports = options.transports ?? ['none', 'ws', 'sse'];
+  const transports = options.transports ?? ['none', 'ws', 'sse', 'sse-raw'];
   try {
     const phases: LivePhase[] = [];
     for (const transport of transports) {
@@ -262,7 +295,7 @@ export function formatLiveBench(r: LiveBenchResult): string {
     const cpuPerDelivery = p.delivered ? (p.serverCpuMs * 1000) / p.delivered : NaN;
     const extraPerDelivery = p.delivered && none ? ((p.serverCpuMs - none.serverCpuMs) * 1000) / p.delivered : NaN;
     return [
-      p.transport === 'none' ? 'none' : `${int(p.subscribers)} ${p.transport === 'ws' ? 'WebSocket' : 'SSE'}`,
+      p.transport === 'none' ? 'none' : `${int(p.subscribers)} ${{ ws: 'WebSocket', sse: 'SSE', 'sse-raw': 'SSE, plain EventSource' }[p.transport]}`,
       int(p.achievedPerSecond),
       none && p !== none ? `${(p.achievedPerSecond / none.achievedPerSecond).toFixed(2)}x` : '-',
       p.transport === 'none' ? '-' : `${int(p.delivered)} / ${int(p.matching * p.subscribers)}`,
@@ -282,7 +315,9 @@ export function formatLiveBench(r: LiveBenchResult): string {
     `in 10 batches a second for ${r.settings.seconds} s (the benchmark's realistic action mix, so a share of them match). Latency: from`,
     '`recordedAt` (set when the batch is recorded) to the subscriber receiving it. Exactly once: the subscriber got every matching',
     'event, none twice, in seq order. CPU per delivery: the server process\'s CPU time over the phase / deliveries, and the same',
-    'less the phase without subscribers. The subscribers run in the benchmark\'s process, on the same machine.',
+    'less the phase without subscribers. The subscribers run in the benchmark\'s process, on the same machine: the typed client\'s',
+    'over WebSocket and SSE, and plain EventSource clients that parse the messages themselves (the typed SSE client\'s consumer',
+    'costs this process more than the server spends on it).',
     '',
     '| subscribers | ingested events/s | vs none | deliveries | exactly once | p50 | p95 | max | server CPU / delivery | beyond ingest | server RSS peak |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

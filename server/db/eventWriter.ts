@@ -3,7 +3,7 @@
 // it to procedures through the context; the queries are in auditEventsStore.ts.
 import { sql } from 'drizzle-orm';
 import { GENESIS_HASH, canonicalEvent } from '../../shared/canonical.js';
-import { chainStep } from '../../shared/chain.js';
+import { chainStep, leafStep } from '../../shared/chain.js';
 import { WRITTEN_FIELDS, type WrittenEventFields } from '../../shared/eventFields.js';
 import { databaseKindOf, isDatabaseUnavailable, queryRows, type Database } from './database.js';
 import { GroupCommit } from './groupCommit.js';
@@ -31,14 +31,19 @@ export interface PreparedRow {
   row: NewAuditEventRow;
   /** canonicalEvent(row), or '' when not chaining. */
   canonical: string;
+  /** The row's Merkle leaf hash (hex) from the same canonical form, or '' when not chaining. */
+  leafHash: string;
   /** The row as a JSON object in the database's column names, without its hash. */
   json: string;
 }
 
 /** The columns the writer sends, by field (the hash is added per write). */
 const SENT_FIELDS = WRITTEN_FIELDS.filter((f) => f.key !== 'hash');
-/** Every written column, for vigil_append_events (the hash too). */
-const WRITTEN_COLUMNS = `{${WRITTEN_FIELDS.map((f) => f.column).join(',')}}`;
+/**
+ * Every written column, for vigil_append_events: the hash too, and the leaf hash (not an
+ * event field: the Merkle tree's integrator reads it instead of rebuilding the canonical form).
+ */
+const WRITTEN_COLUMNS = `{${[...WRITTEN_FIELDS.map((f) => f.column), 'leaf_hash'].join(',')}}`;
 
 /** A row's fields by their column names (the database's, and the audit log line's). */
 export function columnsOf(row: NewAuditEventRow): Record<string, unknown> {
@@ -131,7 +136,10 @@ class Appender {
   /** Normalises and serialises rows; outside any lock, so concurrent writers overlap in it. */
   async prepare(rows: NewAuditEventRow[]): Promise<PreparedRow[]> {
     if (this.chain) await normaliseIps(this.db, rows);
-    return rows.map((row) => ({ row, canonical: this.chain ? canonicalEvent(row) : '', json: JSON.stringify(columnsOf(row)) }));
+    return rows.map((row) => {
+      const canonical = this.chain ? canonicalEvent(row) : '';
+      return { row, canonical, leafHash: this.chain ? leafStep(canonical).toString('hex') : '', json: JSON.stringify(columnsOf(row)) };
+    });
   }
 
   /**
@@ -206,7 +214,8 @@ class Appender {
 async function appendOnce(db: Database, rows: PreparedRow[], hashes: string[], expectedHead: string | null): Promise<AppendAnswer> {
   // One JSON parameter, assembled from each row's JSON made before the write began:
   // far faster than a VALUES list of 17 x 1000 parameters, and the same on both drivers.
-  const events = `[${rows.map((p, i) => `${p.json.slice(0, -1)},"hash":"${hashes[i]}"}`).join(',')}]`;
+  // A leaf hash goes as bytea's hex text (`\\x...` in JSON); without one, the column stays null.
+  const events = `[${rows.map((p, i) => `${p.json.slice(0, -1)},"hash":"${hashes[i]}"${p.leafHash ? `,"leaf_hash":"\\\\x${p.leafHash}"` : ''}}`).join(',')}]`;
   const ids = `{${rows.map((p) => p.row.id).join(',')}}`;
   const [result] = await queryRows<{ answer: AppendAnswer | string }>(
     db,

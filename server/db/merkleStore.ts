@@ -111,6 +111,22 @@ export async function insertTreeNodes(db: Database, leaves: readonly TreeLeaf[],
   );
 }
 
+/** An event to integrate: its seq, id and the leaf hash its writer stored (null: written without one). */
+export interface EventLeafHash {
+  seq: number;
+  id: string;
+  leafHash: Uint8Array | null;
+}
+
+/** The next events after `afterSeq`, in seq order, with their stored leaf hashes: what the integrator reads. */
+export async function selectLeafHashSlice(db: Database, afterSeq: number, limit: number): Promise<EventLeafHash[]> {
+  const rows = await queryRows<{ seq: string | number; id: string; leaf_hash: string | null }>(
+    db,
+    sql`select seq, id, encode(leaf_hash, 'hex') as leaf_hash from audit_events where seq > ${afterSeq} order by seq limit ${limit}`,
+  );
+  return rows.map((r) => ({ seq: Number(r.seq), id: r.id, leafHash: r.leaf_hash === null ? null : bytesOf(r.leaf_hash) }));
+}
+
 /** The leaf of an event, found by the event's id (kept after retention removed the event). */
 export async function selectLeafOfEvent(db: Database, eventId: string): Promise<TreeLeaf | undefined> {
   const [row] = await queryRows<{ leaf_index: string | number; seq: string | number; hash: string }>(

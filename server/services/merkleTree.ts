@@ -6,6 +6,7 @@ import { createHash, createPublicKey } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { toBase64 } from '../../shared/base64.js';
 import { canonicalEvent } from '../../shared/canonical.js';
+import { leafStep } from '../../shared/chain.js';
 import {
   appendLeaves,
   consistencyProof,
@@ -32,6 +33,7 @@ import {
   selectLatestTreeHead,
   selectLeafAndEvent,
   selectLeafCountThroughSeq,
+  selectLeafHashSlice,
   selectSubtrees,
   selectTreeEnd,
   selectTreeHead,
@@ -108,14 +110,30 @@ export async function treePrefix(db: Database, throughSeq: number): Promise<Expo
 
 // The server hashes with node:crypto (native, several times @noble/hashes' speed on leaf
 // bytes); the hashes are the same SHA-256 shared/merkle.ts computes, which tests hold it to.
-const LEAF_PREFIX = Buffer.from([0x00]);
 const NODE_PREFIX = Buffer.from([0x01]);
 const asHash = (digest: Buffer): Hash => new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
 const nativeNodeHash = (left: Hash, right: Hash): Hash => asHash(createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest());
 
 /** A leaf: SHA-256(0x00 ‖ UTF-8 of the event's canonical form), the form its chain hash covers. */
 export function eventLeafHash(event: Parameters<typeof canonicalEvent>[0]): Hash {
-  return asHash(createHash('sha256').update(LEAF_PREFIX).update(canonicalEvent(event), 'utf8').digest());
+  return asHash(leafStep(canonicalEvent(event)));
+}
+
+/**
+ * The leaf hashes of the next events, in seq order: as their writer stored them, and for
+ * events written without one (before the writer stored them), from their canonical form.
+ */
+async function nextLeaves(tx: Database, afterSeq: number, limit: number): Promise<{ seq: number; id: string; hash: Hash }[]> {
+  const rows = await selectLeafHashSlice(tx, afterSeq, limit);
+  const missing = rows.findIndex((r) => r.leafHash === null);
+  if (missing === -1) return rows.map((r) => ({ seq: r.seq, id: r.id, hash: r.leafHash! }));
+  const fromRows = new Map((await selectCanonicalSlice(tx, missing === 0 ? afterSeq : rows[missing - 1]!.seq, rows.length - missing)).map((r) => [r.seq, r]));
+  return rows.map((r) => {
+    if (r.leafHash) return { seq: r.seq, id: r.id, hash: r.leafHash };
+    const row = fromRows.get(r.seq);
+    if (!row) throw new Error(`event at seq ${r.seq} was not found again while integrating it`);
+    return { seq: r.seq, id: r.id, hash: eventLeafHash(row) };
+  });
 }
 
 /**
@@ -153,7 +171,7 @@ export async function integrateBatch(db: Database, options: IntegrateOptions = {
     if (options.wait) await lockTree(tx);
     else if (!(await tryLockTree(tx))) return null;
     const end = await selectTreeEnd(tx);
-    const rows = await selectCanonicalSlice(tx, end.lastSeq, batchSize);
+    const rows = await nextLeaves(tx, end.lastSeq, batchSize);
     if (rows.length === 0) return 0;
     let frontier = cache.current && sameEnd(cache.current.end, end) ? cache.current.hashes : null;
     if (!frontier) {
@@ -161,7 +179,7 @@ export async function integrateBatch(db: Database, options: IntegrateOptions = {
       const { read } = await readSubtrees(tx, shape);
       frontier = shape.map((s) => read(s.level, s.index));
     }
-    const hashes = rows.map((row) => eventLeafHash(row));
+    const hashes = rows.map((row) => row.hash);
     const appended = appendLeaves(end.size, frontier, hashes, nativeNodeHash);
     const last = rows[rows.length - 1]!;
     await insertTreeNodes(

@@ -120,7 +120,7 @@ describe.each(BACKENDS)('logs on %s', (backend) => {
       const { logger } = await import('./server/logger.ts');
       const row = { id: 'e1', time: 't', recordedAt: 't', action: 'delete', resourceType: 'workspace', resourceId: null, resourceTarget: 'w',
         actorId: null, actorUsername: null, actorEmail: null, ip: null, userAgent: null, statusCode: null, requestId: null, diff: {}, metadata: {} };
-      observeRecorded([{ row, canonical: '', json: JSON.stringify(columnsOf(row)) }], [{ id: 'e1', seq: 1, duplicate: false }]);
+      observeRecorded([{ row, canonical: '', leafHash: '', json: JSON.stringify(columnsOf(row)) }], [{ id: 'e1', seq: 1, duplicate: false }]);
       logger.warn('a warning');
       logger.flush();`;
     const run = (level: string) =>

@@ -91,10 +91,10 @@ describe.each(BACKENDS)('the extension as a witness (%s)', (backend) => {
     await head(db.db, log);
     const state = await verifiedAfter(api, {});
 
-    // The operator, as a superuser: change the event, drop the tree and its heads, rebuild, re-sign.
+    // The operator, as a superuser: change the event (and the leaf hash its writer stored with it), drop the tree and its heads, rebuild, re-sign.
     await db.db.transaction(async (tx) => {
       await tx.execute(sql`set local session_replication_role = replica`);
-      await tx.execute(sql`update audit_events set resource_target = 'nothing-to-see' where id = ${first!.id}`);
+      await tx.execute(sql`update audit_events set resource_target = 'nothing-to-see', leaf_hash = null where id = ${first!.id}`);
     });
     await wipeTree(db.db);
     await server.client.events.record.mutate(event(6));

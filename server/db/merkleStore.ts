@@ -1,21 +1,15 @@
-// The one module for the Merkle tree's tables: merkle_leaves, merkle_nodes and
-// merkle_tree_heads (migration 0011). Hashes travel as hex through SQL, so both drivers
-// (postgres.js Buffers, PGlite Uint8Arrays) read and write them alike; arrays travel as
-// array literals, which Postgres splits far faster than JSON.
+// The one module for the Merkle tree's tables: merkle_tiles (C2SP tlog-tiles, migration
+// 0014; server/services/merkleTiles.ts says what a tile holds), merkle_removed_events and
+// merkle_tree_heads, and the leaf hashes the event writer stores on audit_events. Hashes
+// travel as hex through SQL, so both drivers (postgres.js Buffers, PGlite Uint8Arrays)
+// read and write them alike; arrays travel as array literals, which Postgres splits far
+// faster than JSON.
 import { sql } from 'drizzle-orm';
-import type { Subtree, SubtreeHash } from '../../shared/merkle.js';
+import type { TileAppend, TileKey, TileSlot } from '../services/merkleTiles.js';
 import { queryRows, type Database } from './database.js';
-import { auditEvents } from './schema.js';
 
 /** Any procedure of the tree holds this for its transaction: one integrator at a time, across replicas. */
 export const TREE_LOCK_KEY = 7_162_021_005;
-
-export interface TreeLeaf {
-  leafIndex: number;
-  seq: number;
-  eventId: string;
-  hash: Uint8Array;
-}
 
 export interface StoredTreeHead {
   treeSize: number;
@@ -27,10 +21,17 @@ export interface StoredTreeHead {
 const hexOf = (h: Uint8Array) => Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('hex');
 /** 32-byte hashes end to end as one hex string (bytea parameters differ between the drivers). */
 const hexesOf = (hashes: readonly Uint8Array[]) => Buffer.concat(hashes).toString('hex');
-/** A Postgres array literal of numbers or uuids (no quoting needed). */
-const arrayOf = (values: readonly (number | string)[]) => `{${values.join(',')}}`;
+/** A Postgres array literal of numbers, uuids, booleans or hex (no quoting needed). */
+const arrayOf = (values: readonly (number | string | boolean)[]) => `{${values.map((v) => (v === '' ? '""' : v === true ? 't' : v === false ? 'f' : v)).join(',')}}`;
 const bytesOf = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
-export const subtreeKey = (level: number, index: number) => `${level}/${index}`;
+/** Hex of hashes end to end, split into 32-byte hashes. */
+export function hashesOf(hex: string): Uint8Array[] {
+  const all = Buffer.from(hex, 'hex');
+  const out: Uint8Array[] = [];
+  for (let at = 0; at + 32 <= all.length; at += 32) out.push(new Uint8Array(all.buffer, all.byteOffset + at, 32));
+  return out;
+}
+const numbersOf = (list: string | null) => (list ? list.split(',').map(Number) : []);
 
 /** Takes the tree's lock for the transaction `tx` is in; false when another process holds it. */
 export async function tryLockTree(tx: Database): Promise<boolean> {
@@ -50,65 +51,46 @@ export interface TreeEnd {
   lastHash: Uint8Array | null;
 }
 
-const LAST_LEAF = sql`(select leaf_index, seq, hash from merkle_leaves order by leaf_index desc limit 1)`;
+/** The last level-0 tile says where the tree ends: its index, width, last seq and last hash. */
+const END_ROW = sql`select -1 as k, tile_index as t, length(hashes) / 32 as w, last_seq as s,
+    encode(substring(hashes from length(hashes) - 31), 'hex') as h
+  from (select tile_index, hashes, last_seq from merkle_tiles where level = 0 order by tile_index desc limit 1) last`;
 
-type EndRow = { leaf_index: string | number | null; seq: string | number | null; last_hash: string | null };
+type EndRow = { t: string | number | null; w: string | number | null; s: string | number | null; h: string | null };
 const toEnd = (row: EndRow | undefined): TreeEnd =>
-  row && row.leaf_index !== null
-    ? { size: Number(row.leaf_index) + 1, lastSeq: Number(row.seq), lastHash: bytesOf(row.last_hash!) }
+  row && row.t !== null
+    ? { size: Number(row.t) * 256 + Number(row.w), lastSeq: Number(row.s), lastHash: bytesOf(row.h!) }
     : { size: 0, lastSeq: 0, lastHash: null };
 
 export async function selectTreeEnd(db: Database): Promise<TreeEnd> {
-  const [row] = await queryRows<EndRow>(db, sql`select leaf_index, seq, encode(hash, 'hex') as last_hash from ${LAST_LEAF} last`);
+  const [row] = await queryRows<EndRow>(db, END_ROW);
   return toEnd(row);
 }
 
 /**
- * The stored hashes of these complete subtrees, by subtreeKey, and where the tree ends,
- * in one round trip: a proof's reads are index probes, the same few at any tree size.
+ * The hashes stored at these slots (undefined where none is: the tree is not that large,
+ * or the hash was deleted), in order, and where the tree ends, in one round trip: a
+ * proof's reads are a few index probes and one toast chunk each, at any tree size.
  */
-export async function selectSubtrees(db: Database, subtrees: readonly Subtree[]): Promise<{ found: Map<string, Uint8Array>; end: TreeEnd }> {
-  const found = new Map<string, Uint8Array>();
-  const leaves = subtrees.filter((s) => s.level === 0).map((s) => s.index);
-  const nodes = subtrees.filter((s) => s.level > 0);
-  const rows = await queryRows<{ level: number; idx: string | number; hash: string; seq: string | number | null }>(
+export async function selectSlots(db: Database, slots: readonly TileSlot[]): Promise<{ found: (Uint8Array | undefined)[]; end: TreeEnd }> {
+  const rows = await queryRows<EndRow & { k: string | number }>(
     db,
-    sql`select -1 as level, leaf_index as idx, encode(hash, 'hex') as hash, seq from ${LAST_LEAF} last
+    sql`${END_ROW}
         union all
-        select 0, l.leaf_index, encode(l.hash, 'hex'), null
-          from unnest(${`{${leaves.join(',')}}`}::bigint[]) as x(i)
-          join merkle_leaves l on l.leaf_index = x.i
-        union all
-        select n.level, n.node_index, encode(n.hash, 'hex'), null
-          from unnest(${`{${nodes.map((s) => s.level).join(',')}}`}::smallint[], ${`{${nodes.map((s) => s.index).join(',')}}`}::bigint[]) as x(l, i)
-          join merkle_nodes n on n.level = x.l and n.node_index = x.i`,
+        select x.k, null, null, null,
+               encode(case when x.c then substring(t.inner_hashes from x.p * 32 + 1 for 32) else substring(t.hashes from x.p * 32 + 1 for 32) end, 'hex')
+          from unnest(${arrayOf(slots.map((s) => s.level))}::smallint[], ${arrayOf(slots.map((s) => s.index))}::bigint[],
+                      ${arrayOf(slots.map((s) => s.inner))}::boolean[], ${arrayOf(slots.map((s) => s.position))}::int[]) with ordinality as x(l, i, c, p, k)
+          join merkle_tiles t on t.level = x.l and t.tile_index = x.i`,
   );
-  let end: TreeEnd = toEnd(undefined);
+  const found: (Uint8Array | undefined)[] = new Array(slots.length).fill(undefined);
+  let end = toEnd(undefined);
   for (const r of rows) {
-    if (Number(r.level) === -1) end = toEnd({ leaf_index: r.idx, seq: r.seq, last_hash: r.hash });
-    else found.set(subtreeKey(Number(r.level), Number(r.idx)), bytesOf(r.hash));
+    const k = Number(r.k);
+    if (k === -1) end = toEnd(r);
+    else if (r.h && r.h.length === 64) found[k - 1] = bytesOf(r.h);
   }
   return { found, end };
-}
-
-/**
- * Appends leaves and the nodes above them they completed (in the caller's transaction),
- * in one statement: hashes as one hex string per table, split by Postgres.
- */
-export async function insertTreeNodes(db: Database, leaves: readonly TreeLeaf[], nodes: readonly SubtreeHash[]): Promise<void> {
-  if (leaves.length === 0 && nodes.length === 0) return;
-  await db.execute(
-    sql`with hashes as (select decode(${hexesOf(leaves.map((l) => l.hash))}::text, 'hex') as leaf, decode(${hexesOf(nodes.map((n) => n.hash))}::text, 'hex') as node),
-        leaves as (
-          insert into merkle_leaves (leaf_index, seq, event_id, hash)
-          select x.i, x.s, x.e, substring(h.leaf from (x.n::int - 1) * 32 + 1 for 32)
-            from hashes h, unnest(${arrayOf(leaves.map((l) => l.leafIndex))}::bigint[], ${arrayOf(leaves.map((l) => l.seq))}::bigint[],
-                                  ${arrayOf(leaves.map((l) => l.eventId))}::uuid[]) with ordinality as x(i, s, e, n)
-        )
-        insert into merkle_nodes (level, node_index, hash)
-        select x.l, x.i, substring(h.node from (x.n::int - 1) * 32 + 1 for 32)
-          from hashes h, unnest(${arrayOf(nodes.map((n) => n.level))}::smallint[], ${arrayOf(nodes.map((n) => n.index))}::bigint[]) with ordinality as x(l, i, n)`,
-  );
 }
 
 /** An event to integrate: its seq, id and the leaf hash its writer stored (null: written without one). */
@@ -127,32 +109,117 @@ export async function selectLeafHashSlice(db: Database, afterSeq: number, limit:
   return rows.map((r) => ({ seq: Number(r.seq), id: r.id, leafHash: r.leaf_hash === null ? null : bytesOf(r.leaf_hash) }));
 }
 
-/** The leaf of an event, found by the event's id (kept after retention removed the event). */
-export async function selectLeafOfEvent(db: Database, eventId: string): Promise<TreeLeaf | undefined> {
-  const [row] = await queryRows<{ leaf_index: string | number; seq: string | number; hash: string }>(
-    db,
-    sql`select leaf_index, seq, encode(hash, 'hex') as hash from merkle_leaves where event_id = ${eventId}::uuid`,
+/**
+ * Appends to tiles (in the caller's transaction, under the tree's lock), in one
+ * statement: a new tile is inserted, a partial one grows by concatenation.
+ */
+export async function appendTiles(db: Database, appends: readonly TileAppend[]): Promise<void> {
+  if (appends.length === 0) return;
+  const quoted = (list: string) => `"${list}"`;
+  await db.execute(
+    sql`insert into merkle_tiles as t (level, tile_index, hashes, inner_hashes, seqs, event_ids, last_seq)
+        select x.l, x.i, decode(x.h, 'hex'), decode(x.n, 'hex'), x.s::bigint[], x.e::uuid[], x.last
+          from unnest(${arrayOf(appends.map((a) => a.level))}::smallint[], ${arrayOf(appends.map((a) => a.index))}::bigint[],
+                      ${arrayOf(appends.map((a) => hexesOf(a.hashes)))}::text[], ${arrayOf(appends.map((a) => hexesOf(a.inner)))}::text[],
+                      ${arrayOf(appends.map((a) => (a.level === 0 ? quoted(arrayOf(a.leaves.map((l) => l.seq))) : 'NULL')))}::text[],
+                      ${arrayOf(appends.map((a) => (a.level === 0 ? quoted(arrayOf(a.leaves.map((l) => l.eventId))) : 'NULL')))}::text[],
+                      ${arrayOf(appends.map((a) => (a.level === 0 && a.leaves.length > 0 ? a.leaves.at(-1)!.seq : 'NULL')))}::bigint[])
+            as x(l, i, h, n, s, e, last)
+        on conflict (level, tile_index) do update set
+          hashes = t.hashes || excluded.hashes, inner_hashes = t.inner_hashes || excluded.inner_hashes,
+          seqs = t.seqs || excluded.seqs, event_ids = t.event_ids || excluded.event_ids, last_seq = coalesce(excluded.last_seq, t.last_seq)`,
   );
-  return row ? { leafIndex: Number(row.leaf_index), seq: Number(row.seq), eventId, hash: bytesOf(row.hash) } : undefined;
+}
+
+/** The leaf of an event: its index, seq and hash. */
+export interface TreeLeaf {
+  leafIndex: number;
+  seq: number;
+  eventId: string;
+  hash: Uint8Array;
+}
+
+/**
+ * What an inclusion proof starts from, in one round trip: the event's leaf (found from
+ * its seq: the event's row, or the record retention left of it) and whether the event
+ * itself is still stored.
+ */
+export async function selectLeafAndEvent(db: Database, eventId: string): Promise<{ leaf: TreeLeaf | undefined; eventStored: boolean }> {
+  const [row] = await queryRows<{ seq: string | number | null; stored: boolean | null; leaf_index: string | number | null; hash: string | null }>(
+    db,
+    sql`with ev as (
+          (select seq, true as stored from audit_events where id = ${eventId}::uuid
+           union all
+           select seq, false from merkle_removed_events where event_id = ${eventId}::uuid)
+          limit 1),
+        leaf as (
+          select t.tile_index * 256 + p.at - 1 as leaf_index, substring(t.hashes from (p.at - 1) * 32 + 1 for 32) as hash
+            from ev
+            cross join lateral (select tile_index, seqs, hashes from merkle_tiles where level = 0 and last_seq >= ev.seq order by last_seq limit 1) t
+            cross join lateral (select array_position(t.seqs, ev.seq) as at) p
+           where p.at is not null)
+        select ev.seq, ev.stored, leaf.leaf_index, encode(leaf.hash, 'hex') as hash
+          from (select 1) one left join ev on true left join leaf on true`,
+  );
+  const leaf =
+    row && row.leaf_index !== null
+      ? { leafIndex: Number(row.leaf_index), seq: Number(row.seq), eventId, hash: bytesOf(row.hash!) }
+      : undefined;
+  return { leaf, eventStored: row?.stored === true };
 }
 
 /** How many leaves the events through `seq` (in seq order) take: the leaf index of the next one. */
 export async function selectLeafCountThroughSeq(db: Database, seq: number): Promise<number> {
-  const [row] = await queryRows<{ leaf_index: string | number }>(
+  const [row] = await queryRows<{ n: string | number }>(
     db,
-    sql`select leaf_index from merkle_leaves where seq <= ${seq} order by seq desc limit 1`,
+    sql`select coalesce(
+          (select t.tile_index * 256 + (select count(*) from unnest(t.seqs) as s where s <= ${seq})
+             from merkle_tiles t where t.level = 0 and t.last_seq > ${seq} order by t.last_seq limit 1),
+          (select tile_index * 256 + cardinality(seqs) from merkle_tiles where level = 0 order by tile_index desc limit 1),
+          0) as n`,
   );
-  return row ? Number(row.leaf_index) + 1 : 0;
+  return Number(row?.n ?? 0);
 }
 
-/** Leaves from `fromIndex` on, in order, `limit` at a time (verification walks them). */
-export async function selectLeaves(db: Database, fromIndex: number, limit: number): Promise<TreeLeaf[]> {
-  const rows = await queryRows<{ leaf_index: string | number; seq: string | number; event_id: string; hash: string }>(
+/** A tile as verification reads it: every hash it holds, and at level 0 its leaves' events. */
+export interface StoredTile extends TileKey {
+  hashes: Uint8Array[];
+  inner: Uint8Array[];
+  seqs: number[];
+  eventIds: string[];
+}
+
+type TileRow = { level: number; tile_index: string | number; hashes: string; inner: string; seqs: string | null; event_ids: string | null };
+const toTile = (r: TileRow): StoredTile => ({
+  level: Number(r.level),
+  index: Number(r.tile_index),
+  hashes: hashesOf(r.hashes),
+  inner: hashesOf(r.inner),
+  seqs: numbersOf(r.seqs),
+  eventIds: r.event_ids ? r.event_ids.split(',') : [],
+});
+const TILE_COLUMNS = sql`level, tile_index, encode(hashes, 'hex') as hashes, encode(inner_hashes, 'hex') as inner,
+  array_to_string(seqs, ',') as seqs, array_to_string(event_ids, ',') as event_ids`;
+
+/** Tiles of one level from index `fromIndex` on, in order, `limit` at a time (verification walks them). */
+export async function selectTilesFrom(db: Database, level: number, fromIndex: number, limit: number): Promise<StoredTile[]> {
+  const rows = await queryRows<TileRow>(
     db,
-    sql`select leaf_index, seq, event_id, encode(hash, 'hex') as hash from merkle_leaves
-        where leaf_index >= ${fromIndex} order by leaf_index limit ${limit}`,
+    sql`select ${TILE_COLUMNS} from merkle_tiles where level = ${level} and tile_index >= ${fromIndex} order by tile_index limit ${limit}`,
   );
-  return rows.map((r) => ({ leafIndex: Number(r.leaf_index), seq: Number(r.seq), eventId: r.event_id, hash: bytesOf(r.hash) }));
+  return rows.map(toTile);
+}
+
+/** The leaf indexes of the events at these seqs (those the tree holds), by seq. */
+export async function selectLeafIndexesAtSeqs(db: Database, seqs: readonly number[]): Promise<Map<number, number>> {
+  const rows = await queryRows<{ seq: string | number; leaf_index: string | number }>(
+    db,
+    sql`select x.s as seq, t.tile_index * 256 + array_position(t.seqs, x.s) - 1 as leaf_index
+          from unnest(${arrayOf(seqs)}::bigint[]) as x(s)
+          cross join lateral (select tile_index, seqs from merkle_tiles where level = 0 and last_seq >= x.s order by last_seq limit 1) t
+         where array_position(t.seqs, x.s) is not null`,
+  );
+  return new Map(rows.map((r) => [Number(r.seq), Number(r.leaf_index)]));
 }
 
 export async function insertTreeHead(db: Database, head: StoredTreeHead): Promise<void> {
@@ -186,30 +253,3 @@ export async function selectTreeHead(db: Database, treeSize: number): Promise<St
   return row ? toHead(row) : undefined;
 }
 
-/**
- * What an inclusion proof starts from, in one round trip: the event's leaf (kept after
- * retention removed the event) and whether the event itself is still stored.
- */
-export async function selectLeafAndEvent(db: Database, eventId: string): Promise<{ leaf: TreeLeaf | undefined; eventStored: boolean }> {
-  const [row] = await queryRows<{ leaf_index: string | number | null; seq: string | number | null; hash: string | null; stored: boolean }>(
-    db,
-    sql`select l.leaf_index, l.seq, encode(l.hash, 'hex') as hash,
-               exists (select 1 from ${auditEvents} e where e.id = ${eventId}::uuid) as stored
-          from (select 1) one left join merkle_leaves l on l.event_id = ${eventId}::uuid`,
-  );
-  const leaf =
-    row && row.leaf_index !== null
-      ? { leafIndex: Number(row.leaf_index), seq: Number(row.seq), eventId, hash: bytesOf(row.hash!) }
-      : undefined;
-  return { leaf, eventStored: row?.stored === true };
-}
-
-/** The leaves of the events at these seqs (those the tree holds), by seq. */
-export async function selectLeavesAtSeqs(db: Database, seqs: readonly number[]): Promise<Map<number, TreeLeaf>> {
-  const rows = await queryRows<{ leaf_index: string | number; seq: string | number; event_id: string; hash: string }>(
-    db,
-    sql`select leaf_index, seq, event_id, encode(hash, 'hex') as hash from merkle_leaves
-        where seq in (select value::bigint from json_array_elements_text(${JSON.stringify(seqs)}::json))`,
-  );
-  return new Map(rows.map((r) => [Number(r.seq), { leafIndex: Number(r.leaf_index), seq: Number(r.seq), eventId: r.event_id, hash: bytesOf(r.hash) }]));
-}

@@ -125,26 +125,32 @@ export type IntegrityCheckpointRow = typeof integrityCheckpoints.$inferSelect;
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
 
 /**
- * The Merkle tree (RFC 9162) over audit_events in seq order, append-only (migration 0011).
- * A leaf per event, kept after retention removes the event: SHA-256(0x00 ‖ canonicalEvent).
+ * The Merkle tree (RFC 9162) over audit_events in seq order, as C2SP tlog-tiles
+ * (server/services/merkleTiles.ts; migration 0014), append-only: a tile only grows. Its
+ * tlog hashes, the inner nodes between them, and at level 0 its leaves' event seqs and
+ * ids. Kept when retention removes events. (audit_events.leaf_hash, the writer's copy of
+ * each leaf, is read by merkleStore.ts only and left out of the events table above, so
+ * no read of events carries it.)
  */
-export const merkleLeaves = pgTable('merkle_leaves', {
-  leafIndex: bigint('leaf_index', { mode: 'number' }).primaryKey(),
-  seq: bigint('seq', { mode: 'number' }).notNull(),
-  eventId: uuid('event_id').notNull().unique('merkle_leaves_event_id_key'),
-  hash: bytea('hash').notNull(),
-});
-
-/** The hash of every complete subtree above the leaves: the 2^level leaves from nodeIndex·2^level. */
-export const merkleNodes = pgTable(
-  'merkle_nodes',
+export const merkleTiles = pgTable(
+  'merkle_tiles',
   {
     level: smallint('level').notNull(),
-    nodeIndex: bigint('node_index', { mode: 'number' }).notNull(),
-    hash: bytea('hash').notNull(),
+    tileIndex: bigint('tile_index', { mode: 'number' }).notNull(),
+    hashes: bytea('hashes').notNull(),
+    innerHashes: bytea('inner_hashes').notNull(),
+    seqs: bigint('seqs', { mode: 'number' }).array(),
+    eventIds: uuid('event_ids').array(),
+    lastSeq: bigint('last_seq', { mode: 'number' }),
   },
-  (t) => [primaryKey({ name: 'merkle_nodes_pkey', columns: [t.level, t.nodeIndex] }), check('merkle_nodes_level', sql`${t.level} >= 1`)],
+  (t) => [primaryKey({ name: 'merkle_tiles_pkey', columns: [t.level, t.tileIndex] }), index('merkle_tiles_last_seq_idx').on(t.lastSeq).where(sql`${t.level} = 0`)],
 );
+
+/** Events retention removed (recorded by a trigger as it deletes them): their leaves stay in the tree. */
+export const merkleRemovedEvents = pgTable('merkle_removed_events', {
+  eventId: uuid('event_id').primaryKey(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+});
 
 /** Signed tree heads: a C2SP checkpoint note per tree size the log committed to, each kept. */
 export const merkleTreeHeads = pgTable('merkle_tree_heads', {

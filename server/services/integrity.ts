@@ -24,7 +24,7 @@ import { retentionHeldEvents } from '../metrics.js';
 import { chainHash } from '../../shared/chain.js';
 import { recordEvents, type Clock } from './events.js';
 import { integrateEvents } from './merkleTree.js';
-import { selectLeavesAtSeqs } from '../db/merkleStore.js';
+import { selectLeafIndexesAtSeqs } from '../db/merkleStore.js';
 import type { Signer } from './signingKey.js';
 
 type CheckpointKind = IntegrityCheckpointRow['kind'];
@@ -188,19 +188,19 @@ type Finding = { seq: number; problem: Problem; message: string };
  */
 async function settleWithTree(db: Database, finding: Finding, prev: ChainPosition): Promise<Finding> {
   if (finding.problem !== 'changed_or_removed') return finding;
-  const leaves = await selectLeavesAtSeqs(db, prev.seq === 0 ? [finding.seq] : [prev.seq, finding.seq]);
+  const leaves = await selectLeafIndexesAtSeqs(db, prev.seq === 0 ? [finding.seq] : [prev.seq, finding.seq]);
   const own = leaves.get(finding.seq);
-  const before = prev.seq === 0 ? -1 : leaves.get(prev.seq)?.leafIndex;
-  if (!own || before === undefined) return finding;
-  const between = own.leafIndex - before - 1;
+  const before = prev.seq === 0 ? -1 : leaves.get(prev.seq);
+  if (own === undefined || before === undefined) return finding;
+  const between = own - before - 1;
   if (between === 0) {
     return {
       seq: finding.seq,
       problem: 'changed',
-      message: `seq ${finding.seq} was changed after it was recorded: its content no longer matches its hash (no event is missing: it is leaf ${own.leafIndex} of the Merkle tree, right after seq ${prev.seq}; the seq numbers between were consumed by a rolled-back write)`,
+      message: `seq ${finding.seq} was changed after it was recorded: its content no longer matches its hash (no event is missing: it is leaf ${own} of the Merkle tree, right after seq ${prev.seq}; the seq numbers between were consumed by a rolled-back write)`,
     };
   }
-  const leavesBetween = between === 1 ? `leaf ${before + 1}` : `leaves ${before + 1} to ${own.leafIndex - 1}`;
+  const leavesBetween = between === 1 ? `leaf ${before + 1}` : `leaves ${before + 1} to ${own - 1}`;
   return {
     seq: finding.seq,
     problem: 'removed',

@@ -27,21 +27,21 @@ import type { Database } from '../db/database.js';
 import type { EventWriter } from '../db/eventWriter.js';
 import { selectCanonicalSlice } from '../db/integrityStore.js';
 import {
+  appendTiles,
   insertTreeHead,
-  insertTreeNodes,
   lockTree,
   selectLatestTreeHead,
   selectLeafAndEvent,
   selectLeafCountThroughSeq,
   selectLeafHashSlice,
-  selectSubtrees,
+  selectSlots,
   selectTreeEnd,
   selectTreeHead,
-  subtreeKey,
   tryLockTree,
   type StoredTreeHead,
   type TreeEnd,
 } from '../db/merkleStore.js';
+import { slotOf, tileAppendsOf } from './merkleTiles.js';
 import { actorOf, requestFields, type Caller, type RequestInfo } from './caller.js';
 import { recordEvents, type Clock } from './events.js';
 import type { Signer } from './signingKey.js';
@@ -73,19 +73,16 @@ export function treeLogOf(signer: Signer, origin: string): TreeLog {
   };
 }
 
-/** A reader over hashes fetched beforehand; a missing one means the tree is incomplete. */
-function readerOf(found: Map<string, Hash>): SubtreeReader {
-  return (level, index) => {
-    const hash = found.get(subtreeKey(level, index));
+/** These subtrees' hashes (read from their tiles) and where the tree ends, in one round trip. */
+async function readSubtrees(db: Database, subtrees: Subtree[]): Promise<{ read: SubtreeReader; end: TreeEnd }> {
+  const { found, end } = await selectSlots(db, subtrees.map(slotOf));
+  const byKey = new Map(subtrees.map((s, i) => [`${s.level}/${s.index}`, found[i]]));
+  const read: SubtreeReader = (level, index) => {
+    const hash = byKey.get(`${level}/${index}`);
     if (!hash) throw new Error(`the Merkle tree has no hash for the subtree at level ${level}, index ${index}`);
     return hash;
   };
-}
-
-/** These subtrees' hashes and where the tree ends, in one round trip. */
-async function readSubtrees(db: Database, subtrees: Subtree[]): Promise<{ read: SubtreeReader; end: TreeEnd }> {
-  const { found, end } = await selectSubtrees(db, subtrees);
-  return { read: readerOf(found), end };
+  return { read, end };
 }
 
 /** The root of the tree's first `size` leaves, from its frontier (at most one hash per level). */
@@ -182,10 +179,12 @@ export async function integrateBatch(db: Database, options: IntegrateOptions = {
     const hashes = rows.map((row) => row.hash);
     const appended = appendLeaves(end.size, frontier, hashes, nativeNodeHash);
     const last = rows[rows.length - 1]!;
-    await insertTreeNodes(
+    await appendTiles(
       tx,
-      rows.map((row, i) => ({ leafIndex: end.size + i, seq: row.seq, eventId: row.id, hash: hashes[i]! })),
-      appended.completed.filter((n) => n.level > 0),
+      tileAppendsOf(end.size, appended.completed, (leafIndex) => {
+        const row = rows[leafIndex - end.size]!;
+        return { seq: row.seq, eventId: row.id };
+      }),
     );
     cache.current = {
       end: { size: end.size + rows.length, lastSeq: last.seq, lastHash: hashes[hashes.length - 1]! },

@@ -7,9 +7,10 @@ import { appendLeaves, foldSubtrees, hashesEqual, type Hash, type SubtreeHash } 
 import { formatVerifierKey, NoteError, parseCheckpoint, parseNote, verifyCheckpoint } from '../../shared/signedNote.js';
 import type { Database } from '../db/database.js';
 import { selectChainSlice, selectChainStart } from '../db/integrityStore.js';
-import { selectLatestTreeHead, selectLeaves, selectSubtrees, selectTreeEnd, subtreeKey, type TreeLeaf } from '../db/merkleStore.js';
+import { selectLatestTreeHead, selectSlots, selectTilesFrom, selectTreeEnd, type StoredTile, type TreeLeaf } from '../db/merkleStore.js';
 import type { AuditEventRow } from '../db/schema.js';
 import { eventLeafHash, rawPublicKeyOf } from './merkleTree.js';
+import { slotOf, TILE_WIDTH, tileKeyOf, type TileSlot } from './merkleTiles.js';
 import type { Signer } from './signingKey.js';
 
 export type TreeProblem =
@@ -17,7 +18,7 @@ export type TreeProblem =
   | 'leaf_event' // the leaf names another event than the one at its seq
   | 'event_removed' // a leaf's event is gone, and not by retention
   | 'event_not_in_tree' // an event the tree has passed has no leaf (inserted later)
-  | 'leaf_missing' // leaf indexes skip a number: a leaf was deleted
+  | 'leaf_missing' // the tiles skip leaves: a tile, or leaves of one, were deleted
   | 'node_changed' // a stored node is not the hash of its two children
   | 'head_signature' // the latest signed head does not verify with the server's key
   | 'head_root' // the latest signed head's root is not the root of the stored leaves
@@ -60,8 +61,9 @@ export interface TreeVerifyOptions {
 }
 
 /**
- * Verifies the Merkle tree against the rows. Walks the leaves in index order beside the
- * events in seq order (a leaf names its event's seq and id), so memory stays one batch.
+ * Verifies the Merkle tree against the rows. Walks the leaf tiles in index order beside
+ * the events in seq order (a leaf tile names its events' seqs and ids), so memory stays
+ * one batch.
  */
 export async function verifyTree(db: Database, options: TreeVerifyOptions): Promise<TreeReport> {
   const batchSize = options.batchSize ?? 5000;
@@ -134,40 +136,44 @@ export async function verifyTree(db: Database, options: TreeVerifyOptions): Prom
     }
   };
 
-  // After a hole in the leaf indexes the tree cannot be recomputed; what the leaves say of their events still can.
+  // After a hole in the leaves the tree cannot be recomputed; what the leaves say of their events still can.
   let holed = false;
-  for (let next = 0; next < end.size; ) {
-    const leaves = await selectLeaves(db, next, batchSize);
-    if (leaves.length === 0) break;
-    next = leaves.at(-1)!.leafIndex + 1;
+  const tilesPerBatch = Math.max(1, Math.ceil(batchSize / TILE_WIDTH));
+  for (let nextTile = 0; ; ) {
+    const tiles = await selectTilesFrom(db, 0, nextTile, tilesPerBatch);
+    if (tiles.length === 0) break;
+    nextTile = tiles.at(-1)!.index + 1;
     const hashes: Hash[] = [];
-    for (const leaf of leaves) {
-      if (!holed && leaf.leafIndex !== size + hashes.length) {
+    for (const tile of tiles) {
+      const first = tile.index * TILE_WIDTH;
+      if (!holed && first !== size + hashes.length) {
         const expected = size + hashes.length;
-        find({ problem: 'leaf_missing', leafIndex: expected, message: `leaves ${expected} to ${leaf.leafIndex - 1} are missing from the tree: they were deleted` });
+        find({ problem: 'leaf_missing', leafIndex: expected, message: `leaves ${expected} to ${first - 1} are missing from the tree: they were deleted` });
         holed = true;
       }
-      await checkLeaf(leaf);
-      if (holed) continue;
-      hashes.push(leaf.hash);
-      if (latest && size + hashes.length === latest.treeSize) {
-        rootAtHead = foldSubtrees(appendLeaves(size, frontier.map((s) => s.hash), hashes).frontier.map((s) => s.hash));
+      for (const [p, hash] of tile.hashes.entries()) {
+        await checkLeaf({ leafIndex: first + p, seq: tile.seqs[p]!, eventId: tile.eventIds[p]!, hash });
+        if (holed) continue;
+        hashes.push(hash);
+        if (latest && size + hashes.length === latest.treeSize) {
+          rootAtHead = foldSubtrees(appendLeaves(size, frontier.map((s) => s.hash), hashes).frontier.map((s) => s.hash));
+        }
       }
     }
     if (hashes.length === 0) continue;
     const grown = appendLeaves(size, frontier.map((s) => s.hash), hashes);
     const nodes = grown.completed.filter((n) => n.level > 0);
-    const stored = (await selectSubtrees(db, nodes)).found;
-    for (const node of nodes) {
+    const stored = await storedHashesOf(db, tiles, nodes.map(slotOf));
+    nodes.forEach((node, i) => {
       const first = node.index * 2 ** node.level;
       const last = first + 2 ** node.level - 1;
-      const hash = stored.get(subtreeKey(node.level, node.index));
+      const hash = stored[i];
       if (hash && hashesEqual(hash, node.hash)) {
         report.nodesChecked++;
-        continue;
+        return;
       }
       // A node over a leaf already reported differs because of it: one finding is enough.
-      if ([...reportedLeaves].some((i) => i >= first && i <= last)) continue;
+      if ([...reportedLeaves].some((l) => l >= first && l <= last)) return;
       find({
         problem: 'node_changed',
         leafIndex: first,
@@ -175,7 +181,7 @@ export async function verifyTree(db: Database, options: TreeVerifyOptions): Prom
           ? `the stored node at level ${node.level}, index ${node.index} (leaves ${first} to ${last}) is not the hash of its leaves: it was changed`
           : `the stored node at level ${node.level}, index ${node.index} (leaves ${first} to ${last}) is missing: it was deleted`,
       });
-    }
+    });
     frontier = grown.frontier;
     size += hashes.length;
   }
@@ -198,6 +204,19 @@ export async function verifyTree(db: Database, options: TreeVerifyOptions): Prom
   }
   report.ok = report.problems === 0;
   return report;
+}
+
+/** The hashes stored at these slots: from the leaf tiles at hand, the rest read in one round trip. */
+async function storedHashesOf(db: Database, leafTiles: StoredTile[], slots: TileSlot[]): Promise<(Hash | undefined)[]> {
+  const byKey = new Map(leafTiles.map((t) => [tileKeyOf(t), t]));
+  const upper = slots.filter((s) => s.level > 0);
+  const { found } = await selectSlots(db, upper);
+  let u = 0;
+  return slots.map((s) => {
+    if (s.level > 0) return found[u++];
+    const tile = byKey.get(tileKeyOf(s));
+    return (s.inner ? tile?.inner : tile?.hashes)?.[s.position];
+  });
 }
 
 function headOrigin(note: string): string | null {

@@ -81,7 +81,7 @@ describe.skipIf(!chromiumAvailable)('the extension as a witness, in Chromium', (
     await database.db.transaction(async (tx) => {
       await tx.execute(sql`set local session_replication_role = replica`);
       await tx.execute(sql`update audit_events set resource_target = 'nothing-to-see', leaf_hash = null where id = ${first!.id}`);
-      for (const table of ['merkle_tree_heads', 'merkle_nodes', 'merkle_leaves']) await tx.execute(sql.raw(`delete from ${table}`));
+      for (const table of ['merkle_tree_heads', 'merkle_tiles']) await tx.execute(sql.raw(`delete from ${table}`));
     });
     await server.client.events.record.mutate({ action: 'login', resourceType: 'user', resourceTarget: 'x', actor: { username: 'x' } });
     await head(database.db);

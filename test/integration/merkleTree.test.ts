@@ -82,7 +82,7 @@ describe.each(BACKENDS)('Merkle tree on %s', (backend) => {
 
   /** A superuser's SQL with the append-only triggers off. */
   async function asSuperuser(statements: ReturnType<typeof sql>[]) {
-    const tables = ['audit_events', 'merkle_leaves', 'merkle_nodes', 'merkle_tree_heads'];
+    const tables = ['audit_events', 'merkle_tiles', 'merkle_removed_events', 'merkle_tree_heads'];
     for (const t of tables) await db.execute(sql.raw(`alter table ${t} disable trigger user`));
     try {
       for (const s of statements) await db.execute(s);
@@ -201,17 +201,20 @@ describe.each(BACKENDS)('Merkle tree on %s', (backend) => {
     await record(2);
     await head();
     for (const statement of [
-      sql`update merkle_leaves set seq = seq + 1`,
-      sql`delete from merkle_nodes`,
+      sql`update merkle_tiles set seqs = array_append(seqs[1:1], 0::bigint) where level = 0`,
+      sql`update merkle_tiles set hashes = decode(repeat('ab', 32), 'hex') || substring(hashes from 33) where level = 0`,
+      sql`update merkle_tiles set event_ids = event_ids[2:] || event_ids[1:1] where level = 0`,
+      sql`delete from merkle_tiles`,
+      sql`truncate merkle_tiles`,
       sql`truncate merkle_tree_heads`,
       sql`update merkle_tree_heads set note = 'x'`,
-      sql`delete from merkle_leaves`,
+      sql`truncate merkle_removed_events`,
     ]) {
       const error = await db.execute(statement).then(
         () => null,
         (e: Error & { cause?: Error }) => e.cause?.message ?? e.message,
       );
-      expect(error).toMatch(/^merkle_(leaves|nodes|tree_heads) is append-only: (UPDATE|DELETE|TRUNCATE) is not allowed$/);
+      expect(error).toMatch(/^merkle_(tiles|tree_heads|removed_events) is append-only: (UPDATE|DELETE|TRUNCATE) is not allowed( \(a tile only grows\))?$/);
     }
   });
 
@@ -271,8 +274,7 @@ describe.each(BACKENDS)('Merkle tree on %s', (backend) => {
       // The attacker rewrites what the row says and the leaf hash its writer stored with it, then rebuilds.
     await asSuperuser([
       sql`update audit_events set resource_target = 'innocent', leaf_hash = null where id = ${ids[2]!}`,
-      sql`delete from merkle_leaves`,
-      sql`delete from merkle_nodes`,
+      sql`delete from merkle_tiles`,
       sql`delete from merkle_tree_heads`,
     ]);
     const rewritten = await head();
@@ -312,8 +314,7 @@ describe.each(BACKENDS)('Merkle tree on %s', (backend) => {
       // ...a rewritten history is not.
       await asSuperuser([
         sql`update audit_events set resource_target = 'innocent', leaf_hash = null where id = ${ids[0]!}`,
-        sql`delete from merkle_leaves`,
-        sql`delete from merkle_nodes`,
+        sql`delete from merkle_tiles`,
         sql`delete from merkle_tree_heads`,
       ]);
       await head();
@@ -348,7 +349,7 @@ describe.each(BACKENDS)('Merkle tree on %s', (backend) => {
       }
       const [{ leaves, distinct }] = (await queryRows<{ leaves: string | number; distinct: string | number }>(
         db,
-        sql`select count(*) as leaves, count(distinct event_id) as distinct from merkle_leaves`,
+        sql`select count(*) as leaves, count(distinct id) as distinct from merkle_tiles, unnest(event_ids) as id where level = 0`,
       )) as [{ leaves: string | number; distinct: string | number }];
       expect([Number(leaves), Number(distinct)]).toEqual([500, 500]);
     } finally {

@@ -15,6 +15,7 @@ import type { Caller } from '../../server/services/caller.js';
 import { recordEvents } from '../../server/services/events.js';
 import { runRetention, verifyChain } from '../../server/services/integrity.js';
 import { integrateEvents, signTreeHead, treeLogOf } from '../../server/services/merkleTree.js';
+import { slotOf } from '../../server/services/merkleTiles.js';
 import { generateSigner } from '../../server/services/signingKey.js';
 import { verifyTree } from '../../server/services/treeVerification.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
@@ -103,12 +104,17 @@ describe.each(BACKENDS)('verify holds the tree against the rows on %s', (backend
     expect(out).toContain(`leaf_changed: leaf 6: event ${changed.id} (seq ${changed.seq}) no longer matches its leaf hash`);
   });
 
-  it('names a changed stored node, a changed stored leaf, and a deleted leaf', async () => {
+  it('names a changed stored node, a changed stored leaf, and deleted leaves', async () => {
     const recorded = await record(9);
     await head();
     expect((await verifyTree(db, { signer })).ok).toBe(true);
 
-    await asSuperuser([sql`update merkle_nodes set hash = decode(repeat('cd', 32), 'hex') where level = 2 and node_index = 1`]);
+    // The node over leaves 4 to 7 is kept with the leaves' tile, between its hashes (merkleTiles.ts).
+    const nodeSlot = slotOf({ level: 2, index: 1 });
+    await asSuperuser([
+      sql`update merkle_tiles set inner_hashes = overlay(inner_hashes placing decode(repeat('cd', 32), 'hex') from ${nodeSlot.position * 32 + 1} for 32)
+          where level = 0 and tile_index = 0`,
+    ]);
     expect((await verifyTree(db, { signer })).findings).toEqual([
       {
         problem: 'node_changed',
@@ -117,7 +123,9 @@ describe.each(BACKENDS)('verify holds the tree against the rows on %s', (backend
       },
     ]);
 
-    await asSuperuser([sql`update merkle_leaves set hash = decode(repeat('ab', 32), 'hex') where leaf_index = 3`]);
+    await asSuperuser([
+      sql`update merkle_tiles set hashes = overlay(hashes placing decode(repeat('ab', 32), 'hex') from ${3 * 32 + 1} for 32) where level = 0 and tile_index = 0`,
+    ]);
     const leaf = await verifyTree(db, { signer });
     // One finding for the leaf (the nodes over it differ because of it), and the head no longer matches.
     expect(leaf.findings.map((f) => [f.problem, f.leafIndex ?? null])).toEqual([
@@ -127,10 +135,23 @@ describe.each(BACKENDS)('verify holds the tree against the rows on %s', (backend
     ]);
     expect(leaf.findings[0]!.eventId).toBe(recorded[3]!.id);
 
-    await asSuperuser([sql`delete from merkle_leaves where leaf_index = 3`]);
+    // Past 512 leaves, the tree's level-8 nodes are kept in a tile of their own.
+    const later = await record(600, 'later');
+    await head();
+    await asSuperuser([
+      sql`update merkle_tiles set hashes = overlay(hashes placing decode(repeat('ef', 32), 'hex') from 33 for 32) where level = 1 and tile_index = 0`,
+    ]);
+    expect((await verifyTree(db, { signer })).findings).toContainEqual({
+      problem: 'node_changed',
+      leafIndex: 256,
+      message: 'the stored node at level 8, index 1 (leaves 256 to 511) is not the hash of its leaves: it was changed',
+    });
+
+    await asSuperuser([sql`delete from merkle_tiles where level = 0 and tile_index = 1`]);
     const hole = await verifyTree(db, { signer });
-    expect(hole.findings[0]).toMatchObject({ problem: 'leaf_missing', leafIndex: 3, message: 'leaves 3 to 3 are missing from the tree: they were deleted' });
-    expect(hole.findings.some((f) => f.problem === 'event_not_in_tree' && f.eventId === recorded[3]!.id)).toBe(true);
+    expect(hole.findings).toContainEqual({ problem: 'leaf_missing', leafIndex: 256, message: 'leaves 256 to 511 are missing from the tree: they were deleted' });
+    const firstMissing = later[256 - 9]!;
+    expect(hole.findings.some((f) => f.problem === 'event_not_in_tree' && f.eventId === firstMissing.id)).toBe(true);
   });
 
   it('names an event removed without retention, and a head not signed by the server key or not matching its row', async () => {

@@ -275,6 +275,6 @@ describe.each(BACKENDS)('honest histories raise nothing in the witness (%s)', (b
 async function wipeTree(db: Database): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.execute(sql`set local session_replication_role = replica`);
-    for (const table of ['merkle_tree_heads', 'merkle_nodes', 'merkle_leaves']) await tx.execute(sql.raw(`delete from ${table}`));
+    for (const table of ['merkle_tree_heads', 'merkle_tiles']) await tx.execute(sql.raw(`delete from ${table}`));
   });
 }

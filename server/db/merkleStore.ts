@@ -19,8 +19,6 @@ export interface StoredTreeHead {
 }
 
 const hexOf = (h: Uint8Array) => Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('hex');
-/** 32-byte hashes end to end as one hex string (bytea parameters differ between the drivers). */
-const hexesOf = (hashes: readonly Uint8Array[]) => Buffer.concat(hashes).toString('hex');
 /** A Postgres array literal of numbers, uuids, booleans or hex (no quoting needed). */
 const arrayOf = (values: readonly (number | string | boolean)[]) => `{${values.map((v) => (v === '' ? '""' : v === true ? 't' : v === false ? 'f' : v)).join(',')}}`;
 const bytesOf = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
@@ -93,38 +91,65 @@ export async function selectSlots(db: Database, slots: readonly TileSlot[]): Pro
   return { found, end };
 }
 
-/** An event to integrate: its seq, id and the leaf hash its writer stored (null: written without one). */
-export interface EventLeafHash {
-  seq: number;
-  id: string;
-  leafHash: Uint8Array | null;
+/** The next events to integrate: their seqs, and the leaf hash each one's writer stored (null: written without one). */
+export interface LeafHashSlice {
+  seqs: number[];
+  hashes: (Uint8Array | null)[];
 }
 
-/** The next events after `afterSeq`, in seq order, with their stored leaf hashes: what the integrator reads. */
-export async function selectLeafHashSlice(db: Database, afterSeq: number, limit: number): Promise<EventLeafHash[]> {
-  const rows = await queryRows<{ seq: string | number; id: string; leaf_hash: string | null }>(
+/**
+ * The next events after `afterSeq`, in seq order, `limit` at most: what the integrator
+ * reads. One row, the hashes as one bytea: a row per event cost more to send than to hash.
+ */
+export async function selectLeafHashSlice(db: Database, afterSeq: number, limit: number): Promise<LeafHashSlice> {
+  const [row] = await queryRows<{ seqs: string | null; hashes: Uint8Array | null; missing: string | null }>(
     db,
-    sql`select seq, id, encode(leaf_hash, 'hex') as leaf_hash from audit_events where seq > ${afterSeq} order by seq limit ${limit}`,
+    sql`select array_to_string(array_agg(seq order by seq), ',') as seqs,
+               string_agg(leaf_hash, ''::bytea order by seq) as hashes,
+               array_to_string(array_agg(seq order by seq) filter (where leaf_hash is null), ',') as missing
+          from (select seq, leaf_hash from audit_events where seq > ${afterSeq} order by seq limit ${limit}) next`,
   );
-  return rows.map((r) => ({ seq: Number(r.seq), id: r.id, leafHash: r.leaf_hash === null ? null : bytesOf(r.leaf_hash) }));
+  const seqs = numbersOf(row?.seqs ?? null);
+  const missing = new Set(numbersOf(row?.missing ?? null));
+  const all = row?.hashes ?? new Uint8Array(0);
+  let at = 0;
+  const hashes = seqs.map((seq) => {
+    if (missing.has(seq)) return null;
+    const hash = all.subarray(at, at + 32);
+    at += 32;
+    return hash;
+  });
+  return { seqs, hashes };
 }
 
 /**
  * Appends to tiles (in the caller's transaction, under the tree's lock), in one
- * statement: a new tile is inserted, a partial one grows by concatenation.
+ * statement: a new tile is inserted, a partial one grows by concatenation. Hashes go as
+ * two bytea parameters; a leaf tile's seqs and event ids are read from audit_events by the
+ * seq range of its new leaves (the integrator read every event in it), not sent.
  */
 export async function appendTiles(db: Database, appends: readonly TileAppend[]): Promise<void> {
   if (appends.length === 0) return;
-  const quoted = (list: string) => `"${list}"`;
+  const offsets = (lists: Uint8Array[][]) => {
+    let at = 0;
+    return lists.map((l) => ((at += l.length), at - l.length));
+  };
+  const hashes = appends.map((a) => a.hashes);
+  const inner = appends.map((a) => a.inner);
+  const isLeafTile = (a: TileAppend) => a.level === 0 && a.seqs.length > 0;
   await db.execute(
     sql`insert into merkle_tiles as t (level, tile_index, hashes, inner_hashes, seqs, event_ids, last_seq)
-        select x.l, x.i, decode(x.h, 'hex'), decode(x.n, 'hex'), x.s::bigint[], x.e::uuid[], x.last
+        select x.l, x.i, substring(${Buffer.concat(hashes.flat())}::bytea from x.ho * 32 + 1 for x.hn * 32),
+               substring(${Buffer.concat(inner.flat())}::bytea from x.io * 32 + 1 for x.inn * 32), e.seqs, e.ids, x.last
           from unnest(${arrayOf(appends.map((a) => a.level))}::smallint[], ${arrayOf(appends.map((a) => a.index))}::bigint[],
-                      ${arrayOf(appends.map((a) => hexesOf(a.hashes)))}::text[], ${arrayOf(appends.map((a) => hexesOf(a.inner)))}::text[],
-                      ${arrayOf(appends.map((a) => (a.level === 0 ? quoted(arrayOf(a.leaves.map((l) => l.seq))) : 'NULL')))}::text[],
-                      ${arrayOf(appends.map((a) => (a.level === 0 ? quoted(arrayOf(a.leaves.map((l) => l.eventId))) : 'NULL')))}::text[],
-                      ${arrayOf(appends.map((a) => (a.level === 0 && a.leaves.length > 0 ? a.leaves.at(-1)!.seq : 'NULL')))}::bigint[])
-            as x(l, i, h, n, s, e, last)
+                      ${arrayOf(offsets(hashes))}::int[], ${arrayOf(hashes.map((h) => h.length))}::int[],
+                      ${arrayOf(offsets(inner))}::int[], ${arrayOf(inner.map((h) => h.length))}::int[],
+                      ${arrayOf(appends.map((a) => (isLeafTile(a) ? a.seqs[0]! : 'NULL')))}::bigint[],
+                      ${arrayOf(appends.map((a) => (isLeafTile(a) ? a.seqs.at(-1)! : 'NULL')))}::bigint[])
+            as x(l, i, ho, hn, io, inn, first, last)
+          left join lateral (
+            select array_agg(seq order by seq) as seqs, array_agg(id order by seq) as ids
+              from audit_events where x.first is not null and seq between x.first and x.last) e on true
         on conflict (level, tile_index) do update set
           hashes = t.hashes || excluded.hashes, inner_hashes = t.inner_hashes || excluded.inner_hashes,
           seqs = t.seqs || excluded.seqs, event_ids = t.event_ids || excluded.event_ids, last_seq = coalesce(excluded.last_seq, t.last_seq)`,

@@ -63,20 +63,20 @@ export function tileWidthAt(key: TileKey, size: number): number {
   return Math.max(0, Math.min(TILE_WIDTH, entries - key.index * TILE_WIDTH));
 }
 
-/** What one tile gains from appended leaves: hashes, inner nodes, and (level 0) its leaves' seqs and event ids. */
+/** What one tile gains from appended leaves: hashes, inner nodes, and (level 0) its new leaves' event seqs. */
 export interface TileAppend extends TileKey {
   hashes: Uint8Array[];
   inner: Uint8Array[];
-  leaves: { seq: number; eventId: string }[];
+  seqs: number[];
 }
 
 /**
  * Groups the subtrees appending leaves completed (shared/merkle.ts appendLeaves, in
- * completion order) by tile. `leafAt(i)` names the event of the i-th new leaf. Each
+ * completion order) by tile. `seqAt(i)` is the seq of leaf i's event. Each
  * tile's new hashes follow the ones it holds: `size` (the tree before) says where, and a
  * completed subtree out of that order is a bug, refused here rather than stored.
  */
-export function tileAppendsOf(size: number, completed: readonly SubtreeHash[], leafAt: (leafIndex: number) => { seq: number; eventId: string }): TileAppend[] {
+export function tileAppendsOf(size: number, completed: readonly SubtreeHash[], seqAt: (leafIndex: number) => number): TileAppend[] {
   const byTile = new Map<string, TileAppend & { hashesFrom: number; innerFrom: number }>();
   for (const node of completed) {
     const slot = slotOf(node);
@@ -84,7 +84,7 @@ export function tileAppendsOf(size: number, completed: readonly SubtreeHash[], l
     let append = byTile.get(key);
     if (!append) {
       const width = tileWidthAt(slot, size);
-      append = { level: slot.level, index: slot.index, hashes: [], inner: [], leaves: [], hashesFrom: width, innerFrom: innerCountOf(width) };
+      append = { level: slot.level, index: slot.index, hashes: [], inner: [], seqs: [], hashesFrom: width, innerFrom: innerCountOf(width) };
       byTile.set(key, append);
     }
     const expected = slot.inner ? append.innerFrom + append.inner.length : append.hashesFrom + append.hashes.length;
@@ -94,8 +94,8 @@ export function tileAppendsOf(size: number, completed: readonly SubtreeHash[], l
     if (slot.inner) append.inner.push(node.hash);
     else {
       append.hashes.push(node.hash);
-      if (slot.level === 0) append.leaves.push(leafAt(node.index));
+      if (slot.level === 0) append.seqs.push(seqAt(node.index));
     }
   }
-  return [...byTile.values()].map(({ level, index, hashes, inner, leaves }) => ({ level, index, hashes, inner, leaves }));
+  return [...byTile.values()].map(({ level, index, hashes, inner, seqs }) => ({ level, index, hashes, inner, seqs }));
 }

@@ -2,7 +2,7 @@
 // index = position, gaps in seq do not matter), signed tree heads as C2SP checkpoint
 // notes, and the inclusion and consistency proofs auditors' extensions and external
 // witnesses check (shared/merkle.ts, shared/signedNote.ts).
-import { createHash, createPublicKey } from 'node:crypto';
+import { createPublicKey, hash as oneShotHash } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { toBase64 } from '../../shared/base64.js';
 import { canonicalEvent } from '../../shared/canonical.js';
@@ -107,9 +107,14 @@ export async function treePrefix(db: Database, throughSeq: number): Promise<Expo
 
 // The server hashes with node:crypto (native, several times @noble/hashes' speed on leaf
 // bytes); the hashes are the same SHA-256 shared/merkle.ts computes, which tests hold it to.
-const NODE_PREFIX = Buffer.from([0x01]);
 const asHash = (digest: Buffer): Hash => new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
-const nativeNodeHash = (left: Hash, right: Hash): Hash => asHash(createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest());
+const nodeBytes = Buffer.alloc(65, 0x01);
+/** One-shot hash of 0x01 ‖ left ‖ right in a reused buffer: the integrator's one hash per leaf. */
+function nativeNodeHash(left: Hash, right: Hash): Hash {
+  nodeBytes.set(left, 1);
+  nodeBytes.set(right, 33);
+  return asHash(oneShotHash('sha256', nodeBytes, 'buffer') as Buffer);
+}
 
 /** A leaf: SHA-256(0x00 ‖ UTF-8 of the event's canonical form), the form its chain hash covers. */
 export function eventLeafHash(event: Parameters<typeof canonicalEvent>[0]): Hash {
@@ -120,17 +125,21 @@ export function eventLeafHash(event: Parameters<typeof canonicalEvent>[0]): Hash
  * The leaf hashes of the next events, in seq order: as their writer stored them, and for
  * events written without one (before the writer stored them), from their canonical form.
  */
-async function nextLeaves(tx: Database, afterSeq: number, limit: number): Promise<{ seq: number; id: string; hash: Hash }[]> {
-  const rows = await selectLeafHashSlice(tx, afterSeq, limit);
-  const missing = rows.findIndex((r) => r.leafHash === null);
-  if (missing === -1) return rows.map((r) => ({ seq: r.seq, id: r.id, hash: r.leafHash! }));
-  const fromRows = new Map((await selectCanonicalSlice(tx, missing === 0 ? afterSeq : rows[missing - 1]!.seq, rows.length - missing)).map((r) => [r.seq, r]));
-  return rows.map((r) => {
-    if (r.leafHash) return { seq: r.seq, id: r.id, hash: r.leafHash };
-    const row = fromRows.get(r.seq);
-    if (!row) throw new Error(`event at seq ${r.seq} was not found again while integrating it`);
-    return { seq: r.seq, id: r.id, hash: eventLeafHash(row) };
-  });
+async function nextLeaves(tx: Database, afterSeq: number, limit: number): Promise<{ seqs: number[]; hashes: Hash[] }> {
+  const { seqs, hashes } = await selectLeafHashSlice(tx, afterSeq, limit);
+  const firstMissing = hashes.indexOf(null);
+  if (firstMissing === -1) return { seqs, hashes: hashes as Hash[] };
+  const from = firstMissing === 0 ? afterSeq : seqs[firstMissing - 1]!;
+  const rows = new Map((await selectCanonicalSlice(tx, from, seqs.length - firstMissing)).map((r) => [r.seq, r]));
+  return {
+    seqs,
+    hashes: hashes.map((hash, i) => {
+      if (hash) return hash;
+      const row = rows.get(seqs[i]!);
+      if (!row) throw new Error(`event at seq ${seqs[i]} was not found again while integrating it`);
+      return eventLeafHash(row);
+    }),
+  };
 }
 
 /**
@@ -168,29 +177,21 @@ export async function integrateBatch(db: Database, options: IntegrateOptions = {
     if (options.wait) await lockTree(tx);
     else if (!(await tryLockTree(tx))) return null;
     const end = await selectTreeEnd(tx);
-    const rows = await nextLeaves(tx, end.lastSeq, batchSize);
-    if (rows.length === 0) return 0;
+    const { seqs, hashes } = await nextLeaves(tx, end.lastSeq, batchSize);
+    if (seqs.length === 0) return 0;
     let frontier = cache.current && sameEnd(cache.current.end, end) ? cache.current.hashes : null;
     if (!frontier) {
       const shape = subtreesOfRange(0, end.size);
       const { read } = await readSubtrees(tx, shape);
       frontier = shape.map((s) => read(s.level, s.index));
     }
-    const hashes = rows.map((row) => row.hash);
     const appended = appendLeaves(end.size, frontier, hashes, nativeNodeHash);
-    const last = rows[rows.length - 1]!;
-    await appendTiles(
-      tx,
-      tileAppendsOf(end.size, appended.completed, (leafIndex) => {
-        const row = rows[leafIndex - end.size]!;
-        return { seq: row.seq, eventId: row.id };
-      }),
-    );
+    await appendTiles(tx, tileAppendsOf(end.size, appended.completed, (leafIndex) => seqs[leafIndex - end.size]!));
     cache.current = {
-      end: { size: end.size + rows.length, lastSeq: last.seq, lastHash: hashes[hashes.length - 1]! },
+      end: { size: end.size + seqs.length, lastSeq: seqs.at(-1)!, lastHash: hashes.at(-1)! },
       hashes: appended.frontier.map((s) => s.hash),
     };
-    return rows.length;
+    return seqs.length;
   });
 }
 

@@ -85,6 +85,12 @@ export interface GenerateOptions {
    * the same size as a real SHA-256, but not a valid chain (nothing here verifies it).
    */
   hashColumn?: boolean;
+  /**
+   * Fill `leaf_hash` (the Merkle leaf the event writer stores) with SHA-256(0x00 ‖ a
+   * placeholder): synthetic, not the hash of the row's canonical form (which SQL cannot
+   * write), but what the tree's integrator reads and hashes on.
+   */
+  leafHashColumn?: boolean;
 }
 
 /**
@@ -100,7 +106,7 @@ export function generateInsertSql(o: GenerateOptions): string {
   // r5: status and system writes; r6: time jitter.
   return `
 insert into audit_events (id, time, recorded_at, action, resource_type, resource_id, resource_target,
-  actor_id, actor_username, actor_email, ip, user_agent, status_code, request_id, diff, metadata${o.hashColumn ? ', hash' : ''})
+  actor_id, actor_username, actor_email, ip, user_agent, status_code, request_id, diff, metadata${o.hashColumn ? ', hash' : ''}${o.leafHashColumn ? ', leaf_hash' : ''})
 select
   gen_random_uuid(),
   t,
@@ -125,7 +131,8 @@ select
        else '{}'::jsonb end,
   case when action in ('connect', 'ssh') then jsonb_build_object('client', case when r4 < 0.6 then 'vscode' else 'ssh' end)
        else '{}'::jsonb end${o.hashColumn ? `,
-  encode(sha256(('vigil-bench-' || g)::bytea), 'hex')` : ''}
+  encode(sha256(('vigil-bench-' || g)::bytea), 'hex')` : ''}${o.leafHashColumn ? `,
+  sha256('\\x00'::bytea || convert_to('vigil-bench-leaf-' || g, 'UTF8'))` : ''}
 from (
   select l3.*,
     case rtype

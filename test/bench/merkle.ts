@@ -1,17 +1,24 @@
 // What the verifiable log costs, on Postgres: Merkle tree integration throughput beside
-// raw SHA-256 of the same leaf bytes; ingest with the tree integrator running against
-// without it (rounds alternated, same run); inclusion and consistency proof latency as
-// the service answers them. `npm run bench -- --only=merkle` (with --quick: small sizes).
+// raw SHA-256 of the same bytes; ingest with the tree integrator running against without
+// it (rounds alternated, same run); and on a large tree of synthetic leaves (10M in the
+// full run), integration at scale, inclusion and consistency proof latency as the service
+// answers them, and the extension's verification per sync in real Chromium.
+// `npm run bench -- --only=merkle` (with --quick: small sizes).
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { canonicalEvent } from '../../shared/canonical.js';
 import { eventInputSchema } from '../../shared/event.js';
 import { sha256 } from '../../shared/sha256.js';
-import { openDatabase, type DatabaseHandle } from '../../server/db/database.js';
+import { sql } from 'drizzle-orm';
+import { openDatabase, queryRows, type DatabaseHandle } from '../../server/db/database.js';
 import { selectChainSlice } from '../../server/db/integrityStore.js';
 import { EventWriter } from '../../server/db/eventWriter.js';
 import { recordEvents } from '../../server/services/events.js';
-import { eventInclusionProof, integrateEvents, treeConsistencyProof, treeLogOf } from '../../server/services/merkleTree.js';
+import { toBase64 } from '../../shared/base64.js';
+import { formatCheckpoint } from '../../shared/signedNote.js';
+import { eventInclusionProof, integrateEvents, treeConsistencyProof, treeLogOf, treeRoot, type TreeLog } from '../../server/services/merkleTree.js';
+import { generateInsertSql } from './generate.js';
+import { timeSyncsInChromium } from './witnessInBrowser.js';
 import { generateSigner } from '../../server/services/signingKey.js';
 import { TreeIntegrator } from '../../server/services/treeIntegrator.js';
 import { BATCH, makeEvents, median } from './ingest.js';
@@ -26,6 +33,23 @@ export interface MerkleBenchResult {
     leavesPerCpuSec: number;
     rawSha256LeavesPerSec: number;
     nodeSha256LeavesPerSec: number;
+    /** Node hashes (SHA-256 of 65 bytes, node:crypto) per second: the integrator's hashing, one per leaf. */
+    nodeHashesPerSec: number;
+  };
+  /** The large tree of synthetic leaves: integrated by the real integrator, then proofs and browser syncs on it. */
+  large: {
+    leaves: number;
+    /** Time to generate the events (SQL), for the record. */
+    generateSeconds: number;
+    integrationSeconds: number;
+    leavesPerSec: number;
+    leavesPerCpuSec: number;
+    calls: number;
+    inclusion: { p50: number; p95: number };
+    consistency: { p50: number; p95: number };
+    browserSyncs: number;
+    browser: { p50: number; p95: number; max: number } | null;
+    browserError?: string;
   };
   ingest: { rows: number; rounds: number; withTreeRowsPerSec: number; withoutTreeRowsPerSec: number; cost: number; treeLagMs: number };
   proofs: { treeSize: number; calls: number; inclusion: { p50: number; p95: number }; consistency: { p50: number; p95: number } };
@@ -41,6 +65,10 @@ export interface MerkleBenchOptions {
   rounds: number;
   proofCalls: number;
   concurrency: number;
+  /** Events of the large tree (synthetic leaf hashes). */
+  largeTreeRows: number;
+  /** Syncs timed in Chromium (after 20 of warm-up). */
+  browserSyncs: number;
 }
 
 async function scratch(adminUrl: string, name: string): Promise<{ handle: DatabaseHandle; drop(): Promise<void> }> {
@@ -99,6 +127,12 @@ export async function runMerkleBench(adminUrl: string, options: MerkleBenchOptio
     t = now();
     for (const b of bytes) createHash('sha256').update(prefix).update(b).digest();
     const nodeSha256LeavesPerSec = bytes.length / ((now() - t) / 1000);
+    const left = Buffer.alloc(32, 1);
+    const right = Buffer.alloc(32, 2);
+    const node = Buffer.from([1]);
+    t = now();
+    for (let k = 0; k < bytes.length; k++) createHash('sha256').update(node).update(left).update(right).digest();
+    const nodeHashesPerSec = bytes.length / ((now() - t) / 1000);
     integration = {
       leaves: options.treeRows,
       seconds,
@@ -106,6 +140,7 @@ export async function runMerkleBench(adminUrl: string, options: MerkleBenchOptio
       leavesPerCpuSec: options.treeRows / cpuSeconds,
       rawSha256LeavesPerSec,
       nodeSha256LeavesPerSec,
+      nodeHashesPerSec,
     };
 
     // Proof latency, as the service computes them (database reads included).
@@ -132,6 +167,8 @@ export async function runMerkleBench(adminUrl: string, options: MerkleBenchOptio
   } finally {
     await tree.drop();
   }
+
+  const large = await largeTree(adminUrl, log_, options);
 
   // Ingest with the integrator following it against without, rounds alternated.
   const withTree: number[] = [];
@@ -163,8 +200,95 @@ export async function runMerkleBench(adminUrl: string, options: MerkleBenchOptio
     integration,
     ingest: { rows: options.ingestRows, rounds: options.rounds, withTreeRowsPerSec: w, withoutTreeRowsPerSec: wo, cost: 1 - w / wo, treeLagMs: median(lags) },
     proofs,
+    large,
     load: { start: loadAtStart, end: os.loadavg()[0]! },
   };
+}
+
+const GENERATE_CHUNK = 1_000_000;
+
+/**
+ * A tree of `largeTreeRows` events generated in SQL with synthetic leaf hashes (the
+ * filter indexes dropped: the tree reads by seq and finds events by id only), integrated
+ * by the real integrator; then proof latency and the browser's verification per sync on it.
+ */
+async function largeTree(adminUrl: string, treeLog: TreeLog, options: MerkleBenchOptions): Promise<MerkleBenchResult['large']> {
+  const n = options.largeTreeRows;
+  const db = await scratch(adminUrl, 'vigil_bench_merkle_large');
+  try {
+    const { db: d } = db.handle;
+    const filterIndexes = await queryRows<{ name: string }>(
+      d,
+      sql`select indexname as name from pg_indexes where tablename = 'audit_events' and indexname like 'audit_events_%_time_idx'`,
+    );
+    for (const { name } of filterIndexes) await d.execute(sql.raw(`drop index ${name}`));
+    let started = now();
+    for (let from = 1; from <= n; from += GENERATE_CHUNK) {
+      const to = Math.min(n, from + GENERATE_CHUNK - 1);
+      log(`merkle: generating events ${int(from)}-${int(to)} of ${int(n)}`);
+      await d.execute(sql.raw(generateInsertSql({ from, to, total: n, endIso: '2026-12-01T00:00:00.000Z', spanDays: 365, hashColumn: true, leafHashColumn: true })));
+    }
+    await d.execute(sql`analyze audit_events`);
+    const generateSeconds = (now() - started) / 1000;
+    log(`merkle: integrating ${int(n)} synthetic leaves`);
+    started = now();
+    const cpu = process.cpuUsage();
+    await integrateEvents(d, { batchSize: 10_000 });
+    const integrationSeconds = (now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+
+    const calls = options.proofCalls;
+    const seqs = Array.from({ length: calls }, () => 1 + Math.floor(Math.random() * n));
+    const ids = (await queryRows<{ id: string }>(d, sql`select id from audit_events where seq = any(${`{${seqs.join(',')}}`}::bigint[])`)).map((r) => r.id);
+    const inclusion: number[] = [];
+    const consistency: number[] = [];
+    log(`merkle: ${int(calls)} proofs of each kind on ${int(n)} leaves`);
+    for (let i = 0; i < calls; i++) {
+      let s = now();
+      await eventInclusionProof(d, ids[i % ids.length]!, n);
+      inclusion.push(now() - s);
+      const from = 1 + Math.floor(Math.random() * (n - 1));
+      s = now();
+      await treeConsistencyProof(d, from, n);
+      consistency.push(now() - s);
+    }
+
+    // Each sync: a head held from earlier (random size), the latest, and the proof between.
+    log(`merkle: ${options.browserSyncs} syncs verified in Chromium`);
+    const headAt = async (size: number) => {
+      const rootHash = await treeRoot(d, size);
+      return { treeSize: size, rootHash: toBase64(rootHash), note: await treeLog.sign(formatCheckpoint({ origin: treeLog.origin, treeSize: size, rootHash, extensions: [] })), verifierKey: treeLog.verifierKey };
+    };
+    const latest = await headAt(n);
+    const cases = [];
+    for (let i = 0; i < options.browserSyncs; i++) {
+      const held = await headAt(1 + Math.floor(Math.random() * (n - 1)));
+      cases.push({ held, received: latest, proof: (await treeConsistencyProof(d, held.treeSize, n)).proof });
+    }
+    let browser: MerkleBenchResult['large']['browser'] = null;
+    let browserError: string | undefined;
+    try {
+      const times = await timeSyncsInChromium(cases, 20);
+      browser = { p50: percentile(times, 50), p95: percentile(times, 95), max: Math.max(...times) };
+    } catch (error) {
+      browserError = (error as Error).message;
+    }
+    return {
+      leaves: n,
+      generateSeconds,
+      integrationSeconds,
+      leavesPerSec: n / integrationSeconds,
+      leavesPerCpuSec: n / ((used.user + used.system) / 1e6),
+      calls,
+      inclusion: { p50: percentile(inclusion, 50), p95: percentile(inclusion, 95) },
+      consistency: { p50: percentile(consistency, 50), p95: percentile(consistency, 95) },
+      browserSyncs: options.browserSyncs,
+      browser,
+      ...(browserError ? { browserError } : {}),
+    };
+  } finally {
+    await db.drop();
+  }
 }
 
 export function formatMerkleBench(r: MerkleBenchResult): string {
@@ -181,8 +305,15 @@ export function formatMerkleBench(r: MerkleBenchResult): string {
     `| SHA-256 of the same leaf bytes alone, @noble/hashes (shared/sha256.ts: the extension's) | ${int(i.rawSha256LeavesPerSec)} leaves/s | |`,
     `| ingest with the integrator running / without (median of ${r.ingest.rounds} rounds each, ${int(r.ingest.rows)} events) | ${int(r.ingest.withTreeRowsPerSec)} / ${int(r.ingest.withoutTreeRowsPerSec)} rows/s: cost ${(r.ingest.cost * 100).toFixed(1)}% | ≤ 15% |`,
     `| tree behind at the end of an ingest round (time to settle) | ${ms(r.ingest.treeLagMs)} | ≤ 1 s |`,
+    `| node hashes alone, node:crypto (the integrator's hashing: one per leaf) | ${int(i.nodeHashesPerSec)} /s | |`,
     `| inclusion proof, service (${int(r.proofs.calls)} calls, tree of ${int(r.proofs.treeSize)}) | p50 ${ms(r.proofs.inclusion.p50)}, p95 ${ms(r.proofs.inclusion.p95)} | p95 ≤ 2 ms |`,
     `| consistency proof, service | p50 ${ms(r.proofs.consistency.p50)}, p95 ${ms(r.proofs.consistency.p95)} | p95 ≤ 2 ms |`,
+    `| large tree: integration of ${int(r.large.leaves)} synthetic leaves (generated in ${r.large.generateSeconds.toFixed(0)} s) | ${int(r.large.leavesPerSec)} leaves/s (${r.large.integrationSeconds.toFixed(1)} s); ${int(r.large.leavesPerCpuSec)} per CPU-second of the server process | ≥ 100,000 leaves/s |`,
+    `| large tree: inclusion proof, service (${int(r.large.calls)} calls) | p50 ${ms(r.large.inclusion.p50)}, p95 ${ms(r.large.inclusion.p95)} | p95 ≤ 2 ms |`,
+    `| large tree: consistency proof, service | p50 ${ms(r.large.consistency.p50)}, p95 ${ms(r.large.consistency.p95)} | p95 ≤ 2 ms |`,
+    r.large.browser
+      ? `| extension's verification per sync, Chromium (signed note + consistency proof, ${r.large.browserSyncs} syncs) | p50 ${ms(r.large.browser.p50)}, p95 ${ms(r.large.browser.p95)}, max ${ms(r.large.browser.max)} | ≤ 10 ms |`
+      : `| extension's verification per sync, Chromium | not measured: ${r.large.browserError} | ≤ 10 ms |`,
     '',
   ].join('\n');
 }

@@ -170,8 +170,8 @@ if (args['report-only']) {
   }
   if (sections.has('merkle')) {
     const r = await runMerkleBench(adminUrl, quick
-      ? { treeRows: 20_000, ingestRows: 10_000, rounds: 1, proofCalls: 200, concurrency: settings.concurrency }
-      : { treeRows: 1_000_000, ingestRows: 100_000, rounds: 3, proofCalls: 1000, concurrency: settings.concurrency });
+      ? { treeRows: 20_000, ingestRows: 10_000, rounds: 1, proofCalls: 200, concurrency: settings.concurrency, largeTreeRows: 200_000, browserSyncs: 200 }
+      : { treeRows: 1_000_000, ingestRows: 100_000, rounds: 3, proofCalls: 1000, concurrency: settings.concurrency, largeTreeRows: 10_000_000, browserSyncs: 500 });
     await writeFile(path.join(workDir, quick ? 'merkle.quick.json' : 'merkle.json'), JSON.stringify(r, null, 2));
     merkleBlock = `<!-- bench:merkle:start -->\n${formatMerkleBench(r)}<!-- bench:merkle:end -->`;
     await save('after Merkle tree');

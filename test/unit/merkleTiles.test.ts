@@ -19,11 +19,11 @@ it('stores each completed subtree once, in tile order, where slotOf finds it (ba
   for (const batch of [1, 2, 253, 1, 300, 1000, 63_979, 256, 3]) {
     const leaves = Array.from({ length: batch }, (_, k) => leaf(size + k));
     const grown = appendLeaves(size, frontier, leaves, (l, r) => hash(Uint8Array.of(1), l, r));
-    for (const a of tileAppendsOf(size, grown.completed, (i) => ({ seq: 10 + i, eventId: `e${i}` }))) {
+    for (const a of tileAppendsOf(size, grown.completed, (i) => 10 + i)) {
       const tile = tiles.get(`${a.level}/${a.index}`) ?? { hashes: [], inner: [], seqs: [] };
       tile.hashes.push(...a.hashes);
       tile.inner.push(...a.inner);
-      tile.seqs.push(...a.leaves.map((l) => l.seq));
+      tile.seqs.push(...a.seqs);
       tiles.set(`${a.level}/${a.index}`, tile);
     }
     size += batch;
@@ -46,5 +46,5 @@ it('stores each completed subtree once, in tile order, where slotOf finds it (ba
 
 it('refuses an append that does not continue a tile where it ends', () => {
   const grown = appendLeaves(0, [], [leaf(0), leaf(1)]);
-  expect(() => tileAppendsOf(1, grown.completed, () => ({ seq: 1, eventId: 'e' }))).toThrow(/belongs at 0, not after 1/);
+  expect(() => tileAppendsOf(1, grown.completed, () => 1)).toThrow(/belongs at 0, not after 1/);
 });

@@ -83,6 +83,161 @@ const LISTED_EVENT_JSON: SQL = (() => {
   return sql`json_build_object(${sql.join(entries, sql`, `)})`;
 })();
 
+/** A string in JSON text (a regular expression). */
+const JSON_STRING_RE = String.raw`"(?:[^"\\]|\\.)*"`;
+
+/**
+ * A jsonb value as JSON.stringify writes what JSON.parse makes of it: Postgres writes jsonb
+ * with a space after each `:` and `,`; outside strings those are dropped.
+ */
+const compactJsonOf = (column: SQL) =>
+  sql`case when ${column} = '{}'::jsonb then '{}' else regexp_replace(${column}::text, ${sql.raw(`'(${JSON_STRING_RE})|([:,]) '`)}, '\\1\\2', 'g') end`;
+
+/**
+ * Whether a jsonb value's compact text may differ from JSON.stringify(JSON.parse(text)):
+ * JavaScript puts integer keys first (jsonb sorts keys by length), and writes numbers its
+ * own way (1.50 as 1.5, long integers rounded). Outside strings: a digit-only key, a
+ * decimal point or 16 digits in a row. Such an event is written in JavaScript instead.
+ */
+const jsonNeedsJsOf = (column: SQL) =>
+  sql`(${column} <> '{}'::jsonb and (${column}::text ~ '"[0-9]+": ' or regexp_replace(${column}::text, ${sql.raw(`'${JSON_STRING_RE}'`)}, '', 'g') ~ '[.]|[0-9]{16}'))`;
+
+/** A field's value as JSON.stringify writes its listed form, from the row `b`. */
+function jsonTextOf(f: EventField): SQL {
+  const column = sql.raw(`b.${f.column}`);
+  const text = (() => {
+    switch (f.sqlType) {
+      case 'bigint':
+      case 'integer':
+        return sql`${column}::text`;
+      case 'uuid':
+        return sql`'"' || ${column}::text || '"'`;
+      case 'timestamptz':
+        return sql`'"' || ${isoTimeOf(column)} || '"'`;
+      case 'jsonb':
+        return compactJsonOf(column);
+      case 'text':
+      case 'inet':
+        return sql`to_json(${column})::text`;
+    }
+  })();
+  return f.nullable ? sql`coalesce(${text}, 'null')` : text;
+}
+
+/**
+ * An event as JSON.stringify(toAuditEvent(row)) writes it, byte for byte, built by
+ * Postgres (a sink then neither decodes the row nor encodes the event): keys in the listed
+ * order, the actor null when it has no username. Only valid where EVENT_NEEDS_JS is false.
+ */
+const EVENT_JSON_TEXT: SQL = (() => {
+  const pieces: SQL[] = [];
+  const done = new Set<string>();
+  for (const f of EVENT_FIELDS as readonly EventField[]) {
+    const { key, part } = f.listed;
+    if (done.has(key)) continue;
+    done.add(key);
+    pieces.push(sql.raw(`'${done.size === 1 ? '{' : ','}"${key}":'`));
+    if (part === undefined) {
+      pieces.push(jsonTextOf(f));
+      continue;
+    }
+    const parts = (EVENT_FIELDS as readonly EventField[]).filter((g) => g.listed.key === key);
+    const presence = parts.find((g) => g.listed.presence)!;
+    const object = sql.join(
+      parts.map((g, i) => sql`${sql.raw(`'${i === 0 ? '{' : ','}"${g.listed.part}":'`)}, ${jsonTextOf(g)}`),
+      sql`, `,
+    );
+    pieces.push(sql`case when ${sql.raw(`b.${presence.column}`)} is null then 'null' else concat(${object}, '}') end`);
+  }
+  pieces.push(sql.raw(`'}'`));
+  return sql`concat(${sql.join(pieces, sql`, `)})`;
+})();
+
+/** True for the events whose JSON text EVENT_JSON_TEXT may not write as JavaScript does. */
+const EVENT_NEEDS_JS: SQL = (() => {
+  const checks = (EVENT_FIELDS as readonly EventField[]).filter((f) => f.sqlType === 'jsonb').map((f) => jsonNeedsJsOf(sql.raw(`b.${f.column}`)));
+  return sql`(${sql.join(checks, sql` or `)})`;
+})();
+
+/** Stands for an event Postgres did not write (EVENT_NEEDS_JS); JSON text and syslog headers never hold it raw. */
+export const WRITTEN_IN_JS = '\u0001';
+
+/** How a sink frames each event's JSON text in a batch. */
+export type SinkBatchFraming =
+  | { kind: 'ndjson' }
+  /** RFC 5424 messages `<PRI>1 TIME HOSTNAME vigil PROCID MSGID - MSG`, each preceded by its length in bytes (RFC 6587). */
+  | { kind: 'syslog'; hostname: string; procId: string; priByAction: Readonly<Record<string, number>> };
+
+export interface SinkBatchText {
+  count: number;
+  /** The batch's last seq (0 when empty). */
+  lastSeq: number;
+  /** When its oldest event was recorded (epoch ms; null when empty). */
+  oldestRecordedAtMs: number | null;
+  /** Every event framed, in seq order; WRITTEN_IN_JS in place of each of `writtenInJs`. */
+  body: string;
+  /** The events the caller must write itself (seq order). */
+  writtenInJs: number[];
+}
+
+/** An event's message (`m` below): its JSON text, or for syslog the RFC 5424 message around it. */
+function messageSql(framing: SinkBatchFraming): SQL {
+  if (framing.kind === 'ndjson') return EVENT_JSON_TEXT;
+  const pri = sql.join(
+    Object.entries(framing.priByAction).map(([action, n]) => sql`when ${action}::text then ${`<${n}>1 `}::text`),
+    sql` `,
+  );
+  return sql`concat(case b.action ${pri} end, ${isoTimeOf(sql.raw('b.time'))}, ' ', ${framing.hostname}::text, ' vigil ', ${framing.procId}::text, ' ', b.action, ' - ', ${EVENT_JSON_TEXT})`;
+}
+
+/** A message `m` as it goes on the wire: a line of NDJSON, or its length in bytes and a space first. */
+const framedSql = (framing: SinkBatchFraming): SQL => (framing.kind === 'ndjson' ? sql`m || E'\n'` : sql`octet_length(m)::text || ' ' || m`);
+
+/**
+ * A sink's batch as the text it sends: matching events above `afterSeq` (at most
+ * `throughSeq`), in seq order, each framed by Postgres as JavaScript would (one value: no
+ * row is decoded, no event encoded in the server). Events Postgres may not write exactly
+ * (EVENT_NEEDS_JS) are left to the caller, marked in the body.
+ */
+export async function selectSinkBatchText(
+  db: Database,
+  query: EventQuery,
+  afterSeq: number,
+  throughSeq: number,
+  limit: number,
+  framing: SinkBatchFraming,
+): Promise<SinkBatchText> {
+  const conditions = [...conditionsOf(query), sql`${auditEvents.seq} > ${afterSeq}`, sql`${auditEvents.seq} <= ${throughSeq}`];
+  const [row] = await queryRows<{ n: number | string; last: number | string | null; oldest: number | string | null; body: string | null; js: (number | string)[] | string | null }>(
+    db,
+    // offset 0: each level computed once per row (not inlined where `js` and `m` are used twice).
+    sql`select count(*)::int as n, max(seq) as last, (extract(epoch from min(recorded_at)) * 1000)::float8 as oldest,
+          string_agg(case when js then ${WRITTEN_IN_JS}::text else ${framedSql(framing)} end, '' order by seq) as body,
+          array_agg(seq order by seq) filter (where js) as js
+        from (select b.seq, b.recorded_at, b.js, case when b.js then null else ${messageSql(framing)} end as m
+              from (select b.*, ${EVENT_NEEDS_JS} as js
+                    from (select * from audit_events where ${and(...conditions)} order by seq limit ${limit}) b offset 0) b offset 0) batch`,
+  );
+  const js = row?.js ?? null;
+  return {
+    count: Number(row?.n ?? 0),
+    lastSeq: Number(row?.last ?? 0),
+    oldestRecordedAtMs: row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest),
+    body: row?.body ?? '',
+    writtenInJs: js === null ? [] : (typeof js === 'string' ? js.replace(/[{}]/g, '').split(',').filter(Boolean) : js).map(Number),
+  };
+}
+
+/** The events of these seqs, in seq order. */
+export async function selectEventsBySeq(db: Database, seqs: number[]): Promise<AuditEventRow[]> {
+  if (seqs.length === 0) return [];
+  return db
+    .select()
+    .from(auditEvents)
+    .where(sql`${auditEvents.seq} in (${sql.join(seqs.map((s) => sql`${s}`), sql`, `)})`)
+    .orderBy(asc(auditEvents.seq));
+}
+
 /** Newest first, strictly after `after` in that order (keyset: same cost at any depth), as listed events. */
 export async function selectListedEventsPage(
   db: Database,
@@ -144,6 +299,16 @@ export async function selectAllAfterSeq(db: Database, afterSeq: number, limit: n
 export async function selectMaxSeq(db: Database): Promise<number> {
   const [row] = await db.select({ seq: auditEvents.seq }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1);
   return row?.seq ?? 0;
+}
+
+/** The head (highest seq) and when the first event after `afterSeq` was recorded (epoch ms; null: none), from the primary key. */
+export async function selectHeadAfter(db: Database, afterSeq: number): Promise<{ head: number; firstRecordedAtMs: number | null }> {
+  const [row] = await queryRows<{ head: number | string | null; first: number | string | null }>(
+    db,
+    sql`select (select max(seq) from audit_events) as head,
+          (select (extract(epoch from recorded_at) * 1000)::float8 from audit_events where seq > ${afterSeq} order by seq limit 1) as first`,
+  );
+  return { head: Number(row?.head ?? 0), firstRecordedAtMs: row?.first === null || row?.first === undefined ? null : Number(row.first) };
 }
 
 /** How many events match, counting no further than `cap` (never a full count). */

@@ -13,13 +13,14 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Database } from '../db/database.js';
-import { selectEventsAfterSeq, selectMaxSeq, type EventQuery } from '../db/auditEventsStore.js';
-import type { AuditEventRow, SinkRow } from '../db/schema.js';
+import { selectHeadAfter, type EventQuery } from '../db/auditEventsStore.js';
+import type { SinkRow } from '../db/schema.js';
 import { acquireSinkLease, advanceSinkCursor, recordSinkError, releaseSinkLease, renewSinkLease, selectSinks } from '../db/sinksStore.js';
 import { logger } from '../logger.js';
 import { sinkDelivered, sinkErrors } from '../metrics.js';
 import type { SinkFormat, SinkKind } from '../../shared/sinkCatalog.js';
-import { parseQueryFor, resolveFilter, toAuditEvent } from './events.js';
+import { parseQueryFor, resolveFilter } from './events.js';
+import { readSinkBatch, type SinkBatch } from './sinkBatches.js';
 import { revealSinkSecret } from './sinkSecrets.js';
 import { createTransport, SinkSendError, type Transport } from './sinkTransports.js';
 import type { SecretsKey } from './secretsKey.js';
@@ -36,6 +37,8 @@ export interface SinkDeliveryOptions {
   timeoutMs?: number;
   /** Backoff after failures: initialMs, doubling to maxMs, each wait jittered to 50-100 %. */
   backoff?: { initialMs: number; maxMs: number };
+  /** A sink that is behind sends up to this many events at once to a stream (syslog over TCP/TLS), whatever its batchSize. */
+  streamBatchSize?: number;
 }
 
 export const SINK_DELIVERY_DEFAULTS = {
@@ -44,6 +47,7 @@ export const SINK_DELIVERY_DEFAULTS = {
   flushMs: 1000,
   timeoutMs: 10_000,
   backoff: { initialMs: 500, maxMs: 60_000 },
+  streamBatchSize: 5000,
 } as const;
 
 /** Exponential backoff with jitter: the wait before attempt `failures + 1`. */
@@ -160,7 +164,7 @@ class SinkWorker {
   /** The last batch was full: more events wait. */
   private behind = false;
   /** The batch after the cursor, read while the last one was sent. */
-  private prefetch: { afterSeq: number; rows: Promise<AuditEventRow[] | null> } | null = null;
+  private prefetch: { afterSeq: number; batch: Promise<SinkBatch | null> } | null = null;
   /** The cursor was just moved and the configuration found unchanged: the next send needs no other check. */
   private checkedJustNow = false;
 
@@ -227,52 +231,76 @@ class SinkWorker {
     }
   }
 
+  /** How many events to read: batchSize, or while behind on a stream (syslog over TCP/TLS) up to streamBatchSize. */
+  private limitFor(transport: Transport, behind: boolean): number {
+    const batchSize = this.row.batchSize;
+    return behind && transport.streams ? Math.max(batchSize, this.settings.streamBatchSize) : batchSize;
+  }
+
+  private read(transport: Transport, query: EventQuery, afterSeq: number, throughSeq: number, limit: number): Promise<SinkBatch> {
+    return readSinkBatch(this.db, query, { afterSeq, throughSeq, limit }, transport.framing);
+  }
+
   /**
    * One round: reads a batch, sends it, moves the cursor. Answers how long to wait before the next.
    *
    * While behind (the last batch was full) the next batch is read while this one is sent,
    * and the head is not asked for: a full batch moves the cursor to its last event. The
-   * head is read (before the events, so nothing recorded in between is skipped) only to
-   * move a filtered sink's cursor past the events it does not take.
+   * head is read (before the events, so nothing recorded in between is skipped) to move a
+   * filtered sink's cursor past the events it does not take, and with it when the first
+   * event after the cursor was recorded: a partial batch that has not waited flushMs is
+   * not read at all.
    */
   private async step(transport: Transport, query: EventQuery): Promise<number | 'lost'> {
     const batchSize = this.row.batchSize;
-    let rows = this.behind ? await this.readAhead(query) : [];
-    let full = rows.length === batchSize;
-    let next = full ? rows.at(-1)!.seq : this.cursor;
-    if (!full) {
-      const head = await selectMaxSeq(this.db);
+    const ahead = this.behind ? await this.readAhead(transport, query) : null;
+    let batch: SinkBatch;
+    let full = ahead !== null && ahead.count === ahead.limit;
+    let next = this.cursor;
+    if (ahead && full) {
+      batch = ahead;
+      next = ahead.lastSeq;
+    } else {
+      const { head, firstRecordedAtMs } = await selectHeadAfter(this.db, this.cursor);
       if (head <= this.cursor) {
         this.behind = false;
         return (await this.renewIfDue()) ? this.settings.pollMs : 'lost';
       }
-      rows = await selectEventsAfterSeq(this.db, query, this.cursor, head, batchSize);
-      full = rows.length === batchSize;
-      next = full ? rows.at(-1)!.seq : head;
-      if (!full && rows.length > 0) {
-        // Batches: batchSize events, or what there is once the oldest has waited flushMs.
-        const waited = Date.now() - rows[0]!.recordedAt.getTime();
+      // Batches: batchSize events, or what there is once the oldest has waited flushMs.
+      if (head - this.cursor < batchSize && firstRecordedAtMs !== null && Date.now() - firstRecordedAtMs < this.settings.flushMs) {
+        this.behind = false;
+        return this.settings.flushMs - (Date.now() - firstRecordedAtMs);
+      }
+      batch = await this.read(transport, query, this.cursor, head, batchSize);
+      full = batch.count === batch.limit;
+      next = full ? batch.lastSeq : head;
+      if (!full && batch.oldestRecordedAtMs !== null) {
+        const waited = Date.now() - batch.oldestRecordedAtMs;
         if (waited < this.settings.flushMs) {
           this.behind = false;
           return this.settings.flushMs - waited;
         }
       }
     }
-    if (rows.length > 0) {
+    if (batch.count > 0) {
       // Deleted or changed since this worker started: not one more batch in the old form.
       // Right after a cursor move that found the configuration unchanged, that was the check.
       if (!this.checkedJustNow && !(await renewSinkLease(this.db, this.sinkId, this.owner, this.settings.leaseMs, this.row.updatedAt))) return 'lost';
       this.checkedJustNow = false;
-      this.prefetch = full ? { afterSeq: next, rows: selectEventsAfterSeq(this.db, query, next, Number.MAX_SAFE_INTEGER, batchSize).catch(() => null) } : null;
-      await transport.send(rows.map(toAuditEvent), randomUUID(), this.stopping.signal);
+      this.prefetch = full
+        ? { afterSeq: next, batch: this.read(transport, query, next, Number.MAX_SAFE_INTEGER, this.limitFor(transport, true)).catch(() => null) }
+        : null;
+      const batchId = randomUUID();
+      const { payload } = batch;
+      await ('text' in payload ? transport.sendText!(payload.text, batchId, this.stopping.signal) : transport.send(payload.events, batchId, this.stopping.signal));
       if (this.stopping.signal.aborted) return 'lost';
       // The next batch in hand before the cursor moves: the move's check of the
       // configuration is then the last step before that batch is sent.
-      if (this.prefetch) await this.prefetch.rows;
+      if (this.prefetch) await this.prefetch.batch;
     }
     const { held, sameConfig } = await advanceSinkCursor(this.db, this.sinkId, this.owner, {
       cursorSeq: next,
-      delivered: rows.length,
+      delivered: batch.count,
       leaseMs: this.settings.leaseMs,
       configuredAt: this.row.updatedAt,
     });
@@ -282,7 +310,7 @@ class SinkWorker {
     }
     this.leaseRenewedAt = Date.now();
     this.cursor = next;
-    if (rows.length > 0) sinkDelivered.inc({ sink: this.name }, rows.length);
+    if (batch.count > 0) sinkDelivered.inc({ sink: this.name }, batch.count);
     if (this.failures > 0) this.log.info({ failures: this.failures }, 'sink delivery recovered');
     this.failures = 0;
     if (!sameConfig) return 'lost';
@@ -292,11 +320,11 @@ class SinkWorker {
   }
 
   /** The batch after the cursor: the one read while the last was sent, or read now. */
-  private async readAhead(query: EventQuery): Promise<AuditEventRow[]> {
+  private async readAhead(transport: Transport, query: EventQuery): Promise<SinkBatch> {
     const prefetch = this.prefetch;
     this.prefetch = null;
-    const rows = prefetch && prefetch.afterSeq === this.cursor ? await prefetch.rows : null;
-    return rows ?? selectEventsAfterSeq(this.db, query, this.cursor, Number.MAX_SAFE_INTEGER, this.row.batchSize);
+    const batch = prefetch && prefetch.afterSeq === this.cursor ? await prefetch.batch : null;
+    return batch ?? this.read(transport, query, this.cursor, Number.MAX_SAFE_INTEGER, this.limitFor(transport, true));
   }
 
   private async failed(err: unknown): Promise<number> {

@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
+import type { SinkBatchFraming } from '../db/auditEventsStore.js';
 import type { AuditEvent } from '../../shared/event.js';
 import type { SinkFormat, SinkKind } from '../../shared/sinkCatalog.js';
-import { ACTION_DESCRIPTIONS } from '../../shared/vocabulary.js';
+import { ACTION_DESCRIPTIONS, AUDIT_ACTIONS } from '../../shared/vocabulary.js';
 import { jsonPayload, textPayload } from './sinkFormats.js';
 
 export class SinkSendError extends Error {
@@ -33,6 +34,15 @@ export interface SinkTarget {
 
 export interface Transport {
   send(events: AuditEvent[], batchId: string, signal?: AbortSignal): Promise<{ status?: number }>;
+  /**
+   * How this transport frames `vigil` events when Postgres may write the batch's wire
+   * text (sendText takes it as it is); absent for the kinds and formats written here.
+   */
+  readonly framing?: SinkBatchFraming;
+  /** Sends a batch already framed as `framing` says. */
+  sendText?(body: string, batchId: string, signal?: AbortSignal): Promise<{ status?: number }>;
+  /** The receiver takes a stream, not requests: a sink that is behind may send more than batchSize at once. */
+  readonly streams?: boolean;
   close(): void;
 }
 
@@ -63,6 +73,14 @@ const syslogPri = (action: AuditEvent['action']) => 13 * 8 + (action === 'delete
 export function syslogMessage(event: AuditEvent, format: SinkFormat): string {
   return `<${syslogPri(event.action)}>1 ${event.time} ${HOSTNAME} vigil ${process.pid} ${event.action} - ${textPayload(format, event)}`;
 }
+
+/** The syslog framing Postgres writes for the `vigil` format: the same header as syslogMessage. */
+export const SYSLOG_FRAMING: SinkBatchFraming = {
+  kind: 'syslog',
+  hostname: HOSTNAME,
+  procId: String(process.pid),
+  priByAction: Object.fromEntries(AUDIT_ACTIONS.map((action) => [action, syslogPri(action)])),
+};
 
 /**
  * RFC 6587 octet counting: each `MSG-LEN SP SYSLOG-MSG`, the length in bytes, one after
@@ -126,27 +144,30 @@ function streamSyslog(target: SinkTarget, options: TransportOptions): Transport 
       s.on('data', () => {});
     });
 
-  return {
-    async send(events) {
-      if (!socket) socket = await connect();
-      const s = socket;
-      // The whole batch in one write.
-      const bytes = octetCounted(events.map((e) => syslogMessage(e, target.format)));
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
+  /** The whole batch in one write. */
+  const write = async (bytes: Buffer | string) => {
+    if (!socket) socket = await connect();
+    const s = socket;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        drop();
+        reject(new SinkSendError(`writing to ${host}:${port} timed out after ${options.timeoutMs} ms`));
+      }, options.timeoutMs);
+      s.write(bytes, (error) => {
+        clearTimeout(timer);
+        if (error) {
           drop();
-          reject(new SinkSendError(`writing to ${host}:${port} timed out after ${options.timeoutMs} ms`));
-        }, options.timeoutMs);
-        s.write(bytes, (error) => {
-          clearTimeout(timer);
-          if (error) {
-            drop();
-            reject(new SinkSendError(errorText(error)));
-          } else resolve();
-        });
+          reject(new SinkSendError(errorText(error)));
+        } else resolve();
       });
-      return {};
-    },
+    });
+    return {};
+  };
+
+  return {
+    send: (events) => write(octetCounted(events.map((e) => syslogMessage(e, target.format)))),
+    ...(target.format === 'vigil' ? { framing: SYSLOG_FRAMING, sendText: (body: string) => write(body) } : {}),
+    streams: true,
     close: drop,
   };
 }
@@ -176,7 +197,8 @@ function udpSyslog(target: SinkTarget): Transport {
 
 /** `x-vigil-signature`: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. */
 export function webhookSignature(secret: string, body: string, unixSeconds: number): string {
-  const mac = createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex');
+  // Two updates: no copy of a large body.
+  const mac = createHmac('sha256', secret).update(`${unixSeconds}.`).update(body).digest('hex');
   return `t=${unixSeconds},v1=${mac}`;
 }
 
@@ -195,20 +217,23 @@ interface HttpRequest {
   body: string;
 }
 
+/** A webhook's POST of an NDJSON body, signed. */
+function webhookRequest(target: SinkTarget, body: string, batchId: string): HttpRequest {
+  const t = Math.floor(Date.now() / 1000);
+  return {
+    url: target.url,
+    headers: { 'content-type': 'application/x-ndjson', 'x-vigil-delivery': batchId, 'x-vigil-signature': webhookSignature(target.secret ?? '', body, t) },
+    body,
+  };
+}
+
 /** The request each HTTP kind makes of a batch. */
 function httpRequestOf(target: SinkTarget, events: AuditEvent[], batchId: string): HttpRequest {
   const format = target.format === 'cef' ? 'vigil' : target.format;
   const secret = target.secret ?? '';
   switch (target.kind) {
-    case 'webhook': {
-      const body = events.map((e) => `${JSON.stringify(jsonPayload(format, e))}\n`).join('');
-      const t = Math.floor(Date.now() / 1000);
-      return {
-        url: target.url,
-        headers: { 'content-type': 'application/x-ndjson', 'x-vigil-delivery': batchId, 'x-vigil-signature': webhookSignature(secret, body, t) },
-        body,
-      };
-    }
+    case 'webhook':
+      return webhookRequest(target, events.map((e) => `${JSON.stringify(jsonPayload(format, e))}\n`).join(''), batchId);
     case 'splunk_hec': {
       const body = events
         .map((e) =>
@@ -246,28 +271,31 @@ function retryAfterMs(header: string | null): number | undefined {
 }
 
 function httpTransport(target: SinkTarget, options: TransportOptions): Transport {
+  const post = async (request: HttpRequest, signal: AbortSignal | undefined) => {
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(request.url, {
+        method: 'POST',
+        headers: { 'user-agent': 'vigil-sink/1', ...request.headers },
+        body: request.body,
+        redirect: 'error',
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (error) {
+      if (timeout.aborted) throw new SinkSendError(`no answer within ${options.timeoutMs} ms`);
+      throw new SinkSendError(errorText(error));
+    }
+    // Read (and bound) the answer either way, so the connection can be reused.
+    const text = await response.text().catch(() => '');
+    if (response.ok) return { status: response.status };
+    throw new SinkSendError(`HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`, retryAfterMs(response.headers.get('retry-after')));
+  };
   return {
-    async send(events, batchId, signal) {
-      const request = httpRequestOf(target, events, batchId);
-      const timeout = AbortSignal.timeout(options.timeoutMs);
-      let response: Response;
-      try {
-        response = await fetch(request.url, {
-          method: 'POST',
-          headers: { 'user-agent': 'vigil-sink/1', ...request.headers },
-          body: request.body,
-          redirect: 'error',
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        });
-      } catch (error) {
-        if (timeout.aborted) throw new SinkSendError(`no answer within ${options.timeoutMs} ms`);
-        throw new SinkSendError(errorText(error));
-      }
-      // Read (and bound) the answer either way, so the connection can be reused.
-      const text = await response.text().catch(() => '');
-      if (response.ok) return { status: response.status };
-      throw new SinkSendError(`HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`, retryAfterMs(response.headers.get('retry-after')));
-    },
+    send: (events, batchId, signal) => post(httpRequestOf(target, events, batchId), signal),
+    ...(target.kind === 'webhook' && target.format === 'vigil'
+      ? { framing: { kind: 'ndjson' } as const, sendText: (body: string, batchId: string, signal?: AbortSignal) => post(webhookRequest(target, body, batchId), signal) }
+      : {}),
     close() {},
   };
 }

@@ -1,0 +1,104 @@
+// A sink's batch as wire text built by Postgres (the `vigil` format over webhook NDJSON and
+// TCP/TLS syslog) is byte for byte what the JavaScript formatter writes of the same events,
+// for the awkward ones too: unicode, line breaks and control characters, quotes and
+// backslashes, diffs, a missing actor, nested metadata; events whose JSON Postgres cannot
+// write as JavaScript does (integer keys, decimals, long numbers) are written in JavaScript
+// in their place.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventInputSchema, type EventInput } from '../../shared/event.js';
+import { selectEventsAfterSeq, selectSinkBatchText, type EventQuery, type SinkBatchFraming } from '../../server/db/auditEventsStore.js';
+import { EventWriter } from '../../server/db/eventWriter.js';
+import { recordEvents, toAuditEvent } from '../../server/services/events.js';
+import { readSinkBatch } from '../../server/services/sinkBatches.js';
+import { octetCounted, SYSLOG_FRAMING, syslogMessage } from '../../server/services/sinkTransports.js';
+import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
+
+/** Events Postgres writes itself. */
+const PLAIN: EventInput[] = [
+  { action: 'auto_off', resourceType: 'workspace', resourceTarget: 'plain-system' },
+  {
+    action: 'write',
+    resourceType: 'template',
+    resourceTarget: 'plain-ünïcödé 漢字 😀 \u2028\u2029 tab\there',
+    resourceId: 'quote " backslash \\ slash / ',
+    actor: { id: 'u-"1"', username: 'zoë\\o', email: 'zoe@example.com' },
+    ip: '2001:db8::1',
+    userAgent: 'line\nbreak\r\nand \u0001\u001f\u007f controls',
+    statusCode: 201,
+    requestId: 'req-{"x": 1, "y": [2]}',
+    diff: {
+      name: { old: 'a": "b', new: 'c, "d": e' },
+      ttl: { old: 1, new: -20 },
+      tags: { old: ['x', 'y'], new: [] },
+      nested: { new: { b: { z: null, a: true }, a: [1, { c: 'd' }], long_key_name: false, '': 'empty key' } },
+      secret_field: { secret: true },
+    },
+    metadata: { emoji: '🔒', quote: '\\"', empty: {}, list: [[], [{}], 'x'], big: 900719925474099, negative: -1, zero: 0 },
+  },
+  {
+    action: 'login',
+    resourceType: 'user',
+    resourceTarget: 'plain-actor-without-email',
+    actor: { username: 'bob' },
+    ip: '192.0.2.1',
+    statusCode: 401,
+    metadata: { 'a10': 1, 'b2x': 'key with digits not first', '-1': 'negative key' },
+  },
+];
+
+/** Events whose diff or metadata JavaScript writes its own way: written in JavaScript. */
+const QUIRKY: EventInput[] = [
+  { action: 'connect', resourceType: 'workspace', resourceTarget: 'quirk-integer-keys', metadata: { b: 1, '10': 2, '2': 3 } },
+  { action: 'write', resourceType: 'workspace', resourceTarget: 'quirk-decimal', diff: { ratio: { old: 1.5, new: 0.25 } } },
+  { action: 'connect', resourceType: 'workspace', resourceTarget: 'quirk-huge', metadata: { huge: 1e21, tiny: 1e-7, unsafe: 9007199254740993 } },
+];
+
+describe.each(BACKENDS)('sink batch text on %s', (backend) => {
+  let database: TestDatabase;
+  let quirkySeqs: number[];
+  const all: EventQuery = { fields: {} };
+
+  beforeAll(async () => {
+    database = await createTestDatabase(backend);
+    const writer = new EventWriter(database.db);
+    const inputs = [...PLAIN, ...QUIRKY, ...PLAIN].map((e) => eventInputSchema.parse(e));
+    const stored = await recordEvents(writer, inputs);
+    quirkySeqs = stored.slice(PLAIN.length, PLAIN.length + QUIRKY.length).map((e) => e.seq);
+  });
+  afterAll(async () => {
+    await database?.destroy();
+  });
+
+  /** What the JavaScript formatter writes of the same events. */
+  async function writtenInJs(query: EventQuery, framing: SinkBatchFraming): Promise<string> {
+    const events = (await selectEventsAfterSeq(database.db, query, 0, Number.MAX_SAFE_INTEGER, 1000)).map(toAuditEvent);
+    return framing.kind === 'ndjson'
+      ? events.map((e) => `${JSON.stringify(e)}\n`).join('')
+      : octetCounted(events.map((e) => syslogMessage(e, 'vigil'))).toString('utf8');
+  }
+
+  it.each([
+    ['NDJSON', { kind: 'ndjson' } as const],
+    ['syslog (RFC 5424, octet counted)', SYSLOG_FRAMING],
+  ])('%s: the same bytes as the JavaScript formatter, every event', async (_name, framing) => {
+    const batch = await readSinkBatch(database.db, all, { afterSeq: 0, throughSeq: Number.MAX_SAFE_INTEGER, limit: 1000 }, framing);
+    expect(batch.count).toBe(PLAIN.length * 2 + QUIRKY.length);
+    expect('text' in batch.payload && batch.payload.text).toBe(await writtenInJs(all, framing));
+  });
+
+  it('Postgres writes the plain events itself and leaves exactly the quirky ones to JavaScript', async () => {
+    const text = await selectSinkBatchText(database.db, all, 0, Number.MAX_SAFE_INTEGER, 1000, { kind: 'ndjson' });
+    expect(text.writtenInJs).toEqual(quirkySeqs);
+    expect(text.body.split('\u0001')).toHaveLength(QUIRKY.length + 1);
+  });
+
+  it('a filter, a range and a limit select the same events as the row read', async () => {
+    const query: EventQuery = { fields: { action: { include: ['write', 'connect'] } } };
+    const rows = await selectEventsAfterSeq(database.db, query, 1, Number.MAX_SAFE_INTEGER, 3);
+    const batch = await readSinkBatch(database.db, query, { afterSeq: 1, throughSeq: Number.MAX_SAFE_INTEGER, limit: 3 }, SYSLOG_FRAMING);
+    expect(batch).toMatchObject({ count: 3, lastSeq: rows.at(-1)!.seq, oldestRecordedAtMs: rows[0]!.recordedAt.getTime() });
+    expect('text' in batch.payload && batch.payload.text).toBe(octetCounted(rows.map((r) => syslogMessage(toAuditEvent(r), 'vigil'))).toString('utf8'));
+    const empty = await readSinkBatch(database.db, query, { afterSeq: rows.at(-1)!.seq, throughSeq: rows.at(-1)!.seq, limit: 3 }, { kind: 'ndjson' });
+    expect(empty).toMatchObject({ count: 0, lastSeq: 0, oldestRecordedAtMs: null, payload: { text: '' } });
+  });
+});

@@ -1,11 +1,12 @@
-// How a sink reads a batch: for the `vigil` format on a transport that frames it (webhook
-// NDJSON, TCP/TLS syslog), as the wire text itself, built by Postgres in one value, so the
+// How a sink reads a batch: for the `vigil` and `ocsf` formats on a transport that frames
+// them (webhook NDJSON, TCP/TLS syslog), as the wire text itself, built by Postgres in one value, so the
 // server neither decodes rows nor encodes events; otherwise as events, formatted by the
 // transport. Both give the same bytes (test/integration/sinkBatchText.test.ts).
 import type { AuditEvent } from '../../shared/event.js';
 import type { Database } from '../db/database.js';
 import { selectEventsAfterSeq, selectEventsBySeq, selectSinkBatchText, WRITTEN_IN_JS, type EventQuery, type SinkBatchFraming } from '../db/auditEventsStore.js';
 import { toAuditEvent } from './events.js';
+import { jsonPayload } from './sinkFormats.js';
 import { syslogMessage } from './sinkTransports.js';
 
 export interface SinkBatch {
@@ -22,8 +23,9 @@ export interface SinkBatch {
 
 /** One event framed in JavaScript, exactly as Postgres frames the others. */
 function framedInJs(framing: SinkBatchFraming, event: AuditEvent): string {
-  if (framing.kind === 'ndjson') return `${JSON.stringify(event)}\n`;
-  const message = syslogMessage(event, 'vigil');
+  const format = framing.event.format;
+  if (framing.kind === 'ndjson') return `${JSON.stringify(jsonPayload(format, event))}\n`;
+  const message = syslogMessage(event, format);
   return `${Buffer.byteLength(message, 'utf8')} ${message}`;
 }
 

@@ -11,7 +11,7 @@ import type { SinkBatchFraming } from '../db/auditEventsStore.js';
 import type { AuditEvent } from '../../shared/event.js';
 import type { SinkFormat, SinkKind } from '../../shared/sinkCatalog.js';
 import { ACTION_DESCRIPTIONS, AUDIT_ACTIONS } from '../../shared/vocabulary.js';
-import { jsonPayload, textPayload } from './sinkFormats.js';
+import { jsonPayload, OCSF_TEXT, textPayload } from './sinkFormats.js';
 
 export class SinkSendError extends Error {
   constructor(
@@ -74,13 +74,25 @@ export function syslogMessage(event: AuditEvent, format: SinkFormat): string {
   return `<${syslogPri(event.action)}>1 ${event.time} ${HOSTNAME} vigil ${process.pid} ${event.action} - ${textPayload(format, event)}`;
 }
 
-/** The syslog framing Postgres writes for the `vigil` format: the same header as syslogMessage. */
-export const SYSLOG_FRAMING: SinkBatchFraming = {
-  kind: 'syslog',
-  hostname: HOSTNAME,
-  procId: String(process.pid),
-  priByAction: Object.fromEntries(AUDIT_ACTIONS.map((action) => [action, syslogPri(action)])),
-};
+/**
+ * The events Postgres may write for a format (the same bytes as jsonPayload): `vigil` and
+ * `ocsf`; CEF is written here.
+ */
+function eventTextOf(format: SinkFormat): SinkBatchFraming['event'] | null {
+  if (format === 'vigil') return { format: 'vigil' };
+  return format === 'ocsf' ? { format: 'ocsf', ocsf: OCSF_TEXT } : null;
+}
+
+/** The syslog framing Postgres writes: the same header as syslogMessage. */
+export function syslogFraming(event: SinkBatchFraming['event']): SinkBatchFraming {
+  return {
+    event,
+    kind: 'syslog',
+    hostname: HOSTNAME,
+    procId: String(process.pid),
+    priByAction: Object.fromEntries(AUDIT_ACTIONS.map((action) => [action, syslogPri(action)])),
+  };
+}
 
 /**
  * RFC 6587 octet counting: each `MSG-LEN SP SYSLOG-MSG`, the length in bytes, one after
@@ -144,6 +156,7 @@ function streamSyslog(target: SinkTarget, options: TransportOptions): Transport 
       s.on('data', () => {});
     });
 
+  const event = eventTextOf(target.format);
   /** The whole batch in one write. */
   const write = async (bytes: Buffer | string) => {
     if (!socket) socket = await connect();
@@ -166,7 +179,7 @@ function streamSyslog(target: SinkTarget, options: TransportOptions): Transport 
 
   return {
     send: (events) => write(octetCounted(events.map((e) => syslogMessage(e, target.format)))),
-    ...(target.format === 'vigil' ? { framing: SYSLOG_FRAMING, sendText: (body: string) => write(body) } : {}),
+    ...(event ? { framing: syslogFraming(event), sendText: (body: string) => write(body) } : {}),
     streams: true,
     close: drop,
   };
@@ -291,10 +304,11 @@ function httpTransport(target: SinkTarget, options: TransportOptions): Transport
     if (response.ok) return { status: response.status };
     throw new SinkSendError(`HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`, retryAfterMs(response.headers.get('retry-after')));
   };
+  const event = target.kind === 'webhook' ? eventTextOf(target.format) : null;
   return {
     send: (events, batchId, signal) => post(httpRequestOf(target, events, batchId), signal),
-    ...(target.kind === 'webhook' && target.format === 'vigil'
-      ? { framing: { kind: 'ndjson' } as const, sendText: (body: string, batchId: string, signal?: AbortSignal) => post(webhookRequest(target, body, batchId), signal) }
+    ...(event
+      ? { framing: { kind: 'ndjson', event } satisfies SinkBatchFraming, sendText: (body: string, batchId: string, signal?: AbortSignal) => post(webhookRequest(target, body, batchId), signal) }
       : {}),
     close() {},
   };

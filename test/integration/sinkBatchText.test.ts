@@ -1,16 +1,17 @@
-// A sink's batch as wire text built by Postgres (the `vigil` format over webhook NDJSON and
-// TCP/TLS syslog) is byte for byte what the JavaScript formatter writes of the same events,
-// for the awkward ones too: unicode, line breaks and control characters, quotes and
-// backslashes, diffs, a missing actor, nested metadata; events whose JSON Postgres cannot
-// write as JavaScript does (integer keys, decimals, long numbers) are written in JavaScript
-// in their place.
+// A sink's batch as wire text built by Postgres (the `vigil` and `ocsf` formats over webhook
+// NDJSON and TCP/TLS syslog) is byte for byte what the JavaScript formatters write of the
+// same events, for the awkward ones too: unicode, line breaks and control characters, quotes
+// and backslashes, diffs, a missing actor, nested metadata, every OCSF class and optional
+// key; events whose JSON Postgres cannot write as JavaScript does (integer keys, decimals,
+// long numbers) are written in JavaScript in their place.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventInputSchema, type EventInput } from '../../shared/event.js';
 import { selectEventsAfterSeq, selectSinkBatchText, type EventQuery, type SinkBatchFraming } from '../../server/db/auditEventsStore.js';
 import { EventWriter } from '../../server/db/eventWriter.js';
 import { recordEvents, toAuditEvent } from '../../server/services/events.js';
 import { readSinkBatch } from '../../server/services/sinkBatches.js';
-import { octetCounted, SYSLOG_FRAMING, syslogMessage } from '../../server/services/sinkTransports.js';
+import { jsonPayload, OCSF_TEXT } from '../../server/services/sinkFormats.js';
+import { octetCounted, syslogFraming, syslogMessage } from '../../server/services/sinkTransports.js';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
 
 /** Events Postgres writes itself. */
@@ -44,6 +45,18 @@ const PLAIN: EventInput[] = [
     statusCode: 401,
     metadata: { 'a10': 1, 'b2x': 'key with digits not first', '-1': 'negative key' },
   },
+  {
+    action: 'create',
+    resourceType: 'token',
+    resourceTarget: 'plain-account-change',
+    resourceId: 'tok-1',
+    actor: { id: 'u-9', username: 'carol', email: 'carol@example.com' },
+    userAgent: '',
+    requestId: 'req-9',
+    statusCode: 500,
+  },
+  { action: 'delete', resourceType: 'user', resourceTarget: 'plain-account-delete', userAgent: 'ua' },
+  { action: 'cordon', resourceType: 'resource_pool', resourceTarget: 'plain-api', resourceId: 'pool-1', requestId: 'req-2', statusCode: 399 },
 ];
 
 /** Events whose diff or metadata JavaScript writes its own way: written in JavaScript. */
@@ -69,36 +82,43 @@ describe.each(BACKENDS)('sink batch text on %s', (backend) => {
     await database?.destroy();
   });
 
-  /** What the JavaScript formatter writes of the same events. */
+  /** What the JavaScript formatters write of the same events. */
   async function writtenInJs(query: EventQuery, framing: SinkBatchFraming): Promise<string> {
     const events = (await selectEventsAfterSeq(database.db, query, 0, Number.MAX_SAFE_INTEGER, 1000)).map(toAuditEvent);
+    const format = framing.event.format;
     return framing.kind === 'ndjson'
-      ? events.map((e) => `${JSON.stringify(e)}\n`).join('')
-      : octetCounted(events.map((e) => syslogMessage(e, 'vigil'))).toString('utf8');
+      ? events.map((e) => `${JSON.stringify(jsonPayload(format, e))}\n`).join('')
+      : octetCounted(events.map((e) => syslogMessage(e, format))).toString('utf8');
   }
 
+  const VIGIL = { format: 'vigil' } as const;
+  const OCSF = { format: 'ocsf', ocsf: OCSF_TEXT } as const;
   it.each([
-    ['NDJSON', { kind: 'ndjson' } as const],
-    ['syslog (RFC 5424, octet counted)', SYSLOG_FRAMING],
-  ])('%s: the same bytes as the JavaScript formatter, every event', async (_name, framing) => {
+    ['vigil, NDJSON', { kind: 'ndjson', event: VIGIL } as const],
+    ['vigil, syslog (RFC 5424, octet counted)', syslogFraming(VIGIL)],
+    ['ocsf, NDJSON', { kind: 'ndjson', event: OCSF } as const],
+    ['ocsf, syslog', syslogFraming(OCSF)],
+  ])('%s: the same bytes as the JavaScript formatter, every event', async (_name, framing: SinkBatchFraming) => {
     const batch = await readSinkBatch(database.db, all, { afterSeq: 0, throughSeq: Number.MAX_SAFE_INTEGER, limit: 1000 }, framing);
     expect(batch.count).toBe(PLAIN.length * 2 + QUIRKY.length);
     expect('text' in batch.payload && batch.payload.text).toBe(await writtenInJs(all, framing));
   });
 
   it('Postgres writes the plain events itself and leaves exactly the quirky ones to JavaScript', async () => {
-    const text = await selectSinkBatchText(database.db, all, 0, Number.MAX_SAFE_INTEGER, 1000, { kind: 'ndjson' });
-    expect(text.writtenInJs).toEqual(quirkySeqs);
-    expect(text.body.split('\u0001')).toHaveLength(QUIRKY.length + 1);
+    for (const event of [VIGIL, OCSF]) {
+      const text = await selectSinkBatchText(database.db, all, 0, Number.MAX_SAFE_INTEGER, 1000, { kind: 'ndjson', event });
+      expect(text.writtenInJs).toEqual(quirkySeqs);
+      expect(text.body.split('\u0001')).toHaveLength(QUIRKY.length + 1);
+    }
   });
 
   it('a filter, a range and a limit select the same events as the row read', async () => {
     const query: EventQuery = { fields: { action: { include: ['write', 'connect'] } } };
     const rows = await selectEventsAfterSeq(database.db, query, 1, Number.MAX_SAFE_INTEGER, 3);
-    const batch = await readSinkBatch(database.db, query, { afterSeq: 1, throughSeq: Number.MAX_SAFE_INTEGER, limit: 3 }, SYSLOG_FRAMING);
+    const batch = await readSinkBatch(database.db, query, { afterSeq: 1, throughSeq: Number.MAX_SAFE_INTEGER, limit: 3 }, syslogFraming(VIGIL));
     expect(batch).toMatchObject({ count: 3, lastSeq: rows.at(-1)!.seq, oldestRecordedAtMs: rows[0]!.recordedAt.getTime() });
     expect('text' in batch.payload && batch.payload.text).toBe(octetCounted(rows.map((r) => syslogMessage(toAuditEvent(r), 'vigil'))).toString('utf8'));
-    const empty = await readSinkBatch(database.db, query, { afterSeq: rows.at(-1)!.seq, throughSeq: rows.at(-1)!.seq, limit: 3 }, { kind: 'ndjson' });
+    const empty = await readSinkBatch(database.db, query, { afterSeq: rows.at(-1)!.seq, throughSeq: rows.at(-1)!.seq, limit: 3 }, { kind: 'ndjson', event: OCSF });
     expect(empty).toMatchObject({ count: 0, lastSeq: 0, oldestRecordedAtMs: null, payload: { text: '' } });
   });
 });

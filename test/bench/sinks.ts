@@ -16,13 +16,17 @@ import { createSink, listSinks } from '../../server/services/sinks.js';
 import { octetCounted, syslogMessage } from '../../server/services/sinkTransports.js';
 import { eventInputSchema } from '../../shared/event.js';
 import { BATCH, makeEvents, median } from './ingest.js';
-import { freshDatabase, int, log, now, percentile, ratio } from './util.js';
+import { freshDatabase, int, log, now, percentile, processCpuMs, ratio } from './util.js';
 
 export interface SinksBenchResult {
   events: number;
-  /** `cpuEventsPerSec`: events per second of this process's CPU time (user + system), less sensitive to a shared machine than the wall clock. */
-  syslog: { eventsPerSec: number; rawEventsPerSec: number; cpuEventsPerSec: number };
-  webhook: { eventsPerSec: number; rawEventsPerSec: number; cpuEventsPerSec: number };
+  /**
+   * `cpuEventsPerSec`: events per second of this process's CPU time (user + system), less
+   * sensitive to a shared machine than the wall clock; `totalCpuEventsPerSec` counts the
+   * database's backends too (a sink's batch text is built by Postgres).
+   */
+  syslog: { eventsPerSec: number; rawEventsPerSec: number; cpuEventsPerSec: number; totalCpuEventsPerSec: number };
+  webhook: { eventsPerSec: number; rawEventsPerSec: number; cpuEventsPerSec: number; totalCpuEventsPerSec: number };
   ingest: { rows: number; noneRowsPerSec: number; threeSinksRowsPerSec: number; ratio: number; lagP95Seconds: number };
 }
 
@@ -70,12 +74,23 @@ async function ingest(handle: DatabaseHandle, events: ReturnType<typeof eventInp
 const FAST = { pollMs: 50, flushMs: 200, leaseMs: 15_000 };
 const ctxOf = (db: DatabaseHandle['db'], secretsKey: ReturnType<typeof generateSecretsKey>) => ({ db, events: new EventWriter(db), secretsKey, caller: null, request: { ip: null, userAgent: null }, clock: () => new Date() });
 
-/** Time for one sink to deliver every stored event (its cursor moved to 0 first), wall clock and this process's CPU. */
-async function deliverAll(handle: DatabaseHandle, input: Parameters<typeof createSink>[1], secretsKey: ReturnType<typeof generateSecretsKey>): Promise<{ seconds: number; cpuSeconds: number }> {
+/** CPU time (ms) the database's backends used so far, by pid (this database's connections). */
+async function backendsCpuMs(handle: DatabaseHandle): Promise<Map<number, number>> {
+  const rows = (await handle.db.execute(sql`select pid from pg_stat_activity where datname = current_database()`)) as unknown as { pid: number }[];
+  return new Map(rows.map((r) => [Number(r.pid), processCpuMs(Number(r.pid)) || 0]));
+}
+
+/** Time for one sink to deliver every stored event (its cursor moved to 0 first): wall clock, this process's CPU and that and the database backends' together. */
+async function deliverAll(
+  handle: DatabaseHandle,
+  input: Parameters<typeof createSink>[1],
+  secretsKey: ReturnType<typeof generateSecretsKey>,
+): Promise<{ seconds: number; cpuSeconds: number; totalCpuSeconds: number }> {
   const { id } = await createSink(ctxOf(handle.db, secretsKey), input);
   await handle.db.execute(sql`update sinks set cursor_seq = 0 where id = ${id}`);
   const head = await selectMaxSeq(handle.db);
   const delivery = new SinkDelivery(handle.db, { ...FAST, secretsKey });
+  const dbCpu = await backendsCpuMs(handle);
   const started = now();
   const cpu = process.cpuUsage();
   delivery.start();
@@ -86,9 +101,12 @@ async function deliverAll(handle: DatabaseHandle, input: Parameters<typeof creat
   }
   const seconds = (now() - started) / 1000;
   const used = process.cpuUsage(cpu);
+  let dbMs = 0;
+  for (const [pid, ms] of await backendsCpuMs(handle)) dbMs += ms - (dbCpu.get(pid) ?? 0);
   await delivery.stop();
   await handle.db.execute(sql`delete from sinks where id = ${id}`);
-  return { seconds, cpuSeconds: (used.user + used.system) / 1e6 };
+  const cpuSeconds = (used.user + used.system) / 1e6;
+  return { seconds, cpuSeconds, totalCpuSeconds: cpuSeconds + dbMs / 1000 };
 }
 
 export async function runSinksBench(adminUrl: string, settings: { events: number; ingestRows: number; rounds: number }): Promise<SinksBenchResult> {
@@ -127,16 +145,17 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
       return all.length / ((now() - started) / 1000);
     })();
 
-    const syslogRuns: { seconds: number; cpuSeconds: number }[] = [];
-    const webhookRuns: { seconds: number; cpuSeconds: number }[] = [];
+    const syslogRuns: { seconds: number; cpuSeconds: number; totalCpuSeconds: number }[] = [];
+    const webhookRuns: { seconds: number; cpuSeconds: number; totalCpuSeconds: number }[] = [];
     for (let round = 0; round < settings.rounds; round++) {
       tcp.reset();
       syslogRuns.push(await deliverAll(handle, { name: `syslog-${round}`, kind: 'syslog', url: `tcp://127.0.0.1:${tcp.port}`, batchSize: 5000 }, secretsKey));
       webhookRuns.push(await deliverAll(handle, { name: `webhook-${round}`, kind: 'webhook', url: hook.url, secret: 's', batchSize: 5000 }, secretsKey));
     }
-    const rates = (runs: { seconds: number; cpuSeconds: number }[]) => ({
+    const rates = (runs: { seconds: number; cpuSeconds: number; totalCpuSeconds: number }[]) => ({
       eventsPerSec: median(runs.map((r) => all.length / r.seconds)),
       cpuEventsPerSec: median(runs.map((r) => all.length / r.cpuSeconds)),
+      totalCpuEventsPerSec: median(runs.map((r) => all.length / r.totalCpuSeconds)),
     });
 
     // Ingest with no sink against ingest with three sinks delivering, rounds alternated.
@@ -188,10 +207,10 @@ export function formatSinksBench(r: SinksBenchResult): string {
     '',
     `${int(r.events)} stored events delivered from cursor 0 (batches of 5,000), beside the same bytes written straight to the socket (the ceiling).`,
     '',
-    '| | sink events/s | per CPU-second of the delivering process | direct events/s | target |',
-    '| --- | ---: | ---: | ---: | --- |',
-    `| syslog, TCP (RFC 6587) | ${int(r.syslog.eventsPerSec)} | ${int(r.syslog.cpuEventsPerSec)} | ${int(r.syslog.rawEventsPerSec)} | ≥ 50,000 |`,
-    `| webhook, NDJSON | ${int(r.webhook.eventsPerSec)} | ${int(r.webhook.cpuEventsPerSec)} | ${int(r.webhook.rawEventsPerSec)} | ≥ 50,000 |`,
+    '| | sink events/s | per CPU-second of the delivering process | ... and of its Postgres backends too | direct events/s | target |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+    `| syslog, TCP (RFC 6587) | ${int(r.syslog.eventsPerSec)} | ${int(r.syslog.cpuEventsPerSec)} | ${int(r.syslog.totalCpuEventsPerSec)} | ${int(r.syslog.rawEventsPerSec)} | ≥ 50,000 |`,
+    `| webhook, NDJSON | ${int(r.webhook.eventsPerSec)} | ${int(r.webhook.cpuEventsPerSec)} | ${int(r.webhook.totalCpuEventsPerSec)} | ${int(r.webhook.rawEventsPerSec)} | ≥ 50,000 |`,
     '',
     `Ingest of ${int(r.ingest.rows)} events, 4 writers: ${int(r.ingest.noneRowsPerSec)}/s without sinks, ${int(r.ingest.threeSinksRowsPerSec)}/s with three sinks delivering (syslog, webhook, webhook OCSF): ${ratio(r.ingest.ratio)} (target ≥ 0.85×). Sink lag during that ingest, p95: ${r.ingest.lagP95Seconds.toFixed(1)} s (target ≤ 2 s).`,
     '',

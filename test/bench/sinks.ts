@@ -74,9 +74,9 @@ async function ingest(handle: DatabaseHandle, events: ReturnType<typeof eventInp
 const FAST = { pollMs: 50, flushMs: 200, leaseMs: 15_000 };
 const ctxOf = (db: DatabaseHandle['db'], secretsKey: ReturnType<typeof generateSecretsKey>) => ({ db, events: new EventWriter(db), secretsKey, caller: null, request: { ip: null, userAgent: null }, clock: () => new Date() });
 
-/** CPU time (ms) the database's backends used so far, by pid (this database's connections). */
+/** CPU time (ms) the database's client backends used so far, by pid (this database's connections; not autovacuum, which the stored events set off). */
 async function backendsCpuMs(handle: DatabaseHandle): Promise<Map<number, number>> {
-  const rows = (await handle.db.execute(sql`select pid from pg_stat_activity where datname = current_database()`)) as unknown as { pid: number }[];
+  const rows = (await handle.db.execute(sql`select pid from pg_stat_activity where datname = current_database() and backend_type = 'client backend'`)) as unknown as { pid: number }[];
   return new Map(rows.map((r) => [Number(r.pid), processCpuMs(Number(r.pid)) || 0]));
 }
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql, type SQL } from 'drizzle-orm';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -186,6 +186,21 @@ export function databaseKindOf(db: Database): { kind: 'postgres' | 'pglite'; poo
 export async function queryRows<T extends Record<string, unknown>>(db: Database, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as T[] | { rows: T[] };
   return Array.isArray(result) ? result : result.rows;
+}
+
+const dialect = new PgDialect();
+
+/**
+ * queryRows for a large query run again and again with the same text: on Postgres a named
+ * prepared statement (planned once per connection, then from its generic plan), where
+ * Drizzle's execute has the text parsed and planned at every call. Elsewhere (PGlite, a
+ * transaction) as queryRows.
+ */
+export async function queryRowsPrepared<T extends Record<string, unknown>>(db: Database, query: SQL): Promise<T[]> {
+  const client = (db as unknown as { $client?: { waitReady?: unknown; unsafe?: (text: string, params: unknown[], options: { prepare: boolean }) => Promise<T[]> } }).$client;
+  if (!client || 'waitReady' in client || typeof client.unsafe !== 'function') return queryRows(db, query);
+  const { sql: text, params } = dialect.sqlToQuery(query);
+  return client.unsafe(text, params, { prepare: true });
 }
 
 /** A cheap round trip, for /healthz. */

@@ -11,6 +11,7 @@
 //                                  postgres://postgres@127.0.0.1:5432/postgres); the
 //                                  benchmark creates and drops its own databases there
 //   --out=FILE  --rows=N  --pglite-rows=N  --depth=N  --ingest-rows=N
+//   --merkle-tree-rows=N           the merkle section's large tree of synthetic leaves (10M; quick 200k)
 //   BENCH_CONCURRENCY=N            ingest senders at once (default 4)
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -35,6 +36,7 @@ const { values: args } = parseArgs({
     'pglite-rows': { type: 'string' },
     depth: { type: 'string' },
     'ingest-rows': { type: 'string' },
+    'merkle-tree-rows': { type: 'string' },
     'report-only': { type: 'boolean', default: false },
   },
   strict: true,
@@ -48,6 +50,7 @@ const settings = {
   pgliteRows: num(args['pglite-rows'], quick ? 50_000 : 1_000_000),
   depth: num(args.depth, quick ? 100_000 : 1_000_000),
   ingestRows: num(args['ingest-rows'], quick ? 20_000 : 100_000),
+  merkleTreeRows: num(args['merkle-tree-rows'], quick ? 200_000 : 10_000_000),
   pgliteIngestRows: quick ? 5_000 : 20_000,
   ingestRounds: quick ? 1 : 3,
   pgliteIngestRounds: quick ? 1 : 2,
@@ -170,8 +173,8 @@ if (args['report-only']) {
   }
   if (sections.has('merkle')) {
     const r = await runMerkleBench(adminUrl, quick
-      ? { treeRows: 20_000, ingestRows: 10_000, rounds: 1, proofCalls: 200, concurrency: settings.concurrency, largeTreeRows: 200_000, browserSyncs: 200 }
-      : { treeRows: 1_000_000, ingestRows: 100_000, rounds: 3, proofCalls: 1000, concurrency: settings.concurrency, largeTreeRows: 10_000_000, browserSyncs: 500 });
+      ? { treeRows: 20_000, ingestRows: 10_000, rounds: 1, proofCalls: 200, concurrency: settings.concurrency, largeTreeRows: settings.merkleTreeRows, browserSyncs: 200 }
+      : { treeRows: 1_000_000, ingestRows: 100_000, rounds: 3, proofCalls: 1000, concurrency: settings.concurrency, largeTreeRows: settings.merkleTreeRows, browserSyncs: 500 });
     await writeFile(path.join(workDir, quick ? 'merkle.quick.json' : 'merkle.json'), JSON.stringify(r, null, 2));
     merkleBlock = `<!-- bench:merkle:start -->\n${formatMerkleBench(r)}<!-- bench:merkle:end -->`;
     await save('after Merkle tree');

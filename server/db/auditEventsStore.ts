@@ -273,9 +273,9 @@ const framedSql = (framing: SinkBatchFraming): SQL => (framing.kind === 'ndjson'
 
 /**
  * A sink's batch as the text it sends: matching events above `afterSeq` (at most
- * `throughSeq`), in seq order, each framed by Postgres as JavaScript would (one value: no
- * row is decoded, no event encoded in the server). Events Postgres may not write exactly
- * (EVENT_NEEDS_JS) are left to the caller, marked in the body.
+ * `throughSeq`), in seq order, each framed by Postgres as JavaScript would (a text per
+ * event: no row decoded, no event encoded in the server). Events Postgres may not write
+ * exactly (EVENT_NEEDS_JS) are left to the caller, marked in the body.
  */
 export async function selectSinkBatchText(
   db: Database,

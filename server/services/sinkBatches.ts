@@ -1,7 +1,7 @@
 // How a sink reads a batch: for the `vigil` and `ocsf` formats on a transport that frames
-// them (webhook NDJSON, TCP/TLS syslog), as the wire text itself, built by Postgres in one value, so the
-// server neither decodes rows nor encodes events; otherwise as events, formatted by the
-// transport. Both give the same bytes (test/integration/sinkBatchText.test.ts).
+// them (webhook NDJSON, TCP/TLS syslog), as the wire text itself, each event's built by
+// Postgres, so the server neither decodes rows nor encodes events; otherwise as events,
+// formatted by the transport. Both give the same bytes (test/integration/sinkBatchText.test.ts).
 import type { AuditEvent } from '../../shared/event.js';
 import type { Database } from '../db/database.js';
 import { selectEventsAfterSeq, selectEventsBySeq, selectSinkBatchText, WRITTEN_IN_JS, type EventQuery, type SinkBatchFraming } from '../db/auditEventsStore.js';

@@ -1,6 +1,6 @@
 // Live delivery under load, on one server process (Postgres): events ingested at a steady
-// offered rate with no subscriber, then with N WebSocket subscribers, N SSE subscribers
-// (typed clients) and N plain EventSource subscribers, all holding the extension's
+// offered rate with no subscriber, then with N WebSocket subscribers and N SSE subscribers
+// (typed clients; plain EventSource ones on request), all holding the extension's
 // notification rule (`action:cordon,delete`), then
 // many idle WebSocket subscribers. Per phase: ingest achieved (against the run without
 // subscribers), delivery latency (received here - recordedAt, the server's clock when the
@@ -109,8 +109,8 @@ interface Subscribers {
 
 /**
  * Plain EventSource clients reading events.live's SSE stream as any HTTP client could: a
- * message's data is the JSON text of its events, as a JSON string. Lighter than the typed
- * client's SSE consumer, so the phase measures the server more than this process.
+ * message's data is the JSON text of its events, as a JSON string. Not a default phase
+ * (--phases=none,sse-raw): it compares the typed client's SSE consumer with a bare one.
  */
 function subscribeRawSse(url: string, token: string, count: number, latencies: Histogram): Subscribers {
   const sources: EventSource[] = [];
@@ -265,7 +265,7 @@ export async function runLiveBench(adminUrl: string, settings: LiveBenchSettings
   const token = `vgl_${randomBytes(24).toString('base64url')}`;
   const server = await startBenchServer({ databaseUrl: scratch.url, token, nodeFlags: options.nodeFlags });
   const pid = server.child.pid!;
-  const transports = options.transports ?? ['none', 'ws', 'sse', 'sse-raw'];
+  const transports = options.transports ?? ['none', 'ws', 'sse'];
   try {
     const phases: LivePhase[] = [];
     for (const transport of transports) {
@@ -315,9 +315,8 @@ export function formatLiveBench(r: LiveBenchResult): string {
     `in 10 batches a second for ${r.settings.seconds} s (the benchmark's realistic action mix, so a share of them match). Latency: from`,
     '`recordedAt` (set when the batch is recorded) to the subscriber receiving it. Exactly once: the subscriber got every matching',
     'event, none twice, in seq order. CPU per delivery: the server process\'s CPU time over the phase / deliveries, and the same',
-    'less the phase without subscribers. The subscribers run in the benchmark\'s process, on the same machine: the typed client\'s',
-    'over WebSocket and SSE, and plain EventSource clients that parse the messages themselves (the typed SSE client\'s consumer',
-    'costs this process more than the server spends on it).',
+    'less the phase without subscribers. The subscribers (typed clients) run in the benchmark\'s process, on the same machine.',
+    'Each phase\'s RSS peak starts from what the phases before it left (V8 keeps freed heap for a while).',
     '',
     '| subscribers | ingested events/s | vs none | deliveries | exactly once | p50 | p95 | max | server CPU / delivery | beyond ingest | server RSS peak |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -12,6 +12,7 @@
 //                                  benchmark creates and drops its own databases there
 //   --out=FILE  --rows=N  --pglite-rows=N  --depth=N  --ingest-rows=N
 //   --merkle-tree-rows=N           the merkle section's large tree of synthetic leaves (10M; quick 200k)
+//   --merkle-rounds=N, --merkle-ingest-rows=N   with --quick: the tree's ingest A/B rounds (1) and their events (10k)
 //   BENCH_CONCURRENCY=N            ingest senders at once (default 4)
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -37,6 +38,8 @@ const { values: args } = parseArgs({
     depth: { type: 'string' },
     'ingest-rows': { type: 'string' },
     'merkle-tree-rows': { type: 'string' },
+    'merkle-rounds': { type: 'string' },
+    'merkle-ingest-rows': { type: 'string' },
     'report-only': { type: 'boolean', default: false },
   },
   strict: true,
@@ -173,7 +176,7 @@ if (args['report-only']) {
   }
   if (sections.has('merkle')) {
     const r = await runMerkleBench(adminUrl, quick
-      ? { treeRows: 20_000, ingestRows: 10_000, rounds: 1, proofCalls: 200, concurrency: settings.concurrency, largeTreeRows: settings.merkleTreeRows, browserSyncs: 200 }
+      ? { treeRows: 20_000, ingestRows: num(args['merkle-ingest-rows'], 10_000), rounds: num(args['merkle-rounds'], 1), proofCalls: 200, concurrency: settings.concurrency, largeTreeRows: settings.merkleTreeRows, browserSyncs: 200 }
       : { treeRows: 1_000_000, ingestRows: 100_000, rounds: 3, proofCalls: 1000, concurrency: settings.concurrency, largeTreeRows: settings.merkleTreeRows, browserSyncs: 500 });
     await writeFile(path.join(workDir, quick ? 'merkle.quick.json' : 'merkle.json'), JSON.stringify(r, null, 2));
     merkleBlock = `<!-- bench:merkle:start -->\n${formatMerkleBench(r)}<!-- bench:merkle:end -->`;

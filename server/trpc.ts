@@ -5,6 +5,7 @@ import type { Context } from './context.js';
 import { isDatabaseUnavailable } from './db/database.js';
 import { procedureDuration } from './metrics.js';
 import { mayReadEvents, type Caller } from './services/caller.js';
+import { ReasonedCause } from './services/refusal.js';
 import { KEEP_ALIVE } from '../shared/limits.js';
 
 interface SchemaIssue {
@@ -45,6 +46,7 @@ const t = initTRPC.context<Context>().create({
     if (error.code === 'BAD_REQUEST' && error.cause instanceof SyntaxError) {
       return { ...shape, message: `body: not valid JSON (${error.cause.message})` };
     }
+    if (error.cause instanceof ReasonedCause) return { ...shape, data: { ...shape.data, reason: error.cause.reason } };
     if (error.code === 'INTERNAL_SERVER_ERROR') {
       // The real cause goes to the log, not to the client.
       return { ...shape, message: 'internal server error' };

@@ -6,6 +6,7 @@
 // until the user acknowledges it, with the evidence kept for export. Events it notifies
 // about and the one open in the detail pane are checked for inclusion in a verified head.
 // Pure: the server calls come in through `TreeApi`, so tests run it in Node.
+import { REFUSAL_REASONS } from '../../shared/refusalReasons.js';
 import { canonicalEvent, canonicalFieldsOf, type ListedEventFields } from '../../shared/canonical.js';
 import { fromBase64 } from '../../shared/base64.js';
 import { hashesEqual, leafHash, verifyConsistency, verifyInclusion } from '../../shared/merkle.js';
@@ -111,7 +112,12 @@ export function eventLeafHash(event: ListedEventFields): Uint8Array {
   return leafHash(new TextEncoder().encode(canonicalEvent(canonicalFieldsOf(event))));
 }
 
-export type InclusionOutcome = { kind: 'included'; leafIndex: number } | { kind: 'pending' } | { kind: 'notIncluded'; proof?: string[] };
+export type InclusionOutcome =
+  | { kind: 'included'; leafIndex: number }
+  | { kind: 'pending' }
+  /** Retention removed the event since it was listed: its leaf stays in the tree; nothing to prove or to alarm about. */
+  | { kind: 'removed' }
+  | { kind: 'notIncluded'; proof?: string[] };
 
 /**
  * Whether `event`, exactly as shown, is in the verified `head`. An event newer than the
@@ -122,9 +128,10 @@ export async function checkInclusion(event: ListedEventFields & { id: string; se
   try {
     answer = await api.inclusionProof(event.id, head.treeSize);
   } catch (error) {
+    const data = (error as { data?: { code?: string; reason?: string } }).data;
+    if (data?.reason === REFUSAL_REASONS.removedByRetention) return { kind: 'removed' };
     // Not yet in this head's tree: BAD_REQUEST (a later leaf) or NOT_FOUND (not integrated yet).
-    const code = (error as { data?: { code?: string } }).data?.code;
-    if (code === 'BAD_REQUEST' || code === 'NOT_FOUND') return { kind: 'pending' };
+    if (data?.code === 'BAD_REQUEST' || data?.code === 'NOT_FOUND') return { kind: 'pending' };
     throw error;
   }
   const leaf = eventLeafHash(event);

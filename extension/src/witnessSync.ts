@@ -87,6 +87,7 @@ async function proveNotifiedEvents(settings: Settings, witness: StoredWitness, h
   for (const event of page.items) {
     const outcome = await checkInclusion(event, head, treeApiOf(settings));
     if (outcome.kind === 'pending') return undefined;
+    // A removed event (retention) has nothing left to prove: it counts as checked.
     if (outcome.kind === 'notIncluded') {
       const alarmed = inclusionAlarm(witness.state, event.id, outcome.proof, new Date());
       await browser.storage.local.set({ witness: { ...witness, state: alarmed.state } satisfies StoredWitness });

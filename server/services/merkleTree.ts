@@ -5,6 +5,7 @@
 import { createPublicKey, hash as oneShotHash } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { toBase64 } from '../../shared/base64.js';
+import { REFUSAL_REASONS } from '../../shared/refusalReasons.js';
 import { canonicalEvent } from '../../shared/canonical.js';
 import { leafStep } from '../../shared/chain.js';
 import {
@@ -44,6 +45,7 @@ import {
 import { slotOf, tileAppendsOf } from './merkleTiles.js';
 import { actorOf, requestFields, type Caller, type RequestInfo } from './caller.js';
 import { recordEvents, type Clock } from './events.js';
+import { reasonedRefusal } from './refusal.js';
 import type { Signer } from './signingKey.js';
 
 /** Who signs the tree heads: the origin (also the key name) and the server's Ed25519 key. */
@@ -283,10 +285,11 @@ export async function eventInclusionProof(
     });
   }
   if (!eventStored) {
-    throw new TRPCError({
-      code: 'NOT_FOUND',
-      message: `id: event ${id} (leaf ${leaf.leafIndex}) was removed by retention; its leaf hash stays in the tree, so the heads still verify`,
-    });
+    throw reasonedRefusal(
+      'NOT_FOUND',
+      `id: event ${id} (leaf ${leaf.leafIndex}) was removed by retention; its leaf hash stays in the tree, so the heads still verify`,
+      REFUSAL_REASONS.removedByRetention,
+    );
   }
   // The leaf is in the tree, so a size past it is a tree with that leaf, if the tree is that large.
   const ranges = treeSize > leaf.leafIndex ? inclusionProofRanges(leaf.leafIndex, treeSize) : [];

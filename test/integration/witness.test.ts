@@ -212,6 +212,9 @@ describe.each(BACKENDS)('honest histories raise nothing in the witness (%s)', (b
 
     // A removed event's proof says why it is missing; the witness raises nothing for it.
     await expect(api.inclusionProof(old[0]!.id, state.head!.treeSize)).rejects.toThrow(`id: event ${old[0]!.id} (leaf 0) was removed by retention`);
+    await expect(api.inclusionProof(old[0]!.id, state.head!.treeSize)).rejects.toMatchObject({ data: { code: 'NOT_FOUND', reason: 'removed_by_retention' } });
+    // The extension says so instead of "pending" (an event not in the head yet).
+    expect(await checkInclusion(old[0]!, state.head!, api)).toEqual({ kind: 'removed' });
     const kept = (await server.client.events.list.query({ q: 'resource_target:after-3' })).items[0]!;
     expect(await checkInclusion(kept, state.head!, api)).toMatchObject({ kind: 'included' });
   });

@@ -30,6 +30,7 @@ export function InclusionCheck({ event, settings }: { event: AuditEvent; setting
     checking: 'Checking this event against the history this browser verified…',
     included: 'Verified: this event, exactly as shown, is in the server history this browser verified.',
     pending: 'Newer than the history this browser verified last; it is checked again at the next sync.',
+    removed: 'Removed by retention since it was listed: its place in the verified history stays, the event itself is no longer stored.',
     notIncluded: 'History changed: this event, as shown, is NOT in the history this browser verified.',
     noHead: 'This browser holds no verified history of this server yet.',
     failed: 'Could not check this event against the verified history.',

@@ -70,10 +70,10 @@ export function ocsfClassOf(event: Pick<AuditEvent, 'action' | 'resourceType'>):
   return { cls, activity: row[cls] };
 }
 
-/** An OCSF event's first keys, class through type_name, as JSON text without the closing brace. */
-function ocsfHead(cls: OcsfClass, [activityId, activityName]: Activity): string {
+/** An OCSF event's first keys, class through type_name (every event of that class and activity has them). */
+function ocsfClassFields(cls: OcsfClass, [activityId, activityName]: Activity): Record<string, unknown> {
   const c = OCSF_CLASSES[cls];
-  const head = {
+  return {
     class_uid: c.class_uid,
     class_name: c.class_name,
     category_uid: c.category_uid,
@@ -83,8 +83,10 @@ function ocsfHead(cls: OcsfClass, [activityId, activityName]: Activity): string 
     type_uid: c.class_uid * 100 + activityId,
     type_name: `${c.class_name}: ${activityName}`,
   };
-  return JSON.stringify(head).slice(0, -1);
 }
+
+/** Those first keys as JSON text without the closing brace, as Postgres starts an OCSF event with them. */
+const ocsfHead = (cls: OcsfClass, activity: Activity): string => JSON.stringify(ocsfClassFields(cls, activity)).slice(0, -1);
 
 const actionRows = Object.entries(OCSF_ACTIVITY_BY_ACTION);
 const typesOf = (cls: OcsfClass) => Object.entries(OCSF_CLASS_BY_RESOURCE_TYPE).flatMap(([type, c]) => (c === cls ? [type] : []));
@@ -104,8 +106,6 @@ export const OCSF_TEXT: OcsfText = {
 /** One event as an OCSF 1.x event object. */
 export function ocsfEvent(event: AuditEvent): Record<string, unknown> {
   const { cls, activity } = ocsfClassOf(event);
-  const c = OCSF_CLASSES[cls];
-  const [activityId, activityName] = activity;
   const actor = event.actor;
   const user: Record<string, unknown> = actor ? { name: actor.username } : { name: 'system', type: 'System' };
   if (actor?.id) user.uid = actor.id;
@@ -122,21 +122,12 @@ export function ocsfEvent(event: AuditEvent): Record<string, unknown> {
   if (event.resourceId) resource.uid = event.resourceId;
   // OCSF status from the HTTP status code: below 400 succeeded, else failed; none is unknown.
   const status = event.statusCode;
-  const out: Record<string, unknown> = {
-    class_uid: c.class_uid,
-    class_name: c.class_name,
-    category_uid: c.category_uid,
-    category_name: c.category_name,
-    activity_id: activityId,
-    activity_name: activityName,
-    type_uid: c.class_uid * 100 + activityId,
-    type_name: `${c.class_name}: ${activityName}`,
-    time: Date.parse(event.time),
-    severity_id: 1,
-    severity: 'Informational',
-    status_id: status === null ? 0 : status < 400 ? 1 : 2,
-    status: status === null ? 'Unknown' : status < 400 ? 'Success' : 'Failure',
-  };
+  const out = ocsfClassFields(cls, activity);
+  out.time = Date.parse(event.time);
+  out.severity_id = 1;
+  out.severity = 'Informational';
+  out.status_id = status === null ? 0 : status < 400 ? 1 : 2;
+  out.status = status === null ? 'Unknown' : status < 400 ? 'Success' : 'Failure';
   if (status !== null) out.status_code = String(status);
   out.metadata = metadata;
   out.actor = { user };

@@ -23,7 +23,7 @@ const hexOf = (h: Uint8Array) => Buffer.from(h.buffer, h.byteOffset, h.byteLengt
 const arrayOf = (values: readonly (number | string | boolean)[]) => `{${values.map((v) => (v === '' ? '""' : v === true ? 't' : v === false ? 'f' : v)).join(',')}}`;
 const bytesOf = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
 /** Hex of hashes end to end, split into 32-byte hashes. */
-export function hashesOf(hex: string): Uint8Array[] {
+function hashesOf(hex: string): Uint8Array[] {
   const all = Buffer.from(hex, 'hex');
   const out: Uint8Array[] = [];
   for (let at = 0; at + 32 <= all.length; at += 32) out.push(new Uint8Array(all.buffer, all.byteOffset + at, 32));

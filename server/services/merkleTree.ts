@@ -171,7 +171,7 @@ export interface IntegrateOptions {
  * in one transaction under the tree's lock. Answers how many, or null when another
  * process holds the lock (it is integrating them).
  */
-export async function integrateBatch(db: Database, options: IntegrateOptions = {}): Promise<number | null> {
+async function integrateBatch(db: Database, options: IntegrateOptions = {}): Promise<number | null> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const cache = options.frontier ?? { current: null };
   return db.transaction(async (t) => {

@@ -36,11 +36,14 @@ async function verifyExportText(dir: string, exportText: string, options: { name
   );
 }
 
-async function downloadExport(server: TestServer, format: string): Promise<string> {
-  const response = await fetch(`${server.url}/export?format=${format}`, { headers: { authorization: `Bearer ${server.token}` } });
+/** GET `path` (the export, the checkpoint) with the server's admin token; answers the body. */
+async function fetchText(server: TestServer, path: string): Promise<string> {
+  const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.token}` } });
   expect(response.status).toBe(200);
   return response.text();
 }
+
+const downloadExport = (server: TestServer, format: string) => fetchText(server, `/export?format=${format}`);
 
 describe.each(BACKENDS)('an export against a signed tree head (%s)', (backend) => {
   let database: TestDatabase;
@@ -75,8 +78,7 @@ describe.each(BACKENDS)('an export against a signed tree head (%s)', (backend) =
     });
     await integrateEvents(database.db);
     await signTreeHead(database.db, log);
-    const response = await fetch(`${server.url}/checkpoint`, { headers: { authorization: `Bearer ${server.token}` } });
-    note = await response.text();
+    note = await fetchText(server, '/checkpoint');
     // Taken after the head, as an auditor would: the exports' own events are after it.
     ndjson = (await download('ndjson')).trimEnd().split('\n');
     csv = await download('csv');
@@ -186,7 +188,7 @@ describe.each(BACKENDS)('an export taken after retention, against a signed tree 
     });
     await integrateEvents(database.db);
     await signTreeHead(database.db, log);
-    note = await (await fetch(`${server.url}/checkpoint`, { headers: { authorization: `Bearer ${server.token}` } })).text();
+    note = await fetchText(server, '/checkpoint');
     ndjson = (await download('ndjson')).trimEnd().split('\n');
   });
   afterAll(async () => {

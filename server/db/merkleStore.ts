@@ -6,7 +6,7 @@
 // faster than JSON.
 import { sql } from 'drizzle-orm';
 import type { TileAppend, TileKey, TileSlot } from '../services/merkleTiles.js';
-import { queryRows, type Database } from './database.js';
+import { queryRows, queryRowsPrepared, type Database } from './database.js';
 
 /** Any procedure of the tree holds this for its transaction: one integrator at a time, across replicas. */
 export const TREE_LOCK_KEY = 7_162_021_005;
@@ -71,7 +71,7 @@ export async function selectTreeEnd(db: Database): Promise<TreeEnd> {
  * proof's reads are a few index probes and one toast chunk each, at any tree size.
  */
 export async function selectSlots(db: Database, slots: readonly TileSlot[]): Promise<{ found: (Uint8Array | undefined)[]; end: TreeEnd }> {
-  const rows = await queryRows<EndRow & { k: string | number }>(
+  const rows = await queryRowsPrepared<EndRow & { k: string | number }>(
     db,
     sql`${END_ROW}
         union all
@@ -170,7 +170,7 @@ export interface TreeLeaf {
  * itself is still stored.
  */
 export async function selectLeafAndEvent(db: Database, eventId: string): Promise<{ leaf: TreeLeaf | undefined; eventStored: boolean }> {
-  const [row] = await queryRows<{ seq: string | number | null; stored: boolean | null; leaf_index: string | number | null; hash: string | null }>(
+  const [row] = await queryRowsPrepared<{ seq: string | number | null; stored: boolean | null; leaf_index: string | number | null; hash: string | null }>(
     db,
     sql`with ev as (
           (select seq, true as stored from audit_events where id = ${eventId}::uuid

@@ -36,11 +36,20 @@ function trailingZeros(n: number): number {
   return k;
 }
 
-/** Inner nodes (tile-relative levels 1..7) complete once a tile holds `width` hashes. */
-export function innerCountOf(width: number): number {
+/** Set bits of a non-negative integer below 2^31. */
+function popcount(n: number): number {
   let count = 0;
-  for (let s = 1; s < TILE_HEIGHT; s++) count += Math.floor(width / 2 ** s);
+  for (; n !== 0; n &= n - 1) count++;
   return count;
+}
+
+/**
+ * Inner nodes (tile-relative levels 1..7) complete once a tile holds `width` hashes: the
+ * sum of floor(width / 2^s) for s = 1..7, which is width - popcount(width) (Legendre's
+ * formula) less the tile's own root (s = 8) once the tile is full.
+ */
+export function innerCountOf(width: number): number {
+  return width - popcount(width) - (width >= TILE_WIDTH ? 1 : 0);
 }
 
 /** Where the hash of the complete subtree at tree level `level`, index `index` is stored. */
@@ -77,10 +86,11 @@ export interface TileAppend extends TileKey {
  * completed subtree out of that order is a bug, refused here rather than stored.
  */
 export function tileAppendsOf(size: number, completed: readonly SubtreeHash[], seqAt: (leafIndex: number) => number): TileAppend[] {
-  const byTile = new Map<string, TileAppend & { hashesFrom: number; innerFrom: number }>();
+  // Keyed by level and index as one number (tile indexes stay far below 2^44).
+  const byTile = new Map<number, TileAppend & { hashesFrom: number; innerFrom: number }>();
   for (const node of completed) {
     const slot = slotOf(node);
-    const key = tileKeyOf(slot);
+    const key = slot.level * 2 ** 44 + slot.index;
     let append = byTile.get(key);
     if (!append) {
       const width = tileWidthAt(slot, size);
@@ -89,7 +99,7 @@ export function tileAppendsOf(size: number, completed: readonly SubtreeHash[], s
     }
     const expected = slot.inner ? append.innerFrom + append.inner.length : append.hashesFrom + append.hashes.length;
     if (slot.position !== expected) {
-      throw new Error(`tile ${key}: the subtree at level ${node.level}, index ${node.index} belongs at ${slot.position}, not after ${expected} stored hashes`);
+      throw new Error(`tile ${tileKeyOf(slot)}: the subtree at level ${node.level}, index ${node.index} belongs at ${slot.position}, not after ${expected} stored hashes`);
     }
     if (slot.inner) append.inner.push(node.hash);
     else {

@@ -48,3 +48,11 @@ it('refuses an append that does not continue a tile where it ends', () => {
   const grown = appendLeaves(0, [], [leaf(0), leaf(1)]);
   expect(() => tileAppendsOf(1, grown.completed, () => 1)).toThrow(/belongs at 0, not after 1/);
 });
+
+it('counts a tile\'s inner nodes as the nodes of levels 1 to 7 its hashes complete, for every width', () => {
+  for (let width = 0; width <= TILE_WIDTH; width++) {
+    let nodes = 0;
+    for (let s = 1; s < 8; s++) nodes += Math.floor(width / 2 ** s);
+    expect(innerCountOf(width)).toBe(nodes);
+  }
+});

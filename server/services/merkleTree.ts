@@ -24,7 +24,7 @@ import {
 } from '../../shared/merkle.js';
 import { formatCheckpoint, formatVerifierKey, isValidKeyName, NoteError, signNote, verifyCheckpoint } from '../../shared/signedNote.js';
 import type { ExportTreeStart } from '../../shared/verifyExport.js';
-import type { Database } from '../db/database.js';
+import { databaseKindOf, type Database } from '../db/database.js';
 import type { EventWriter } from '../db/eventWriter.js';
 import { selectCanonicalSlice } from '../db/integrityStore.js';
 import {
@@ -166,21 +166,42 @@ export interface IntegrateOptions {
   wait?: boolean;
 }
 
+/** Leaves read ahead, on another connection, while the previous batch was hashed and written. */
+interface LeavesAhead {
+  afterSeq: number;
+  leaves: Promise<{ seqs: number[]; hashes: Hash[] }>;
+}
+
 /**
  * Appends the next events (after the tree's last one, in seq order, at most `batchSize`)
  * in one transaction under the tree's lock. Answers how many, or null when another
- * process holds the lock (it is integrating them).
+ * process holds the lock (it is integrating them), and the next batch's leaves when it
+ * started reading them ahead.
  */
-async function integrateBatch(db: Database, options: IntegrateOptions = {}): Promise<number | null> {
+async function integrateBatch(
+  db: Database,
+  options: IntegrateOptions,
+  ahead: LeavesAhead | null,
+): Promise<{ count: number; ahead: LeavesAhead | null } | null> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const cache = options.frontier ?? { current: null };
+  // On Postgres the next batch's leaves are read on another connection while this one is
+  // hashed and written: writers commit in seq order, so what that read sees is the same
+  // prefix this transaction would read. PGlite has one connection: nothing to overlap.
+  const readAhead = databaseKindOf(db).kind === 'postgres';
   return db.transaction(async (t) => {
     const tx = t as unknown as Database;
     if (options.wait) await lockTree(tx);
     else if (!(await tryLockTree(tx))) return null;
     const end = await selectTreeEnd(tx);
-    const { seqs, hashes } = await nextLeaves(tx, end.lastSeq, batchSize);
-    if (seqs.length === 0) return 0;
+    const { seqs, hashes } = ahead && ahead.afterSeq === end.lastSeq ? await ahead.leaves : await nextLeaves(tx, end.lastSeq, batchSize);
+    if (seqs.length === 0) return { count: 0, ahead: null };
+    const next =
+      readAhead && seqs.length === batchSize
+        ? { afterSeq: seqs.at(-1)!, leaves: nextLeaves(db, seqs.at(-1)!, batchSize) }
+        : null;
+    // A read ahead that fails is read again by the next batch; its rejection is not this batch's.
+    next?.leaves.catch(() => {});
     let frontier = cache.current && sameEnd(cache.current.end, end) ? cache.current.hashes : null;
     if (!frontier) {
       const shape = subtreesOfRange(0, end.size);
@@ -193,20 +214,29 @@ async function integrateBatch(db: Database, options: IntegrateOptions = {}): Pro
       end: { size: end.size + seqs.length, lastSeq: seqs.at(-1)!, lastHash: hashes.at(-1)! },
       hashes: appended.frontier.map((s) => s.hash),
     };
-    return seqs.length;
+    return { count: seqs.length, ahead: next };
   });
 }
 
 /** Integrates every committed event; null when another process is integrating (unless `wait`). */
 export async function integrateEvents(db: Database, options: IntegrateOptions = {}): Promise<{ integrated: number } | null> {
   let integrated = 0;
+  let ahead: LeavesAhead | null = null;
   const batchOptions = { ...options, frontier: options.frontier ?? { current: null } };
   for (;;) {
-    const n = await integrateBatch(db, batchOptions);
-    if (n === null) return integrated > 0 ? { integrated } : null;
-    integrated += n;
+    let batch: Awaited<ReturnType<typeof integrateBatch>>;
+    try {
+      batch = await integrateBatch(db, batchOptions, ahead);
+    } catch (error) {
+      // The read ahead belongs to this round: settle it before the caller retries.
+      await ahead?.leaves.catch(() => {});
+      throw error;
+    }
+    if (batch === null) return integrated > 0 ? { integrated } : null;
+    integrated += batch.count;
+    ahead = batch.ahead;
     // A short batch took all there was; what commits later wakes the integrator again.
-    if (n < (options.batchSize ?? DEFAULT_BATCH)) return { integrated };
+    if (batch.count < (options.batchSize ?? DEFAULT_BATCH)) return { integrated };
   }
 }
 

@@ -329,6 +329,38 @@ describe.each(BACKENDS)('Merkle tree on %s', (backend) => {
     }
   });
 
+  it.runIf(backend === 'postgres')('integrates in small batches read ahead while writers commit and two processes take turns, into the tree the spec builds', async () => {
+    // Each full batch reads the next one's leaves ahead, on another connection; the other
+    // process, waiting for the tree's lock too, takes turns with it and makes those reads stale.
+    const second = await openDatabase({ databaseUrl: database.url! });
+    try {
+      let writing = true;
+      const integrate = async (on: Database) => {
+        while (writing) {
+          await integrateEvents(on, { batchSize: 7, wait: true });
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      };
+      const integrating = [integrate(db), integrate(second.db)];
+      await Promise.all(Array.from({ length: 12 }, (_, round) => recordEvents(new EventWriter(db), events(25, `b${round}`))));
+      writing = false;
+      await Promise.all(integrating);
+      await integrateEvents(db, { batchSize: 7, wait: true });
+      const { spec, ids } = await specTreeFromEvents();
+      expect(ids).toHaveLength(300);
+      const { treeSize, rootHash } = await head();
+      expect(treeSize).toBe(300);
+      expect(rootHash).toBe(b64(spec.mth(0, 300)));
+      const [{ leaves, distinct }] = (await queryRows<{ leaves: string | number; distinct: string | number }>(
+        db,
+        sql`select count(*) as leaves, count(distinct id) as distinct from merkle_tiles, unnest(event_ids) as id where level = 0`,
+      )) as [{ leaves: string | number; distinct: string | number }];
+      expect([Number(leaves), Number(distinct)]).toEqual([300, 300]);
+    } finally {
+      await second.close();
+    }
+  });
+
   it.runIf(backend === 'postgres')('lets two replicas integrate one consistent tree, one at a time', async () => {
     const second = await openDatabase({ databaseUrl: database.url! });
     const integrators = [

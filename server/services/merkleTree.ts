@@ -15,11 +15,11 @@ import {
   foldSubtrees,
   hashesEqual,
   inclusionProof,
-  inclusionProofRanges,
   subtreesOfRange,
   subtreesOfRanges,
   type Hash,
   type Subtree,
+  type SubtreeHash,
   type SubtreeReader,
 } from '../../shared/merkle.js';
 import { formatCheckpoint, formatVerifierKey, isValidKeyName, NoteError, signNote, verifyCheckpoint } from '../../shared/signedNote.js';
@@ -32,7 +32,7 @@ import {
   insertTreeHead,
   lockTree,
   selectLatestTreeHead,
-  selectLeafAndEvent,
+  selectInclusionPath,
   selectLeafCountThroughSeq,
   selectLeafHashSlice,
   selectSlots,
@@ -75,15 +75,20 @@ export function treeLogOf(signer: Signer, origin: string): TreeLog {
   };
 }
 
-/** These subtrees' hashes (read from their tiles) and where the tree ends, in one round trip. */
-async function readSubtrees(db: Database, subtrees: Subtree[]): Promise<{ read: SubtreeReader; end: TreeEnd }> {
-  const { found, end } = await selectSlots(db, subtrees.map(slotOf));
-  const byKey = new Map(subtrees.map((s, i) => [`${s.level}/${s.index}`, found[i]]));
-  const read: SubtreeReader = (level, index) => {
+/** A reader of these subtree hashes; asked for any other, it throws (the store lacks it). */
+function readerOf(subtrees: readonly SubtreeHash[]): SubtreeReader {
+  const byKey = new Map(subtrees.map((s) => [`${s.level}/${s.index}`, s.hash]));
+  return (level, index) => {
     const hash = byKey.get(`${level}/${index}`);
     if (!hash) throw new Error(`the Merkle tree has no hash for the subtree at level ${level}, index ${index}`);
     return hash;
   };
+}
+
+/** These subtrees' hashes (read from their tiles) and where the tree ends, in one round trip. */
+async function readSubtrees(db: Database, subtrees: Subtree[]): Promise<{ read: SubtreeReader; end: TreeEnd }> {
+  const { found, end } = await selectSlots(db, subtrees.map(slotOf));
+  const read = readerOf(subtrees.flatMap((s, i) => (found[i] ? [{ ...s, hash: found[i] }] : [])));
   return { read, end };
 }
 
@@ -307,7 +312,7 @@ export async function eventInclusionProof(
   id: string,
   treeSize: number,
 ): Promise<{ leafIndex: number; leafHash: string; proof: string[] }> {
-  const { leaf, eventStored } = await selectLeafAndEvent(db, id);
+  const { leaf, eventStored, end, subtrees } = await selectInclusionPath(db, id, treeSize);
   if (!leaf) {
     throw new TRPCError({
       code: 'NOT_FOUND',
@@ -321,12 +326,9 @@ export async function eventInclusionProof(
       REFUSAL_REASONS.removedByRetention,
     );
   }
-  // The leaf is in the tree, so a size past it is a tree with that leaf, if the tree is that large.
-  const ranges = treeSize > leaf.leafIndex ? inclusionProofRanges(leaf.leafIndex, treeSize) : [];
-  const { read, end } = await readSubtrees(db, subtreesOfRanges(ranges));
   if (treeSize > end.size) throw badRequest(`treeSize: the tree has ${end.size} leaves, not ${treeSize}`);
   if (treeSize <= leaf.leafIndex) throw badRequest(`treeSize: event ${id} is leaf ${leaf.leafIndex}, not in a tree of ${treeSize} leaves`);
-  return { leafIndex: leaf.leafIndex, leafHash: toBase64(leaf.hash), proof: inclusionProof(leaf.leafIndex, treeSize, read).map(toBase64) };
+  return { leafIndex: leaf.leafIndex, leafHash: toBase64(leaf.hash), proof: inclusionProof(leaf.leafIndex, treeSize, readerOf(subtrees)).map(toBase64) };
 }
 
 /**

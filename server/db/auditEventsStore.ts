@@ -159,9 +159,6 @@ const EVENT_NEEDS_JS: SQL = (() => {
   return sql`(${sql.join(checks, sql` or `)})`;
 })();
 
-/** Stands for an event Postgres did not write (EVENT_NEEDS_JS); JSON text and syslog headers never hold it raw. */
-export const WRITTEN_IN_JS = '\u0001';
-
 /**
  * What Postgres needs to write an event as OCSF (server/services/sinkFormats.ts decides
  * the mapping; this is its data): each class's head (`{"class_uid":...,"type_name":"..."`,
@@ -184,16 +181,18 @@ export type SinkBatchFraming = { event: { format: 'vigil' } | { format: 'ocsf'; 
   | { kind: 'syslog'; hostname: string; procId: string; priByAction: Readonly<Record<string, number>> }
 );
 
-export interface SinkBatchText {
-  count: number;
-  /** The batch's last seq (0 when empty). */
-  lastSeq: number;
-  /** When its oldest event was recorded (epoch ms; null when empty). */
-  oldestRecordedAtMs: number | null;
-  /** Every event framed, in seq order; WRITTEN_IN_JS in place of each of `writtenInJs`. */
-  body: string;
-  /** The events the caller must write itself (seq order). */
-  writtenInJs: number[];
+/** An event as a sink sends it: its JSON text (the listed event, or OCSF) and what a syslog header needs. */
+export interface SinkEventText {
+  seq: number;
+  /** When it was recorded (epoch ms). */
+  recordedAtMs: number;
+  action: string;
+  /** Its time as Date#toISOString writes it. */
+  time: string;
+  /** Its JSON text; null where Postgres may not write it as JavaScript does (the caller writes it). */
+  json: string | null;
+  /** The JSON text's length in UTF-8 bytes (0 where `json` is null). */
+  bytes: number;
 }
 
 /** `value` as JSON text where it is a non-empty string (JavaScript's `if (value)`), else nothing (concat skips NULL). */
@@ -250,73 +249,48 @@ function ocsfJsonSql(o: OcsfText): SQL {
 }
 
 /** An event's JSON text, from the row `b`. */
-const eventJsonSql = (framing: SinkBatchFraming): SQL => (framing.event.format === 'vigil' ? EVENT_JSON_TEXT : ocsfJsonSql(framing.event.ocsf));
+const eventJsonSql = (event: SinkBatchFraming['event']): SQL => (event.format === 'vigil' ? EVENT_JSON_TEXT : ocsfJsonSql(event.ocsf));
 
-/** An event's message (`m` below): its JSON text, or for syslog the RFC 5424 message around it. */
-function messageSql(framing: SinkBatchFraming): SQL {
-  if (framing.kind === 'ndjson') return eventJsonSql(framing);
-  const pri = sql.join(
-    Object.entries(framing.priByAction).map(([action, n]) => sql`when ${action}::text then ${`<${n}>1 `}::text`),
-    sql` `,
-  );
-  return sql`concat(case b.action ${pri} end, ${isoTimeOf(sql.raw('b.time'))}, ' ', ${framing.hostname}::text, ' vigil ', ${framing.procId}::text, ' ', b.action, ' - ', ${eventJsonSql(framing)})`;
+/** Columns the JSON text needs beyond the row: OCSF's class `c` and head `h` (NULL head: no mapping, written in JavaScript). */
+function rowExtrasSql(event: SinkBatchFraming['event']): { inner: SQL; outer: SQL; unmapped: SQL } {
+  if (event.format === 'vigil') return { inner: sql``, outer: sql``, unmapped: sql`false` };
+  return { inner: sql`, ${ocsfClassSql(event.ocsf)} as c`, outer: sql`, ${ocsfHeadSql(event.ocsf)} as h`, unmapped: sql`b.h is null` };
 }
-
-/** Columns the message needs beyond the row: OCSF's class `c` and head `h` (NULL head: no mapping, written in JavaScript). */
-function rowExtrasSql(framing: SinkBatchFraming): { inner: SQL; outer: SQL; unmapped: SQL } {
-  if (framing.event.format === 'vigil') return { inner: sql``, outer: sql``, unmapped: sql`false` };
-  return { inner: sql`, ${ocsfClassSql(framing.event.ocsf)} as c`, outer: sql`, ${ocsfHeadSql(framing.event.ocsf)} as h`, unmapped: sql`b.h is null` };
-}
-
-/** A message `m` as it goes on the wire: a line of NDJSON, or its length in bytes and a space first. */
-const framedSql = (framing: SinkBatchFraming): SQL => (framing.kind === 'ndjson' ? sql`m || E'\n'` : sql`octet_length(m)::text || ' ' || m`);
 
 /**
- * A sink's batch as the text it sends: matching events above `afterSeq` (at most
- * `throughSeq`), in seq order, each framed by Postgres as JavaScript would (a text per
- * event: no row decoded, no event encoded in the server). Events Postgres may not write
- * exactly (EVENT_NEEDS_JS) are left to the caller, marked in the body.
+ * The matching events above `afterSeq` (at most `throughSeq`), up to `limit`, in seq order,
+ * each with its JSON text built by Postgres as JavaScript writes it (no row decoded, no
+ * event encoded in the server). The framing (NDJSON lines, syslog headers and octet
+ * counts) is the caller's: one read serves every sink of the same format and filter.
+ * Events Postgres may not write exactly (EVENT_NEEDS_JS) come with `json` null.
  */
-export async function selectSinkBatchText(
+export async function selectSinkEventTexts(
   db: Database,
   query: EventQuery,
   afterSeq: number,
   throughSeq: number,
   limit: number,
-  framing: SinkBatchFraming,
-): Promise<SinkBatchText> {
+  event: SinkBatchFraming['event'],
+): Promise<SinkEventText[]> {
   const conditions = [...conditionsOf(query), sql`${auditEvents.seq} > ${afterSeq}`, sql`${auditEvents.seq} <= ${throughSeq}`];
-  const extras = rowExtrasSql(framing);
+  const extras = rowExtrasSql(event);
   // A row per event, not one aggregated value: a multi-megabyte string_agg (and its sort)
   // cost Postgres twice the CPU of the rows themselves.
-  const rows = await queryRowsPrepared<{ seq: number | string; at: number | string; x: string | null }>(
+  const rows = await queryRowsPrepared<{ seq: number | string; at: number | string; a: string; t: string; j: string | null; n: number | string }>(
     db,
     // offset 0: each level computed once per row (not inlined where `js` and `m` are used twice).
-    sql`select seq, (extract(epoch from recorded_at) * 1000)::float8 as at, case when js then null else ${framedSql(framing)} end as x
-        from (select b.seq, b.recorded_at, b.js, case when b.js then null else ${messageSql(framing)} end as m
+    sql`select seq, at, a, t, m as j, coalesce(octet_length(m), 0) as n
+        from (select b.seq, (extract(epoch from b.recorded_at) * 1000)::float8 as at, b.action as a, ${isoTimeOf(sql.raw('b.time'))} as t,
+                     case when b.js then null else ${eventJsonSql(event)} end as m
               from (select b.*, (${EVENT_NEEDS_JS} or ${extras.unmapped}) as js
                     from (select b.*${extras.outer}
                           from (select b.*${extras.inner} from (select * from audit_events where ${and(...conditions)} order by seq limit ${limit}) b offset 0) b offset 0) b offset 0) b offset 0) batch`,
   );
+  const texts = rows.map((row) => ({ seq: Number(row.seq), recordedAtMs: Number(row.at), action: row.a, time: row.t, json: row.j, bytes: Number(row.n) }));
   // The rows come as the innermost query orders them (nothing above it reorders); an outer
-  // ORDER BY would sort every message again. Checked here all the same.
-  if (rows.some((row, i) => i > 0 && Number(row.seq) <= Number(rows[i - 1]!.seq))) rows.sort((a, b) => Number(a.seq) - Number(b.seq));
-  let body = '';
-  const writtenInJs: number[] = [];
-  for (const row of rows) {
-    if (row.x !== null) body += row.x;
-    else {
-      body += WRITTEN_IN_JS;
-      writtenInJs.push(Number(row.seq));
-    }
-  }
-  return {
-    count: rows.length,
-    lastSeq: rows.length ? Number(rows.at(-1)!.seq) : 0,
-    oldestRecordedAtMs: rows.length ? Number(rows[0]!.at) : null,
-    body,
-    writtenInJs,
-  };
+  // ORDER BY would sort every text again. Checked here all the same.
+  if (texts.some((row, i) => i > 0 && row.seq <= texts[i - 1]!.seq)) texts.sort((a, b) => a.seq - b.seq);
+  return texts;
 }
 
 /** The events of these seqs, in seq order. */

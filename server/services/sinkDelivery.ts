@@ -20,7 +20,7 @@ import { logger } from '../logger.js';
 import { sinkDelivered, sinkErrors } from '../metrics.js';
 import type { SinkFormat, SinkKind } from '../../shared/sinkCatalog.js';
 import { parseQueryFor, resolveFilter } from './events.js';
-import { readSinkBatch, type SinkBatch } from './sinkBatches.js';
+import { SinkBatchReader, type SinkBatch, type SinkBatchReaderOptions } from './sinkBatches.js';
 import { revealSinkSecret } from './sinkSecrets.js';
 import { createTransport, SinkSendError, type Transport } from './sinkTransports.js';
 import type { SecretsKey } from './secretsKey.js';
@@ -39,6 +39,8 @@ export interface SinkDeliveryOptions {
   backoff?: { initialMs: number; maxMs: number };
   /** A sink that is behind sends up to this many events at once to a stream (syslog over TCP/TLS), whatever its batchSize. */
   streamBatchSize?: number;
+  /** How sinks of the same format and filter share their reads. */
+  sharedReads?: SinkBatchReaderOptions;
 }
 
 export const SINK_DELIVERY_DEFAULTS = {
@@ -48,6 +50,7 @@ export const SINK_DELIVERY_DEFAULTS = {
   timeoutMs: 10_000,
   backoff: { initialMs: 500, maxMs: 60_000 },
   streamBatchSize: 5000,
+  sharedReads: {},
 } as const;
 
 /** Exponential backoff with jitter: the wait before attempt `failures + 1`. */
@@ -80,12 +83,15 @@ export class SinkDelivery {
   private readonly stopping = new AbortController();
   private loop: Promise<void> | null = null;
   private pollFailing = false;
+  /** Every worker's reads, shared between sinks of the same format and filter. */
+  private readonly reader: SinkBatchReader;
 
   constructor(
     private readonly db: Database,
     options: SinkDeliveryOptions,
   ) {
     this.settings = { ...SINK_DELIVERY_DEFAULTS, ...options };
+    this.reader = new SinkBatchReader(db, this.settings.sharedReads);
   }
 
   start(): this {
@@ -142,10 +148,13 @@ export class SinkDelivery {
       if (!free && row.leaseUntil !== null && row.leaseUntil.getTime() > now + 1000) continue;
       const leased = await acquireSinkLease(this.db, row.id, this.owner, this.settings.leaseMs);
       if (!leased) continue;
-      const worker = new SinkWorker(this.db, leased, this.owner, this.settings);
+      const worker = new SinkWorker(this.db, this.reader, leased, this.owner, this.settings);
       this.workers.set(row.id, worker);
       worker.start();
     }
+    const reading = new Set<string>();
+    for (const worker of this.workers.values()) if (worker.readKey !== null) reading.add(worker.readKey);
+    this.reader.retainOnly(reading);
   }
 }
 
@@ -155,6 +164,8 @@ class SinkWorker {
   readonly configVersion: number;
   /** Set when the worker ended by itself (lease lost, sink gone, configuration unusable). */
   done = false;
+  /** The reads it shares (SinkBatchReader.keyOf), once its configuration is read. */
+  readKey: string | null = null;
   private readonly name: string;
   private readonly stopping = new AbortController();
   private loop: Promise<void> | null = null;
@@ -170,6 +181,7 @@ class SinkWorker {
 
   constructor(
     private readonly db: Database,
+    private readonly reader: SinkBatchReader,
     private readonly row: SinkRow,
     private readonly owner: string,
     private readonly settings: Settings,
@@ -211,6 +223,7 @@ class SinkWorker {
         { timeoutMs: this.settings.timeoutMs },
       );
       query = resolveFilter(parseQueryFor(this.row.q, undefined), new Date());
+      this.readKey = SinkBatchReader.keyOf(query, transport.framing);
     } catch (err) {
       // A secret encrypted with another key, a filter an upgrade no longer accepts: shown
       // on the sink, tried again at the next poll (the lease is still ours).
@@ -238,7 +251,7 @@ class SinkWorker {
   }
 
   private read(transport: Transport, query: EventQuery, afterSeq: number, throughSeq: number, limit: number): Promise<SinkBatch> {
-    return readSinkBatch(this.db, query, { afterSeq, throughSeq, limit }, transport.framing);
+    return this.reader.read(query, { afterSeq, throughSeq, limit }, transport.framing);
   }
 
   /**

@@ -27,7 +27,20 @@ export interface SinksBenchResult {
    */
   syslog: { eventsPerSec: number; rawEventsPerSec: number; cpuEventsPerSec: number; totalCpuEventsPerSec: number };
   webhook: { eventsPerSec: number; rawEventsPerSec: number; cpuEventsPerSec: number; totalCpuEventsPerSec: number };
-  ingest: { rows: number; noneRowsPerSec: number; threeSinksRowsPerSec: number; ratio: number; lagP95Seconds: number };
+  /**
+   * `noneCpuUsPerEvent` / `threeSinksCpuUsPerEvent`: CPU (this process and the database's
+   * backends: writers, sinks, receivers) per ingested event, medians over the rounds; their
+   * difference is what the three sinks cost per event, receivers included.
+   */
+  ingest: {
+    rows: number;
+    noneRowsPerSec: number;
+    threeSinksRowsPerSec: number;
+    ratio: number;
+    lagP95Seconds: number;
+    noneCpuUsPerEvent: number;
+    threeSinksCpuUsPerEvent: number;
+  };
 }
 
 /** A TCP receiver that counts bytes; `until(n)` resolves once n bytes arrived. */
@@ -161,9 +174,23 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
     // Ingest with no sink against ingest with three sinks delivering, rounds alternated.
     const none: number[] = [];
     const three: number[] = [];
+    const noneCpu: number[] = [];
+    const threeCpu: number[] = [];
     const lags: number[] = [];
+    /** CPU µs per event of this process and the database's backends while `run` ingests `rows` events. */
+    const cpuPerEvent = async (run: () => Promise<number>, rows: number, into: number[]) => {
+      const dbCpu = await backendsCpuMs(handle);
+      const cpu = process.cpuUsage();
+      const rate = await run();
+      const used = process.cpuUsage(cpu);
+      let dbMs = 0;
+      for (const [pid, ms] of await backendsCpuMs(handle)) dbMs += ms - (dbCpu.get(pid) ?? 0);
+      into.push(((used.user + used.system) / 1000 + dbMs) * 1000 / rows);
+      return rate;
+    };
     for (let round = 0; round < settings.rounds; round++) {
-      none.push(await ingest(handle, makeEvents(settings.ingestRows, 100 + round).map((e) => eventInputSchema.parse(e))));
+      const noneEvents = makeEvents(settings.ingestRows, 100 + round).map((e) => eventInputSchema.parse(e));
+      none.push(await cpuPerEvent(() => ingest(handle, noneEvents), settings.ingestRows, noneCpu));
       const ctx = ctxOf(handle.db, secretsKey);
       const ids = [
         (await createSink(ctx, { name: `i-syslog-${round}`, kind: 'syslog', url: `tcp://127.0.0.1:${tcp.port}` })).id,
@@ -179,7 +206,20 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
           await new Promise((r) => setTimeout(r, 250));
         }
       })();
-      three.push(await ingest(handle, makeEvents(settings.ingestRows, 200 + round).map((e) => eventInputSchema.parse(e))));
+      const threeEvents = makeEvents(settings.ingestRows, 200 + round).map((e) => eventInputSchema.parse(e));
+      // Until the sinks delivered what was ingested: their CPU counts in full.
+      three.push(
+        await cpuPerEvent(async () => {
+          const rate = await ingest(handle, threeEvents);
+          const head = await selectMaxSeq(handle.db);
+          for (;;) {
+            const rows = (await handle.db.execute(sql`select min(cursor_seq) as c from sinks where id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`)) as unknown as { c: string }[];
+            if (Number(rows[0]!.c) >= head) break;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          return rate;
+        }, settings.ingestRows, threeCpu),
+      );
       sampling = false;
       await sampler;
       await delivery.stop();
@@ -193,7 +233,15 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
       events: all.length,
       syslog: { ...rates(syslogRuns), rawEventsPerSec: rawTcp },
       webhook: { ...rates(webhookRuns), rawEventsPerSec: rawHttp },
-      ingest: { rows: settings.ingestRows, noneRowsPerSec: noneRate, threeSinksRowsPerSec: threeRate, ratio: threeRate / noneRate, lagP95Seconds: lags.length ? percentile(lags, 95) : 0 },
+      ingest: {
+        rows: settings.ingestRows,
+        noneRowsPerSec: noneRate,
+        threeSinksRowsPerSec: threeRate,
+        ratio: threeRate / noneRate,
+        lagP95Seconds: lags.length ? percentile(lags, 95) : 0,
+        noneCpuUsPerEvent: median(noneCpu),
+        threeSinksCpuUsPerEvent: median(threeCpu),
+      },
     };
   } finally {
     await handle.close();
@@ -214,11 +262,16 @@ export function formatSinksBench(r: SinksBenchResult): string {
     '',
     `Ingest of ${int(r.ingest.rows)} events, 4 writers: ${int(r.ingest.noneRowsPerSec)}/s without sinks, ${int(r.ingest.threeSinksRowsPerSec)}/s with three sinks delivering (syslog, webhook, webhook OCSF): ${ratio(r.ingest.ratio)} (target ≥ 0.85×). Sink lag during that ingest, p95: ${r.ingest.lagP95Seconds.toFixed(1)} s (target ≤ 2 s).`,
     '',
+    `CPU per ingested event (this process and the database's backends; with sinks, until they delivered it): ${r.ingest.noneCpuUsPerEvent.toFixed(1)} µs without sinks, ${r.ingest.threeSinksCpuUsPerEvent.toFixed(1)} µs with three: the three sinks ${(r.ingest.threeSinksCpuUsPerEvent - r.ingest.noneCpuUsPerEvent).toFixed(1)} µs per event, receivers included.`,
+    '',
   ].join('\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes('--quick');
   const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  console.log(formatSinksBench(await runSinksBench(adminUrl, quick ? { events: 20_000, ingestRows: 10_000, rounds: 1 } : { events: 200_000, ingestRows: 100_000, rounds: 3 })));
+  const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  const settings = quick ? { events: 20_000, ingestRows: 10_000, rounds: 1 } : { events: 200_000, ingestRows: 100_000, rounds: 3 };
+  for (const name of ['events', 'ingestRows', 'rounds'] as const) if (arg(name) !== undefined) settings[name] = Number(arg(name));
+  console.log(formatSinksBench(await runSinksBench(adminUrl, settings)));
 }

@@ -115,6 +115,37 @@ describe.each(BACKENDS)('sink batch text on %s', (backend) => {
     }
   });
 
+  it('one reader shared by sinks answers every read as a read of its own would, whatever the order, framing, limit or filter', async () => {
+    // A window of 5 events and read-ahead of 4: reads served from it, extended past it,
+    // behind it (a sink the window moved past), and with filters that do not share it.
+    const shared = new SinkBatchReader(database.db, { windowEvents: 5, readAheadEvents: 4 });
+    const head = (await selectEventsAfterSeq(database.db, all, 0, Number.MAX_SAFE_INTEGER, 1000)).at(-1)!.seq;
+    const writes: EventQuery = { fields: { action: { include: ['write'] } } };
+    const reads: [EventQuery, SinkReadRange, SinkBatchFraming][] = [
+      [all, { afterSeq: 0, throughSeq: Number.MAX_SAFE_INTEGER, limit: 2 }, syslogFraming(VIGIL)],
+      [all, { afterSeq: 0, throughSeq: head, limit: 3 }, { kind: 'ndjson', event: VIGIL }],
+      [writes, { afterSeq: 0, throughSeq: head, limit: 3 }, { kind: 'ndjson', event: VIGIL }],
+      [all, { afterSeq: 2, throughSeq: Number.MAX_SAFE_INTEGER, limit: 7 }, syslogFraming(VIGIL)],
+      [all, { afterSeq: 3, throughSeq: 9, limit: 100 }, { kind: 'ndjson', event: VIGIL }],
+      [all, { afterSeq: 1, throughSeq: head, limit: 2 }, { kind: 'ndjson', event: VIGIL }],
+      [all, { afterSeq: 0, throughSeq: head, limit: 100 }, syslogFraming(OCSF)],
+      [all, { afterSeq: 9, throughSeq: Number.MAX_SAFE_INTEGER, limit: 100 }, syslogFraming(VIGIL)],
+      [all, { afterSeq: 4, throughSeq: head, limit: 6 }, { kind: 'ndjson', event: VIGIL }],
+      [all, { afterSeq: head, throughSeq: Number.MAX_SAFE_INTEGER, limit: 5 }, syslogFraming(VIGIL)],
+      [writes, { afterSeq: 3, throughSeq: Number.MAX_SAFE_INTEGER, limit: 2 }, syslogFraming(VIGIL)],
+    ];
+    for (const [query, range, framing] of reads) {
+      expect(await shared.read(query, range, framing), JSON.stringify({ query, range, framing: framing.kind })).toEqual(await readSinkBatch(query, range, framing));
+    }
+    // Reads at once (sinks at the same cursor): one waits for the other's read and is served from it.
+    const together = await Promise.all([
+      shared.read(all, { afterSeq: head - 6, throughSeq: Number.MAX_SAFE_INTEGER, limit: 4 }, { kind: 'ndjson', event: VIGIL }),
+      shared.read(all, { afterSeq: head - 6, throughSeq: Number.MAX_SAFE_INTEGER, limit: 6 }, syslogFraming(VIGIL)),
+    ]);
+    expect(together[0]).toEqual(await readSinkBatch(all, { afterSeq: head - 6, throughSeq: Number.MAX_SAFE_INTEGER, limit: 4 }, { kind: 'ndjson', event: VIGIL }));
+    expect(together[1]).toEqual(await readSinkBatch(all, { afterSeq: head - 6, throughSeq: Number.MAX_SAFE_INTEGER, limit: 6 }, syslogFraming(VIGIL)));
+  });
+
   it('a filter, a range and a limit select the same events as the row read', async () => {
     const query: EventQuery = { fields: { action: { include: ['write', 'connect'] } } };
     const rows = await selectEventsAfterSeq(database.db, query, 1, Number.MAX_SAFE_INTEGER, 3);

@@ -249,6 +249,33 @@ describe.each(BACKENDS)('sinks on %s', (backend) => {
     await admin().sinks.delete({ id: b.id });
   });
 
+  it('sinks of the same format share their reads: each gets exactly its events, and one that fails holds back no other', async () => {
+    const [failing, working, deletes] = [await receiver(), await receiver(), await receiver()];
+    failing.always = 500;
+    const q = 'resource_type:workspace';
+    const sinks = [
+      await admin().sinks.create({ name: 'share-failing', kind: 'webhook', url: failing.url, secret: 's', q }),
+      await admin().sinks.create({ name: 'share-working', kind: 'webhook', url: working.url, secret: 's', q, batchSize: 7 }),
+      await admin().sinks.create({ name: 'share-deletes', kind: 'webhook', url: deletes.url, secret: 's', q: `${q} action:delete`, batchSize: 3 }),
+    ];
+    const prefix = tag();
+    const recorded = [...(await record(prefix, 20)), ...(await record(`${prefix}d`, 5, { action: 'delete' })), ...(await record(`${prefix}e`, 20))];
+    const mine = (r: HttpReceiver) => [...new Map(r.accepted().flatMap((x) => ndjson(x.body)).map((e) => [e.id as string, e])).values()].filter((e) => e.resourceTarget.startsWith(prefix));
+
+    await eventually(() => mine(working).length === recorded.length, 'the working sink delivered everything');
+    expect(mine(working)).toEqual(recorded);
+    await eventually(() => mine(deletes).length === 5, 'the filtered sink delivered its events');
+    expect(mine(deletes)).toEqual(recorded.filter((e) => e.action === 'delete'));
+    expect(deletes.accepted().flatMap((x) => ndjson(x.body)).every((e) => e.action === 'delete')).toBe(true);
+    expect(failing.accepted()).toHaveLength(0);
+    expect(failing.requests.length).toBeGreaterThan(0);
+
+    failing.always = null;
+    await eventually(() => mine(failing).length === recorded.length, 'the failing sink delivered everything once its receiver recovered');
+    expect(mine(failing)).toEqual(recorded);
+    for (const { id } of sinks) await admin().sinks.delete({ id });
+  });
+
   it('a receiver down for a while: ingest goes on, lag shows, everything drains after', async () => {
     const port = await freePort();
     const { id } = await admin().sinks.create({ name: 'later', kind: 'webhook', url: `http://127.0.0.1:${port}/`, secret: 's', q: 'resource_type:workspace' });

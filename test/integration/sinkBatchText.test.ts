@@ -55,7 +55,8 @@ const PLAIN: EventInput[] = [
     requestId: 'req-9',
     statusCode: 500,
   },
-  { action: 'delete', resourceType: 'user', resourceTarget: 'plain-account-delete', userAgent: 'ua' },
+  { action: 'delete', resourceType: 'user', resourceTarget: 'plain-account-delete', userAgent: 'ua', time: '2026-01-02T03:04:05.000Z' },
+  { action: 'view', resourceType: 'template', resourceTarget: 'plain-times', time: '1999-12-31T23:59:09.050Z' },
   { action: 'cordon', resourceType: 'resource_pool', resourceTarget: 'plain-api', resourceId: 'pool-1', requestId: 'req-2', statusCode: 399 },
 ];
 

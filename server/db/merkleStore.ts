@@ -183,66 +183,14 @@ export interface InclusionPath {
 /**
  * The event's leaf (found from its seq: the event's row, or the record retention left of
  * it), whether the event is still stored, where the tree ends, and the subtree hashes of
- * the leaf's inclusion proof in the tree of `treeSize` leaves: one statement, so a proof
- * is one round trip. The subtrees are those shared/merkle.ts's
- * subtreesOfRanges(inclusionProofRanges(leaf, treeSize)) lists: at each tree level below
- * the tree's height, the sibling of the leaf's ancestor, or where that sibling reaches past
- * the tree's end, the complete subtrees it holds (the tree's frontier below that level).
- * Each is read at its tile slot, computed as server/services/merkleTiles.ts slotOf does.
+ * the leaf's inclusion proof in the tree of `treeSize` leaves: one call of the function
+ * merkle_inclusion_path (migration 0015, which says how it finds them), so a proof is one
+ * round trip.
  */
 export async function selectInclusionPath(db: Database, eventId: string, treeSize: number): Promise<InclusionPath> {
   const rows = await queryRowsPrepared<{ k: string | number; x: string | number | null; y: string | number | null; z: string | number | null; h: string | null }>(
     db,
-    sql`with ev as (
-          (select seq, true as stored from audit_events where id = ${eventId}::uuid
-           union all
-           select seq, false from merkle_removed_events where event_id = ${eventId}::uuid)
-          limit 1),
-        last as (select tile_index, hashes, last_seq from merkle_tiles where level = 0 order by tile_index desc limit 1),
-        leaf as (
-          select t.tile_index * 256 + p.at - 1 as leaf_index, substring(t.hashes from (p.at - 1) * 32 + 1 for 32) as hash
-            from ev
-            cross join lateral (select tile_index, seqs, hashes from merkle_tiles where level = 0 and last_seq >= ev.seq order by last_seq limit 1) t
-            cross join lateral (select array_position(t.seqs, ev.seq) as at) p
-           where p.at is not null),
-        -- a: the leaf's ancestor at tree level l; n: the tree's size (only if the tree holds the leaf and is stored).
-        path as (
-          select l, leaf.leaf_index >> l as a, size.n
-            from leaf
-            cross join (select ${treeSize}::bigint as n) size
-            cross join generate_series(0, 62) l
-           where (1::bigint << l) < size.n and leaf.leaf_index < size.n
-             and size.n <= (select tile_index * 256 + length(hashes) / 32 from last)),
-        subtrees as (
-          select l as level, a - 1 as idx from path where a & 1 = 1
-          union all
-          select l, a + 1 from path where a & 1 = 0 and (a + 2) << l <= n
-          union all
-          select b, (n >> b) - 1 from path cross join generate_series(0, l - 1) b
-           where a & 1 = 0 and (a + 1) << l < n and n < (a + 2) << l and (n >> b) & 1 = 1),
-        slots as (
-          select s.level, s.idx, g.tile_level, g.tile, g.within > 0 as inner,
-                 case when g.within = 0 then g.first - (g.tile << 8)
-                      else (w.w >> 1) + (w.w >> 2) + (w.w >> 3) + (w.w >> 4) + (w.w >> 5) + (w.w >> 6) + (w.w >> 7) - (w.highest - g.within) - 1 end::int as position
-            from subtrees s
-            cross join lateral (select s.level / 8 as tile_level, s.level % 8 as within, s.idx << (s.level % 8) as first,
-                                       (s.idx << (s.level % 8)) >> 8 as tile) g
-            cross join lateral (select ((s.idx + 1) << g.within) - (g.tile << 8) as w) width
-            cross join lateral (select width.w,
-                                       case when width.w % 128 = 0 then 7 when width.w % 64 = 0 then 6 when width.w % 32 = 0 then 5
-                                            when width.w % 16 = 0 then 4 when width.w % 8 = 0 then 3 when width.w % 4 = 0 then 2
-                                            when width.w % 2 = 0 then 1 else 0 end as highest) w)
-        select -1 as k, tile_index as x, (length(hashes) / 32)::bigint as y, last_seq as z,
-               encode(substring(hashes from length(hashes) - 31), 'hex') as h
-          from last
-        union all
-        select 0, leaf.leaf_index, ev.seq, case when ev.stored then 1 else 0 end, encode(leaf.hash, 'hex')
-          from ev left join leaf on true
-        union all
-        select 1, s.level, s.idx, null,
-               encode(case when s.inner then substring(t.inner_hashes from s.position * 32 + 1 for 32)
-                           else substring(t.hashes from s.position * 32 + 1 for 32) end, 'hex')
-          from slots s join merkle_tiles t on t.level = s.tile_level and t.tile_index = s.tile`,
+    sql`select k, x, y, z, h from merkle_inclusion_path(${eventId}::uuid, ${treeSize}::bigint)`,
   );
   let end = toEnd(undefined);
   let leaf: TreeLeaf | undefined;

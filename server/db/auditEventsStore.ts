@@ -1,6 +1,6 @@
 // The queries of the audit_events table. Writing (the chain, the group commit) is
 // server/db/eventWriter.ts.
-import { and, asc, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import type { AuditEvent } from '../../shared/event.js';
 import { EVENT_FIELDS, QUERY_FIELDS, type EventField } from '../../shared/eventFields.js';
@@ -372,9 +372,27 @@ export async function selectEventsAfterSeq(
     .limit(limit);
 }
 
-/** Every event with seq above `afterSeq`, in seq order (the live hub's read). */
-export async function selectAllAfterSeq(db: Database, afterSeq: number, limit: number): Promise<AuditEventRow[]> {
-  return db.select().from(auditEvents).where(sql`${auditEvents.seq} > ${afterSeq}`).orderBy(asc(auditEvents.seq)).limit(limit);
+/**
+ * The events after `afterSeq`, in seq order, with only their seq and the fields `keys`:
+ * the live hub matches its subscribers' queries on these, then reads whole only the few
+ * events that match (selectEventsBySeqs), instead of every column of every new event.
+ */
+export async function selectFieldsAfterSeq<K extends keyof AuditEventRow>(
+  db: Database,
+  afterSeq: number,
+  limit: number,
+  keys: readonly K[],
+): Promise<Pick<AuditEventRow, K | 'seq'>[]> {
+  const columns: Record<string, PgColumn> = { seq: auditEvents.seq };
+  for (const key of keys) columns[key] = auditEvents[key];
+  const rows = await db.select(columns).from(auditEvents).where(sql`${auditEvents.seq} > ${afterSeq}`).orderBy(asc(auditEvents.seq)).limit(limit);
+  return rows as unknown as Pick<AuditEventRow, K | 'seq'>[];
+}
+
+/** The events with these seqs (those that still exist), in seq order. */
+export async function selectEventsBySeqs(db: Database, seqs: readonly number[]): Promise<AuditEventRow[]> {
+  if (seqs.length === 0) return [];
+  return db.select().from(auditEvents).where(inArray(auditEvents.seq, [...seqs])).orderBy(asc(auditEvents.seq));
 }
 
 export async function selectMaxSeq(db: Database): Promise<number> {

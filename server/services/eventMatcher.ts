@@ -5,20 +5,40 @@ import { QUERY_FIELDS, type FilterField } from '../../shared/eventFields.js';
 import type { EventQuery } from '../db/auditEventsStore.js';
 import type { AuditEventRow } from '../db/schema.js';
 
-/** The value a query key compares, as the SQL does: lowercased where it matches case-insensitively. */
-function valueOf(row: AuditEventRow, field: FilterField): string | null {
-  const { key, query } = QUERY_FIELDS[field];
-  const value = row[key];
-  return value === null ? null : query.caseInsensitive ? value.toLowerCase() : value;
+/** What a query reads of an event: the fields it filters on (and the time, if it has bounds). */
+export type MatchedRow = Partial<AuditEventRow>;
+
+/** The row keys `query` reads (what a row handed to its matcher must hold). */
+export function keysOf(query: EventQuery): (keyof AuditEventRow)[] {
+  const keys: (keyof AuditEventRow)[] = Object.keys(query.fields).map((field) => QUERY_FIELDS[field as FilterField].key);
+  if (query.from || query.to) keys.push('time');
+  return keys;
 }
 
-export function matchesQuery(row: AuditEventRow, query: EventQuery): boolean {
-  for (const [field, filter] of Object.entries(query.fields) as [FilterField, { include?: string[]; exclude?: string[] }][]) {
-    const value = valueOf(row, field);
-    if (filter.include?.length && (value === null || !filter.include.includes(value))) return false;
-    if (filter.exclude?.length && value !== null && filter.exclude.includes(value)) return false;
-  }
-  if (query.from && row.time < query.from) return false;
-  if (query.to && row.time > query.to) return false;
-  return true;
+/** `query` as a test of one row, its filters looked up once (the live hub runs it on every new event). */
+export function matcherOf(query: EventQuery): (row: MatchedRow) => boolean {
+  const tests = (Object.entries(query.fields) as [FilterField, { include?: string[]; exclude?: string[] }][]).map(([field, filter]) => {
+    const { key, query: q } = QUERY_FIELDS[field];
+    const include = filter.include?.length ? filter.include : null;
+    const exclude = filter.exclude?.length ? filter.exclude : null;
+    return (row: MatchedRow) => {
+      const raw = row[key] ?? null;
+      // The value a query key compares, as the SQL does: lowercased where it matches case-insensitively.
+      const value = raw === null ? null : q.caseInsensitive ? raw.toLowerCase() : raw;
+      if (include && (value === null || !include.includes(value))) return false;
+      if (exclude && value !== null && exclude.includes(value)) return false;
+      return true;
+    };
+  });
+  const { from, to } = query;
+  return (row) => {
+    for (const test of tests) if (!test(row)) return false;
+    if (from && row.time! < from) return false;
+    if (to && row.time! > to) return false;
+    return true;
+  };
+}
+
+export function matchesQuery(row: MatchedRow, query: EventQuery): boolean {
+  return matcherOf(query)(row);
 }

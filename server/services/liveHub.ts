@@ -2,18 +2,26 @@
 // whichever process recorded it) wakes the hub, which reads the new events ONCE and
 // hands each subscriber those matching its query: subscribers with equal queries share
 // one evaluation and the same messages, each event encoded to JSON once for all of them
-// (liveBatch.ts). A new or lagging subscriber first replays from the database after its
+// (liveBatch.ts). The read takes only the fields the subscribers' queries filter on; the
+// events that match (typically a few in a hundred) are then read whole by seq, so the
+// hub does not build every column of every new event only to drop most of them. A new or lagging subscriber first replays from the database after its
 // last event id, then joins the live set at the hub's exact position: no gap, no repeat
 // (seq order is commit order). With nobody subscribed the hub reads nothing; the next
 // subscriber starts it again at the head. Queues are bounded: a subscriber whose
 // consumer does not keep up (a client that stops reading) is dropped back to replaying
 // from the database.
 import { isDatabaseUnavailable, type Database, type ListenFn } from '../db/database.js';
-import { selectAllAfterSeq, selectEventsAfterSeq, selectMaxSeq, type EventQuery } from '../db/auditEventsStore.js';
+import {
+  selectEventsAfterSeq,
+  selectEventsBySeqs,
+  selectFieldsAfterSeq,
+  selectMaxSeq,
+  type EventQuery,
+} from '../db/auditEventsStore.js';
 import { EVENTS_CHANNEL } from '../db/eventWriter.js';
 import type { AuditEventRow } from '../db/schema.js';
 import { logger } from '../logger.js';
-import { matchesQuery } from './eventMatcher.js';
+import { keysOf, matcherOf, type MatchedRow } from './eventMatcher.js';
 import { liveBatchesOf, type EncodeCounter, type LiveBatch } from './liveBatch.js';
 
 const READ_BATCH = 1000;
@@ -29,6 +37,7 @@ interface Subscriber {
   query: EventQuery;
   /** Subscribers with equal queries share one evaluation per event (typically everyone's default rules). */
   queryKey: string;
+  matches: (row: MatchedRow) => boolean;
   /** Batches handed over but not yet taken by the consumer... */
   queue: LiveBatch[];
   /** ...and the events they hold. */
@@ -124,10 +133,30 @@ export class LiveHub {
         this.again = false;
         for (;;) {
           if (this.subscribers.size === 0) break;
-          const rows = await selectAllAfterSeq(this.db, this.position, READ_BATCH);
-          if (rows.length === 0) break;
-          this.distribute(rows);
-          if (rows.length < READ_BATCH) break;
+          // Every subscriber's query, the replaying ones' too: they may join before this read is handed out.
+          const queries = new Map<string, Subscriber['matches']>();
+          const keys = new Set<keyof AuditEventRow>();
+          for (const sub of this.subscribers) {
+            if (queries.has(sub.queryKey)) continue;
+            queries.set(sub.queryKey, sub.matches);
+            for (const key of keysOf(sub.query)) keys.add(key);
+          }
+          const fields = await selectFieldsAfterSeq(this.db, this.position, READ_BATCH, [...keys]);
+          if (fields.length === 0) break;
+          const matched = new Map<string, number[]>();
+          const wanted = new Set<number>();
+          for (const [queryKey, matches] of queries) {
+            const seqs: number[] = [];
+            for (const row of fields) {
+              if (!matches(row)) continue;
+              seqs.push(row.seq);
+              wanted.add(row.seq);
+            }
+            matched.set(queryKey, seqs);
+          }
+          const rows = await selectEventsBySeqs(this.db, [...wanted].sort((a, b) => a - b));
+          this.distribute(matched, rows, fields.at(-1)!.seq);
+          if (fields.length < READ_BATCH) break;
         }
       } while (this.again && !this.closed);
     })()
@@ -137,16 +166,31 @@ export class LiveHub {
       });
   }
 
-  /** Synchronous: a subscriber joining between two reads sees the position move atomically. */
-  private distribute(rows: AuditEventRow[]): void {
+  /**
+   * Hands out one read: per query, the seqs it matched; the matched events; the read's last seq.
+   * Synchronous: a subscriber joining between two reads sees the position move atomically.
+   */
+  private distribute(matched: Map<string, number[]>, rows: AuditEventRow[], lastSeq: number): void {
+    const bySeq = new Map(rows.map((row) => [row.seq, row]));
     // Per query, what every subscriber of that query gets from this read.
     const batchesByQuery = new Map<string, { batches: LiveBatch[]; events: number }>();
     for (const sub of this.subscribers) {
       if (sub.lagging) continue;
       let found = batchesByQuery.get(sub.queryKey);
       if (!found) {
-        const matches = rows.filter((row) => matchesQuery(row, sub.query));
-        found = { batches: matches.length ? liveBatchesOf(matches, this.encoded) : [], events: matches.length };
+        const seqs = matched.get(sub.queryKey);
+        if (!seqs) {
+          // Subscribed and joined while this read was under way, with a query it did not
+          // look at: the subscriber replays this stretch from the database instead.
+          sub.lagging = true;
+          sub.queue = [];
+          sub.queued = 0;
+          sub.wake?.();
+          continue;
+        }
+        // An event removed (retention) between the two reads is simply gone.
+        const events = seqs.flatMap((seq) => bySeq.get(seq) ?? []);
+        found = { batches: events.length ? liveBatchesOf(events, this.encoded) : [], events: events.length };
         batchesByQuery.set(sub.queryKey, found);
       }
       if (found.events === 0) continue;
@@ -159,7 +203,7 @@ export class LiveHub {
       }
       sub.wake?.();
     }
-    this.position = rows.at(-1)!.seq;
+    this.position = lastSeq;
   }
 
   /**
@@ -181,7 +225,15 @@ export class LiveHub {
    */
   async *subscribe(query: EventQuery, afterSeq: number, signal: AbortSignal): AsyncGenerator<LiveBatch> {
     // Registered first, replaying (skipped by distribute): a hub with a subscriber never goes idle.
-    const sub: Subscriber = { query, queryKey: JSON.stringify(query), queue: [], queued: 0, lagging: true, wake: null };
+    const sub: Subscriber = {
+      query,
+      queryKey: JSON.stringify(query),
+      matches: matcherOf(query),
+      queue: [],
+      queued: 0,
+      lagging: true,
+      wake: null,
+    };
     this.subscribers.add(sub);
     // One abort listener for the whole subscription (not one per wait, which would leak).
     let onAbort: (() => void) | null = null;

@@ -114,8 +114,9 @@ export class WebSocketLiveSink implements LiveSink {
 export class SseLiveSink implements LiveSink {
   private bound = false;
   /**
-   * After tRPC took the stream's first batch, until the event loop turns: its bytes go
-   * through tRPC's stream pipeline, and a batch written here meanwhile would pass them.
+   * Until the event loop turns after tRPC took the stream's first batch (its bytes go
+   * through tRPC's stream pipeline, and a batch written here meanwhile would pass them),
+   * and after every drain (tRPC's own writer, woken by it, finishes its event first).
    */
   private settling: Promise<void> | null = null;
 
@@ -134,11 +135,12 @@ export class SseLiveSink implements LiveSink {
   }
 
   async drained(signal: AbortSignal): Promise<void> {
-    if (this.settling) {
-      await this.settling;
-      this.settling = null;
-    }
-    while (this.response.writableNeedDrain && !this.response.destroyed && !signal.aborted) {
+    while (!this.response.destroyed && !signal.aborted) {
+      if (this.settling) {
+        await this.settling;
+        continue;
+      }
+      if (!this.response.writableNeedDrain) return;
       await new Promise<void>((resolve) => {
         const done = () => {
           this.response.off('drain', done).off('close', done);
@@ -148,15 +150,22 @@ export class SseLiveSink implements LiveSink {
         this.response.once('drain', done).once('close', done);
         signal.addEventListener('abort', done, { once: true });
       });
-      // tRPC's own writer, woken by the same drain, finishes its event first.
-      await nextTurn();
     }
   }
 
   bind(): void {
     if (this.bound) return;
     this.bound = true;
-    this.settling = nextTurn();
+    this.settle();
+    // Registered before any of tRPC's waits for a drain, so it runs before tRPC resumes.
+    this.response.on('drain', () => this.settle());
+  }
+
+  private settle(): void {
+    const turn: Promise<void> = nextTurn().then(() => {
+      if (this.settling === turn) this.settling = null;
+    });
+    this.settling = turn;
   }
 
   send(batch: LiveBatch): void {

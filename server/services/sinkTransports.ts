@@ -209,7 +209,7 @@ function udpSyslog(target: SinkTarget): Transport {
 // ---- HTTP kinds ------------------------------------------------------------------------
 
 /** `x-vigil-signature`: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. */
-export function webhookSignature(secret: string, body: string, unixSeconds: number): string {
+export function webhookSignature(secret: string, body: string | Uint8Array, unixSeconds: number): string {
   // Two updates: no copy of a large body.
   const mac = createHmac('sha256', secret).update(`${unixSeconds}.`).update(body).digest('hex');
   return `t=${unixSeconds},v1=${mac}`;
@@ -227,12 +227,14 @@ const summaryOf = (e: AuditEvent) => `${e.actor?.username ?? 'system'} ${e.actio
 interface HttpRequest {
   url: string;
   headers: Record<string, string>;
-  body: string;
+  body: string | Uint8Array<ArrayBuffer>;
 }
 
 /** A webhook's POST of an NDJSON body, signed. */
-function webhookRequest(target: SinkTarget, body: string, batchId: string): HttpRequest {
+function webhookRequest(target: SinkTarget, text: string, batchId: string): HttpRequest {
   const t = Math.floor(Date.now() / 1000);
+  // Encoded once, for the signature and the request both (each encoded a string of its own).
+  const body = Buffer.from(text, 'utf8');
   return {
     url: target.url,
     headers: { 'content-type': 'application/x-ndjson', 'x-vigil-delivery': batchId, 'x-vigil-signature': webhookSignature(target.secret ?? '', body, t) },

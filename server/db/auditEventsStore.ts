@@ -292,17 +292,18 @@ export async function selectSinkEventTexts(
   const extras = rowExtrasSql(event);
   // A row per event, not one aggregated value: a multi-megabyte string_agg (and its sort)
   // cost Postgres twice the CPU of the rows themselves.
-  const rows = await queryRowsPrepared<{ seq: number | string; at: number | string; a: string; t: string; j: string | null; n: number | string }>(
+  // Columns named and typed as SinkEventText wants them (seq as float8: a number, exact
+  // below 2^53): the driver's rows are the result, no object made again per event.
+  const texts = await queryRowsPrepared<SinkEventText & Record<string, unknown>>(
     db,
     // offset 0: each level computed once per row (not inlined where `js` and `m` are used twice).
-    sql`select seq, at, a, t, m as j, coalesce(octet_length(m), 0) as n
+    sql`select seq::float8 as "seq", at as "recordedAtMs", a as "action", t as "time", m as "json", coalesce(octet_length(m), 0) as "bytes"
         from (select b.seq, date_part('epoch', b.recorded_at) * 1000 as at, b.action as a, ${fastIsoTimeOf(sql.raw('b.time'))} as t,
                      case when b.js then null else ${eventJsonSql(event)} end as m
               from (select b.*, (${EVENT_NEEDS_JS} or ${extras.unmapped}) as js
                     from (select b.*${extras.outer}
                           from (select b.*${extras.inner} from (select * from audit_events where ${and(...conditions)} order by seq limit ${limit}) b offset 0) b offset 0) b offset 0) b offset 0) batch`,
   );
-  const texts = rows.map((row) => ({ seq: Number(row.seq), recordedAtMs: Number(row.at), action: row.a, time: row.t, json: row.j, bytes: Number(row.n) }));
   // The rows come as the innermost query orders them (nothing above it reorders); an outer
   // ORDER BY would sort every text again. Checked here all the same.
   if (texts.some((row, i) => i > 0 && row.seq <= texts[i - 1]!.seq)) texts.sort((a, b) => a.seq - b.seq);

@@ -74,13 +74,8 @@ export async function selectTreeEnd(db: Database): Promise<TreeEnd> {
 export async function selectSlots(db: Database, slots: readonly TileSlot[]): Promise<{ found: (Uint8Array | undefined)[]; end: TreeEnd }> {
   const rows = await queryRowsPrepared<EndRow & { k: string | number }>(
     db,
-    sql`${END_ROW}
-        union all
-        select x.k, null, null, null,
-               encode(case when x.c then substring(t.inner_hashes from x.p * 32 + 1 for 32) else substring(t.hashes from x.p * 32 + 1 for 32) end, 'hex')
-          from unnest(${arrayOf(slots.map((s) => s.level))}::smallint[], ${arrayOf(slots.map((s) => s.index))}::bigint[],
-                      ${arrayOf(slots.map((s) => s.inner))}::boolean[], ${arrayOf(slots.map((s) => s.position))}::int[]) with ordinality as x(l, i, c, p, k)
-          join merkle_tiles t on t.level = x.l and t.tile_index = x.i`,
+    sql`select k, t, w, s, h from merkle_slots(${arrayOf(slots.map((s) => s.level))}::smallint[], ${arrayOf(slots.map((s) => s.index))}::bigint[],
+                                             ${arrayOf(slots.map((s) => s.inner))}::boolean[], ${arrayOf(slots.map((s) => s.position))}::int[])`,
   );
   const found: (Uint8Array | undefined)[] = new Array(slots.length).fill(undefined);
   let end = toEnd(undefined);

@@ -42,6 +42,10 @@ export interface LivePhase {
   exactlyOnce: number;
   latency: { p50: number; p95: number; max: number };
   serverCpuMs: number;
+  /** This process's CPU time over the same window: the subscribers' clients and the ingest client. */
+  benchCpuMs: number;
+  /** The window both CPU times cover. */
+  windowMs: number;
   rssPeakMb: number;
 }
 
@@ -186,6 +190,7 @@ async function phase(
   let rssPeak = await rssMb(pid);
   const sampler = setInterval(() => void rssMb(pid).then((mb) => (rssPeak = Math.max(rssPeak, mb))), 250);
   const cpu0 = processCpuMs(pid);
+  const benchCpu0 = process.cpuUsage();
   const t0 = now();
   // Ten batches a second, each sent on schedule whether or not the last has returned.
   const inflight: Promise<unknown>[] = [];
@@ -210,6 +215,8 @@ async function phase(
     await sleep(500);
   }
   const serverCpuMs = processCpuMs(pid) - cpu0;
+  const benchCpu = process.cpuUsage(benchCpu0);
+  const windowMs = now() - t0;
   clearInterval(sampler);
   await writer.close().catch(() => {});
   const tallies = subs?.tallies ?? [];
@@ -225,6 +232,8 @@ async function phase(
     exactlyOnce: tallies.filter((t) => t.equals(expected)).length,
     latency: latencies.summary(),
     serverCpuMs,
+    benchCpuMs: (benchCpu.user + benchCpu.system) / 1000,
+    windowMs,
     rssPeakMb: rssPeak,
   };
 }
@@ -305,6 +314,7 @@ export function formatLiveBench(r: LiveBenchResult): string {
       ms(p.latency.max),
       us(cpuPerDelivery),
       us(extraPerDelivery),
+      `${(p.serverCpuMs / p.windowMs).toFixed(2)} / ${(p.benchCpuMs / p.windowMs).toFixed(2)}`,
       `${p.rssPeakMb.toFixed(0)} MB`,
     ].join(' | ');
   };
@@ -316,10 +326,11 @@ export function formatLiveBench(r: LiveBenchResult): string {
     '`recordedAt` (set when the batch is recorded) to the subscriber receiving it. Exactly once: the subscriber got every matching',
     'event, none twice, in seq order. CPU per delivery: the server process\'s CPU time over the phase / deliveries, and the same',
     'less the phase without subscribers. The subscribers (typed clients) run in the benchmark\'s process, on the same machine.',
-    'Each phase\'s RSS peak starts from what the phases before it left (V8 keeps freed heap for a while).',
+    'Each phase\'s RSS peak starts from what the phases before it left (V8 keeps freed heap for a while). Cores busy: the',
+    'server\'s CPU time, and the benchmark process\'s (its subscribers and ingest client), over the phase\'s wall time.',
     '',
-    '| subscribers | ingested events/s | vs none | deliveries | exactly once | p50 | p95 | max | server CPU / delivery | beyond ingest | server RSS peak |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| subscribers | ingested events/s | vs none | deliveries | exactly once | p50 | p95 | max | server CPU / delivery | beyond ingest | cores busy: server / bench | server RSS peak |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...r.phases.map((p) => `| ${row(p)} |`),
     '',
     `${int(r.idle.subscribers)} idle WebSocket subscribers (one socket each): server RSS ${r.idle.rssMb.toFixed(0)} MB (${r.idle.rssBeforeMb.toFixed(0)} MB before they connected).`,

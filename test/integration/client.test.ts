@@ -173,13 +173,14 @@ describe.each(BACKENDS)('typed client on %s', (backend) => {
 
   it('recordLater sends full batches at once and the rest after the interval; close() flushes', async () => {
     const counting = faultyFetch({});
-    const client = createVigilClient({ url: server.url, token: server.token, fetch: counting.fetch, buffer: { size: 10, intervalMs: 200 } });
+    // An interval long enough that the two full batches are surely sent first, even on a loaded machine.
+    const client = createVigilClient({ url: server.url, token: server.token, fetch: counting.fetch, buffer: { size: 10, intervalMs: 1500 } });
     const ids = Array.from({ length: 25 }, (_, i) => client.recordLater({ action: 'open', resourceType: 'workspace', resourceTarget: `later-${i}` }).id);
     expect(new Set(ids).size).toBe(25);
     // Two full batches at once; the last 5 wait for the interval.
     await expect.poll(() => client.pending()).toBe(5);
     expect(counting.calls).toHaveLength(2);
-    await expect.poll(() => client.pending(), { timeout: 2000 }).toBe(0);
+    await expect.poll(() => client.pending(), { timeout: 10_000 }).toBe(0);
     expect(counting.calls).toHaveLength(3);
     client.recordLater({ action: 'open', resourceType: 'workspace', resourceTarget: 'later-last' });
     await client.close();

@@ -367,6 +367,7 @@ describe.each(BACKENDS)('settings on %s', (backend) => {
     }
   });
 
+  // Two server processes start and stop in turn (a longer time-out: on a loaded machine that alone can take a minute).
   it('a server process: the secret is in no log line, no file of its data directory, and its generated key persists', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'vigil-settings-'));
     const token = generateToken();
@@ -455,5 +456,5 @@ describe.each(BACKENDS)('settings on %s', (backend) => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 150_000);
 });

@@ -38,7 +38,3 @@ export function matcherOf(query: EventQuery): (row: MatchedRow) => boolean {
     return true;
   };
 }
-
-export function matchesQuery(row: MatchedRow, query: EventQuery): boolean {
-  return matcherOf(query)(row);
-}

@@ -114,9 +114,8 @@ export class WebSocketLiveSink implements LiveSink {
 export class SseLiveSink implements LiveSink {
   private bound = false;
   /**
-   * Until the event loop turns after tRPC took the stream's first batch (its bytes go
-   * through tRPC's stream pipeline, and a batch written here meanwhile would pass them),
-   * and after every drain (tRPC's own writer, woken by it, finishes its event first).
+   * After tRPC took the stream's first batch, until the event loop turns: its bytes go
+   * through tRPC's stream pipeline, and a batch written here meanwhile would pass them.
    */
   private settling: Promise<void> | null = null;
 
@@ -135,12 +134,11 @@ export class SseLiveSink implements LiveSink {
   }
 
   async drained(signal: AbortSignal): Promise<void> {
-    while (!this.response.destroyed && !signal.aborted) {
-      if (this.settling) {
-        await this.settling;
-        continue;
-      }
-      if (!this.response.writableNeedDrain) return;
+    if (this.settling) {
+      await this.settling;
+      this.settling = null;
+    }
+    while (this.response.writableNeedDrain && !this.response.destroyed && !signal.aborted) {
       await new Promise<void>((resolve) => {
         const done = () => {
           this.response.off('drain', done).off('close', done);
@@ -150,22 +148,15 @@ export class SseLiveSink implements LiveSink {
         this.response.once('drain', done).once('close', done);
         signal.addEventListener('abort', done, { once: true });
       });
+      // tRPC's own writer, woken by the same drain, finishes its event first.
+      await nextTurn();
     }
   }
 
   bind(): void {
     if (this.bound) return;
     this.bound = true;
-    this.settle();
-    // Registered before any of tRPC's waits for a drain, so it runs before tRPC resumes.
-    this.response.on('drain', () => this.settle());
-  }
-
-  private settle(): void {
-    const turn: Promise<void> = nextTurn().then(() => {
-      if (this.settling === turn) this.settling = null;
-    });
-    this.settling = turn;
+    this.settling = nextTurn();
   }
 
   send(batch: LiveBatch): void {

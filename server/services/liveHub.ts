@@ -44,12 +44,7 @@ interface Subscriber {
   queued: number;
   /** Set when the subscriber fell too far behind and must replay. */
   lagging: boolean;
-  /** The seq of the last event the subscriber was given (a replay continues after it). */
-  after: number;
-  /** Set while the subscription waits for the hub with nothing in hand. */
   wake: (() => void) | null;
-  /** Takes a batch on the spot if it can (see subscribe); false: it goes through the queue. */
-  deliver: ((batch: LiveBatch) => boolean) | null;
 }
 
 export class LiveHub {
@@ -190,7 +185,7 @@ export class LiveHub {
           sub.lagging = true;
           sub.queue = [];
           sub.queued = 0;
-          this.wake(sub);
+          sub.wake?.();
           continue;
         }
         // An event removed (retention) between the two reads is simply gone.
@@ -199,43 +194,16 @@ export class LiveHub {
         batchesByQuery.set(sub.queryKey, found);
       }
       if (found.events === 0) continue;
-      let taken = 0;
-      // Waiting for the hub with nothing in hand (and so nothing a batch handed over here
-      // could overtake): the stream may take it on the spot, with no wake-up and queue turn.
-      if (sub.wake && sub.deliver) {
-        while (taken < found.batches.length && this.deliverNow(sub, found.batches[taken]!)) taken++;
-        if (taken === found.batches.length) continue;
-      }
-      for (const batch of found.batches.slice(taken)) {
-        sub.queue.push(batch);
-        sub.queued += batch.size;
-      }
+      sub.queue.push(...found.batches);
+      sub.queued += found.events;
       if (sub.queued > MAX_QUEUE) {
         sub.lagging = true;
         sub.queue = [];
         sub.queued = 0;
       }
-      this.wake(sub);
+      sub.wake?.();
     }
     this.position = lastSeq;
-  }
-
-  private deliverNow(sub: Subscriber, batch: LiveBatch): boolean {
-    let taken = false;
-    try {
-      taken = sub.deliver!(batch);
-    } catch (err) {
-      logger.warn({ err }, 'live hub: a direct delivery failed; the batch goes through the queue');
-    }
-    if (taken) sub.after = batch.lastSeq;
-    return taken;
-  }
-
-  /** Wakes a waiting subscription; until it waits again the hub hands it nothing directly. */
-  private wake(sub: Subscriber): void {
-    const wake = sub.wake;
-    sub.wake = null;
-    wake?.();
   }
 
   /**
@@ -253,16 +221,9 @@ export class LiveHub {
   /**
    * Matching events after `afterSeq` (a stream "from now" starts at currentPosition()), in seq order, until
    * `signal` aborts, in batches: a hub read's (shared with the query's other
-   * subscribers) or a replay read's. `deliver`, if given, may take a hub read's batch on the
-   * spot instead (answering whether it did), but is only offered one while the subscription
-   * waits with nothing in hand, so batches stay in order; those it takes are not yielded.
+   * subscribers) or a replay read's.
    */
-  async *subscribe(
-    query: EventQuery,
-    afterSeq: number,
-    signal: AbortSignal,
-    deliver: ((batch: LiveBatch) => boolean) | null = null,
-  ): AsyncGenerator<LiveBatch> {
+  async *subscribe(query: EventQuery, afterSeq: number, signal: AbortSignal): AsyncGenerator<LiveBatch> {
     // Registered first, replaying (skipped by distribute): a hub with a subscriber never goes idle.
     const sub: Subscriber = {
       query,
@@ -271,9 +232,7 @@ export class LiveHub {
       queue: [],
       queued: 0,
       lagging: true,
-      after: afterSeq,
       wake: null,
-      deliver,
     };
     this.subscribers.add(sub);
     // One abort listener for the whole subscription (not one per wait, which would leak).
@@ -303,19 +262,20 @@ export class LiveHub {
     };
     try {
       if ((await retrying(() => this.start().then(() => this.resume()))) === null) return;
+      let after = afterSeq;
       while (!signal.aborted && !this.closed) {
         if (sub.lagging) {
           // Replay from the database up to the hub's position, then join at that position.
           const through = this.position;
-          const rows = await retrying(() => selectEventsAfterSeq(this.db, query, sub.after, through, READ_BATCH));
+          const rows = await retrying(() => selectEventsAfterSeq(this.db, query, after, through, READ_BATCH));
           if (!rows) return;
           for (const batch of liveBatchesOf(rows, this.encoded)) {
             if (signal.aborted) return;
-            sub.after = batch.lastSeq;
+            after = batch.lastSeq;
             yield batch;
           }
           if (rows.length < READ_BATCH && this.position === through) {
-            sub.after = through;
+            after = through;
             sub.queue = [];
             sub.queued = 0;
             sub.lagging = false;
@@ -325,7 +285,7 @@ export class LiveHub {
         const next = sub.queue.shift();
         if (next) {
           sub.queued -= next.size;
-          sub.after = next.lastSeq;
+          after = next.lastSeq;
           yield next;
           continue;
         }
@@ -344,7 +304,7 @@ export class LiveHub {
   async close(): Promise<void> {
     this.closed = true;
     if (this.poll) clearInterval(this.poll);
-    for (const sub of this.subscribers) this.wake(sub);
+    for (const sub of this.subscribers) sub.wake?.();
     await this.unlisten?.().catch(() => {});
     await this.reading;
   }

@@ -4,8 +4,7 @@
 // change, and stops pulling from the hub while the client has not read what it was sent
 // (the hub then switches it to replaying from the database, where nothing piles up).
 // Batches are yielded to tRPC until it has sent one; later ones go straight to the
-// connection (server/liveWire.ts), written by the hub itself when the stream is waiting
-// for it and the connection is not congested.
+// connection (server/liveWire.ts).
 import type { TRPCError } from '@trpc/server';
 import type { SocketBudget } from '../connectionLimits.js';
 import type { EventQuery } from '../db/auditEventsStore.js';
@@ -46,19 +45,11 @@ export async function* liveEventBatches(
     if (refusal) stop.abort();
   };
   const unwatch = deps.watched?.onChange(refuseIfLost);
-  const deliver = sink
-    ? (batch: LiveBatch): boolean => {
-        if (!sink.direct || sink.congested || stop.signal.aborted) return false;
-        sent(batch.size);
-        sink.send(batch);
-        return true;
-      }
-    : null;
   try {
     // A change between the call's own check and the watch above counts too.
     if (deps.watched) refuseIfLost(deps.watched.caller);
     if (!stop.signal.aborted) {
-      for await (const batch of deps.live.subscribe(query, afterSeq, stop.signal, deliver)) {
+      for await (const batch of deps.live.subscribe(query, afterSeq, stop.signal)) {
         if (sink?.congested) await sink.drained(stop.signal);
         if (stop.signal.aborted) break;
         sent(batch.size);

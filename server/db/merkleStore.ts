@@ -50,20 +50,15 @@ export interface TreeEnd {
   lastHash: Uint8Array | null;
 }
 
-/** The last level-0 tile says where the tree ends: its index, width, last seq and last hash. */
-const END_ROW = sql`select -1 as k, tile_index as t, length(hashes) / 32 as w, last_seq as s,
-    encode(substring(hashes from length(hashes) - 31), 'hex') as h
-  from (select tile_index, hashes, last_seq from merkle_tiles where level = 0 order by tile_index desc limit 1) last`;
-
 type EndRow = { t: string | number | null; w: string | number | null; s: string | number | null; h: string | null };
 const toEnd = (row: EndRow | undefined): TreeEnd =>
   row && row.t !== null
     ? { size: Number(row.t) * 256 + Number(row.w), lastSeq: Number(row.s), lastHash: bytesOf(row.h!) }
     : { size: 0, lastSeq: 0, lastHash: null };
 
+/** Where the tree ends: merkle_slots (migration 0016) says it beside any slots, here beside none. */
 export async function selectTreeEnd(db: Database): Promise<TreeEnd> {
-  const [row] = await queryRows<EndRow>(db, END_ROW);
-  return toEnd(row);
+  return (await selectSlots(db, [])).end;
 }
 
 /**

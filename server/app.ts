@@ -27,6 +27,7 @@ import { appRouter } from './routers/_app.js';
 import { AccessWatch } from './services/accessWatch.js';
 import { bearerToken, hashToken, recordThrottledLogins } from './services/auth.js';
 import { LiveHub } from './services/liveHub.js';
+import { LIVE_SSE_PATH, liveSseHandler } from './routes/liveSse.js';
 import type { ExtensionPackages } from './services/extensionPackages.js';
 import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
 import { SinkDelivery, type SinkDeliveryOptions } from './services/sinkDelivery.js';
@@ -168,6 +169,9 @@ export function createApp(deps: AppDeps): express.Express {
     loginThrottle,
     originAllowed: (origin) => isAllowedOrigin(origin, originPolicy),
   } satisfies VigilLocals;
+
+  // The live stream over SSE, written without tRPC's HTTP adapter (server/routes/liveSse.ts).
+  app.get(LIVE_SSE_PATH, liveSseHandler({ createContext }));
 
   // Mounted before any body parser: tRPC reads and limits the body itself.
   app.use(

@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import { CONNECTION_LIMITS, SocketBudget, type ConnectionLimits } from './connectionLimits.js';
 import type { Database } from './db/database.js';
 import { EventWriter } from './db/eventWriter.js';
-import { SseLiveSink, WebSocketLiveSink, type LiveSink } from './liveWire.js';
+import { WebSocketLiveSink, type LiveSink } from './liveWire.js';
 import { requestIdOf } from './requestLog.js';
 import { AccessWatch, type WatchedCaller } from './services/accessWatch.js';
 import { authenticateToken, bearerToken, recordThrottledLogins, type AuthConfig } from './services/auth.js';
@@ -135,11 +135,8 @@ export function makeCreateContext(deps: ContextDeps) {
     const watched = token && res && (overWebSocket || info?.type === 'subscription') ? await retryable(deps.access.watch(token)) : null;
     if (watched) onEnd(res!, () => watched.release());
     const socket = overWebSocket && res ? new SocketBudget(res as WebSocket, deps.limits ?? CONNECTION_LIMITS) : null;
-    const liveSink = socket
-      ? () => new WebSocketLiveSink(res as WebSocket, socket)
-      : info?.type === 'subscription' && res
-        ? () => new SseLiveSink(res as ServerResponse)
-        : null;
+    // An SSE stream's sink is set by the route that writes the stream (server/routes/liveSse.ts).
+    const liveSink = socket ? () => new WebSocketLiveSink(res as WebSocket, socket) : null;
     return {
       db: deps.db,
       events: deps.events,

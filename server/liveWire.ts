@@ -1,11 +1,11 @@
-// Live batches on the wire. A stream's first batch goes the ordinary way, through tRPC,
-// which tells the stream what it needs to write the rest itself: over WebSocket the
-// message id the client subscribed under; over SSE that the stream's opening event is
-// out. Every later batch is written straight to the connection, as bytes built once per
-// batch and shared by every connection that takes the same form (a WebSocket message
-// for one subscription id, an SSE event): the bytes tRPC would have written, so clients
-// decode them with tRPC's own decoders. That skips, per subscriber and message, tRPC's
-// subscription loop, its serialization and (SSE) its stream pipeline.
+// Live batches on the wire, as bytes built once per batch and shared by every connection
+// that takes the same form (a WebSocket message for one subscription id, an SSE event):
+// the bytes tRPC would have written, so clients decode them with tRPC's own decoders.
+// Over WebSocket a stream's first batch goes the ordinary way, through tRPC, which tells
+// the stream the message id the client subscribed under; every later batch is written
+// straight to the socket, skipping tRPC's subscription loop and serialization per
+// subscriber and message. Over SSE the stream is written by server/routes/liveSse.ts,
+// every batch straight to the response.
 import type { ServerResponse } from 'node:http';
 import { jsonEncoder, type Encoder } from '@trpc/server/adapters/ws';
 import type { WebSocket } from 'ws';
@@ -22,23 +22,17 @@ export interface LiveSink {
   readonly congested: boolean;
   /** Resolves once the stream may write again (or `signal` aborted). */
   drained(signal: AbortSignal): Promise<void>;
-  /** tRPC is writing one of this stream's batches (over WebSocket as message `id`). */
+  /** tRPC is writing one of this stream's batches over WebSocket, as message `id`. */
   bind(id?: MessageId, jsonrpc?: '2.0'): void;
   send(batch: LiveBatch): void;
 }
 
-/** A batch on its way through tRPC, with the stream it belongs to. */
+/** A batch on its way through tRPC (a WebSocket stream's first), with the stream it belongs to. */
 export class LiveDelivery {
   constructor(
     readonly batch: LiveBatch,
     readonly sink: LiveSink,
   ) {}
-
-  /** tRPC's SSE writer serializes a value with JSON.stringify: the batch goes as its text. */
-  toJSON(): string {
-    this.sink.bind();
-    return this.batch.json;
-  }
 }
 
 const TAIL = 'null}}}';
@@ -50,7 +44,7 @@ function webSocketMessage(id: MessageId, jsonrpc: '2.0' | undefined, batch: Live
   return envelope.slice(0, -TAIL.length) + batch.quoted() + '}}}';
 }
 
-/** tRPC's SSE event for a tracked batch: its data line and its id (what a reconnecting EventSource resumes after). */
+/** The SSE event of a tracked batch, as tRPC writes one: its data line and its id (what a reconnecting EventSource resumes after). */
 function sseEvent(batch: LiveBatch): Buffer {
   return Buffer.from(`data: ${batch.quoted()}\nid: ${batch.lastSeq}\n\n`);
 }
@@ -111,58 +105,37 @@ export class WebSocketLiveSink implements LiveSink {
   }
 }
 
+/**
+ * An SSE stream's sink (server/routes/liveSse.ts writes the stream's opening event before
+ * the first batch): every batch goes straight to the response, as whole events, so that
+ * nothing else written there (a ping) can fall inside one.
+ */
 export class SseLiveSink implements LiveSink {
-  private bound = false;
-  /**
-   * After tRPC took the stream's first batch, until the event loop turns: its bytes go
-   * through tRPC's stream pipeline, and a batch written here meanwhile would pass them.
-   */
-  private settling: Promise<void> | null = null;
+  readonly direct = true;
 
   constructor(private readonly response: ServerResponse) {}
 
-  get direct(): boolean {
-    return this.bound;
-  }
-
-  /**
-   * Also while the response's buffer is over its mark: tRPC may then be waiting to write
-   * the rest of an event of its own (a ping), which a batch written here would split.
-   */
   get congested(): boolean {
-    return this.settling !== null || this.response.writableNeedDrain;
+    return this.response.writableNeedDrain;
   }
 
   async drained(signal: AbortSignal): Promise<void> {
-    if (this.settling) {
-      await this.settling;
-      this.settling = null;
-    }
-    while (this.response.writableNeedDrain && !this.response.destroyed && !signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.response.off('drain', done).off('close', done);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        this.response.once('drain', done).once('close', done);
-        signal.addEventListener('abort', done, { once: true });
-      });
-      // tRPC's own writer, woken by the same drain, finishes its event first.
-      await nextTurn();
-    }
+    if (!this.response.writableNeedDrain || this.response.destroyed || signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.response.off('drain', done).off('close', done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.response.once('drain', done).once('close', done);
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
-  bind(): void {
-    if (this.bound) return;
-    this.bound = true;
-    this.settling = nextTurn();
-  }
+  bind(): void {}
 
   send(batch: LiveBatch): void {
-    if (!this.bound || this.response.writableEnded || this.response.destroyed) return;
+    if (this.response.writableEnded || this.response.destroyed) return;
     this.response.write(batch.frame('sse', sseEvent));
   }
 }
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -3,8 +3,9 @@
 // caller's refusal (UNAUTHORIZED, FORBIDDEN) as soon as the access watch reports the
 // change, and stops pulling from the hub while the client has not read what it was sent
 // (the hub then switches it to replaying from the database, where nothing piles up).
-// Batches are yielded to tRPC until it has sent one; later ones go straight to the
-// connection (server/liveWire.ts).
+// Over WebSocket, batches are yielded to tRPC until it has sent one; later ones go
+// straight to the socket. Over SSE every batch goes straight to the response
+// (server/liveWire.ts).
 import type { TRPCError } from '@trpc/server';
 import type { SocketBudget } from '../connectionLimits.js';
 import type { EventQuery } from '../db/auditEventsStore.js';

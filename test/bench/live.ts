@@ -18,6 +18,7 @@ import { createVigilClient } from '../../shared/client.js';
 import { createVigilLiveClient, type VigilLiveClient } from '../../shared/liveClient.js';
 import type { AuditEvent } from '../../shared/event.js';
 import { makeEvents } from './ingest.js';
+import { eventSourceWith } from './nodeEventSource.js';
 import { freshDatabase, int, log, ms, now, processCpuMs, rssMb, startBenchServer } from './util.js';
 
 export interface LiveBenchSettings {
@@ -30,8 +31,13 @@ export interface LiveBenchSettings {
 }
 
 export interface LivePhase {
-  /** sse-raw: plain EventSource clients that parse the messages themselves (no typed client). */
-  transport: 'none' | 'ws' | 'sse' | 'sse-raw';
+  /**
+   * sse: typed clients over a light EventSource on node:http (test/bench/nodeEventSource.ts);
+   * sse-fetch: typed clients over the `eventsource` package (fetch and WHATWG streams, the
+   * typed client's default in Node); sse-raw: plain `eventsource` clients that parse the
+   * messages themselves (no typed client).
+   */
+  transport: 'none' | 'ws' | 'sse' | 'sse-fetch' | 'sse-raw';
   subscribers: number;
   ingested: number;
   achievedPerSecond: number;
@@ -140,13 +146,14 @@ function subscribeRawSse(url: string, token: string, count: number, latencies: H
   return { tallies, started: () => started, close: () => sources.forEach((s) => s.close()) };
 }
 
-function subscribe(url: string, token: string, transport: 'ws' | 'sse' | 'sse-raw', count: number, latencies: Histogram): Subscribers {
+function subscribe(url: string, token: string, transport: Exclude<LivePhase['transport'], 'none'>, count: number, latencies: Histogram): Subscribers {
   if (transport === 'sse-raw') return subscribeRawSse(url, token, count, latencies);
   const clients: VigilLiveClient[] = [];
   const tallies: Tally[] = [];
   let started = 0;
+  const eventSource = transport === 'sse' ? eventSourceWith({ authorization: `Bearer ${token}` }) : EventSource;
   for (let i = 0; i < count; i++) {
-    const live = createVigilLiveClient({ url, token, transport, WebSocket, EventSource });
+    const live = createVigilLiveClient({ url, token, transport: transport === 'ws' ? 'ws' : 'sse', WebSocket, EventSource: eventSource });
     const tally = new Tally();
     clients.push(live);
     tallies.push(tally);
@@ -304,7 +311,7 @@ export function formatLiveBench(r: LiveBenchResult): string {
     const cpuPerDelivery = p.delivered ? (p.serverCpuMs * 1000) / p.delivered : NaN;
     const extraPerDelivery = p.delivered && none ? ((p.serverCpuMs - none.serverCpuMs) * 1000) / p.delivered : NaN;
     return [
-      p.transport === 'none' ? 'none' : `${int(p.subscribers)} ${{ ws: 'WebSocket', sse: 'SSE', 'sse-raw': 'SSE, plain EventSource' }[p.transport]}`,
+      p.transport === 'none' ? 'none' : `${int(p.subscribers)} ${{ ws: 'WebSocket', sse: 'SSE', 'sse-fetch': 'SSE, `eventsource` package', 'sse-raw': 'SSE, plain `eventsource`' }[p.transport]}`,
       int(p.achievedPerSecond),
       none && p !== none ? `${(p.achievedPerSecond / none.achievedPerSecond).toFixed(2)}x` : '-',
       p.transport === 'none' ? '-' : `${int(p.delivered)} / ${int(p.matching * p.subscribers)}`,

@@ -1,10 +1,10 @@
 // Sink delivery: throughput to a local TCP syslog receiver and a local webhook receiver
 // (events already stored, from cursor 0 to the head) beside writing the same bytes to the
 // same kind of socket directly; ingest with three sinks delivering against none; sink lag
-// (seconds) sampled during that ingest. Postgres; `npm run bench -- --only=sinks [--quick]`,
+// (seconds) sampled during that ingest. The receivers run in a process of their own, as a
+// SIEM is elsewhere (test/bench/sinkReceivers.ts). Postgres; `npm run bench -- --only=sinks [--quick]`,
 // or alone with `npx tsx test/bench/sinks.ts [--quick]`.
-import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { sql } from 'drizzle-orm';
 import { openDatabase, type DatabaseHandle } from '../../server/db/database.js';
 import { selectEventsAfterSeq, selectMaxSeq } from '../../server/db/auditEventsStore.js';
@@ -16,6 +16,7 @@ import { createSink, listSinks } from '../../server/services/sinks.js';
 import { octetCounted, syslogMessage } from '../../server/services/sinkTransports.js';
 import { eventInputSchema } from '../../shared/event.js';
 import { BATCH, makeEvents, median } from './ingest.js';
+import { receiversProcess } from './sinkReceivers.js';
 import { freshDatabase, int, log, now, percentile, processCpuMs, ratio } from './util.js';
 
 export interface SinksBenchResult {
@@ -41,35 +42,6 @@ export interface SinksBenchResult {
     noneCpuUsPerEvent: number;
     threeSinksCpuUsPerEvent: number;
   };
-}
-
-/** A TCP receiver that counts bytes; `until(n)` resolves once n bytes arrived. */
-async function tcpReceiver() {
-  let bytes = 0;
-  let waiter: { n: number; resolve: () => void } | null = null;
-  const server = net.createServer((s) =>
-    s.on('data', (d: Buffer) => {
-      bytes += d.length;
-      if (waiter && bytes >= waiter.n) waiter.resolve();
-    }),
-  );
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as AddressInfo).port,
-    reset: () => (bytes = 0),
-    until: (n: number) => new Promise<void>((resolve) => (bytes >= n ? resolve() : (waiter = { n, resolve }))),
-    close: () => new Promise<void>((r) => (server.close(() => r()), server.unref())),
-  };
-}
-
-async function httpReceiver() {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.end('{}'));
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))) };
 }
 
 async function ingest(handle: DatabaseHandle, events: ReturnType<typeof eventInputSchema.parse>[], concurrency = 4): Promise<number> {
@@ -129,8 +101,10 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
   try {
     log(`sinks: storing ${int(settings.events)} events`);
     await ingest(handle, makeEvents(settings.events, 11).map((e) => eventInputSchema.parse(e)));
-    const tcp = await tcpReceiver();
-    const hook = await httpReceiver();
+    // The receivers run in a process of their own (test/bench/sinkReceivers.ts).
+    const receivers = await receiversProcess();
+    const tcp = { port: receivers.tcpPort, reset: receivers.reset, until: receivers.until };
+    const hook = { url: receivers.hookUrl };
 
     // The bytes a syslog sink writes, written straight to a socket: the ceiling.
     const all = (await selectEventsAfterSeq(handle.db, { fields: {} }, 0, Number.MAX_SAFE_INTEGER, settings.events + 10)).map(toAuditEvent);
@@ -177,15 +151,16 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
     const noneCpu: number[] = [];
     const threeCpu: number[] = [];
     const lags: number[] = [];
-    /** CPU µs per event of this process and the database's backends while `run` ingests `rows` events. */
+    /** CPU µs per event of this process, the database's backends and the receivers while `run` ingests `rows` events. */
     const cpuPerEvent = async (run: () => Promise<number>, rows: number, into: number[]) => {
       const dbCpu = await backendsCpuMs(handle);
+      const receiversCpu = receivers.cpuMs();
       const cpu = process.cpuUsage();
       const rate = await run();
       const used = process.cpuUsage(cpu);
       let dbMs = 0;
       for (const [pid, ms] of await backendsCpuMs(handle)) dbMs += ms - (dbCpu.get(pid) ?? 0);
-      into.push(((used.user + used.system) / 1000 + dbMs) * 1000 / rows);
+      into.push(((used.user + used.system) / 1000 + dbMs + receivers.cpuMs() - receiversCpu) * 1000 / rows);
       return rate;
     };
     for (let round = 0; round < settings.rounds; round++) {
@@ -225,8 +200,7 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
       await delivery.stop();
       for (const id of ids) await handle.db.execute(sql`delete from sinks where id = ${id}`);
     }
-    await tcp.close();
-    await hook.close();
+    await receivers.close();
     const noneRate = median(none);
     const threeRate = median(three);
     return {
@@ -262,7 +236,7 @@ export function formatSinksBench(r: SinksBenchResult): string {
     '',
     `Ingest of ${int(r.ingest.rows)} events, 4 writers: ${int(r.ingest.noneRowsPerSec)}/s without sinks, ${int(r.ingest.threeSinksRowsPerSec)}/s with three sinks delivering (syslog, webhook, webhook OCSF): ${ratio(r.ingest.ratio)} (target ≥ 0.85×). Sink lag during that ingest, p95: ${r.ingest.lagP95Seconds.toFixed(1)} s (target ≤ 2 s).`,
     '',
-    `CPU per ingested event (this process and the database's backends; with sinks, until they delivered it): ${r.ingest.noneCpuUsPerEvent.toFixed(1)} µs without sinks, ${r.ingest.threeSinksCpuUsPerEvent.toFixed(1)} µs with three: the three sinks ${(r.ingest.threeSinksCpuUsPerEvent - r.ingest.noneCpuUsPerEvent).toFixed(1)} µs per event, receivers included.`,
+    `CPU per ingested event (this process, the database's backends and the receivers' process; with sinks, until they delivered it): ${r.ingest.noneCpuUsPerEvent.toFixed(1)} µs without sinks, ${r.ingest.threeSinksCpuUsPerEvent.toFixed(1)} µs with three: the three sinks ${(r.ingest.threeSinksCpuUsPerEvent - r.ingest.noneCpuUsPerEvent).toFixed(1)} µs per event, receivers included.`,
     '',
   ].join('\n');
 }

@@ -58,7 +58,8 @@ export interface LivePhase {
 export interface LiveBenchResult {
   settings: LiveBenchSettings;
   phases: LivePhase[];
-  idle: { subscribers: number; rssBeforeMb: number; rssMb: number };
+  /** `reopened`: sockets opened again after failing before their subscription started; `reasons`: why. */
+  idle: { subscribers: number; rssBeforeMb: number; rssMb: number; reopened: number; reasons: Record<string, number> };
 }
 
 const RULE = 'action:cordon,delete';
@@ -245,28 +246,59 @@ async function phase(
   };
 }
 
-/** `count` idle subscribers, one WebSocket each, speaking tRPC's wire format (lighter than typed clients). */
-async function idleSubscribers(url: string, token: string, count: number): Promise<{ started: number; close(): void }> {
-  const sockets: WebSocket[] = [];
+/**
+ * `count` idle subscribers, one WebSocket each, speaking tRPC's wire format (lighter than
+ * typed clients). A socket that fails or closes before its subscription started opens
+ * again, as any client reconnects (opening thousands at once, a few are reset); how many
+ * did, and why, is reported.
+ */
+async function idleSubscribers(url: string, token: string, count: number): Promise<{ started: number; reopened: number; reasons: Map<string, number>; close(): void }> {
+  const sockets = new Set<WebSocket>();
   let started = 0;
-  for (let i = 0; i < count; i++) {
+  let reopened = 0;
+  let closing = false;
+  const reasons = new Map<string, number>();
+  const open = () => {
     const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/trpc?connectionParams=1`);
-    sockets.push(ws);
+    let subscribed = false;
+    let reason = 'closed before the subscription started';
+    sockets.add(ws);
     ws.on('message', (data) => {
       const text = data.toString();
       if (text === 'PING') return void ws.send('PONG');
-      if (text.includes('"started"')) started++;
+      if (!subscribed && text.includes('"started"')) {
+        subscribed = true;
+        started++;
+      }
     });
-    ws.on('error', () => {});
+    ws.on('error', (error) => (reason = (error as NodeJS.ErrnoException).code ?? error.message));
+    ws.on('close', () => {
+      sockets.delete(ws);
+      if (subscribed || closing) return;
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      reopened++;
+      setTimeout(open, 100);
+    });
     ws.on('open', () => {
       ws.send(JSON.stringify({ method: 'connectionParams', data: { token } }));
       ws.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'events.live', input: { q: RULE } } }));
     });
+  };
+  for (let i = 0; i < count; i++) {
+    open();
     if (i % 200 === 199) await sleep(100);
   }
   const deadline = Date.now() + 120_000;
   while (started < count && Date.now() < deadline) await sleep(100);
-  return { started, close: () => sockets.forEach((ws) => ws.terminate()) };
+  return {
+    started,
+    reopened,
+    reasons,
+    close: () => {
+      closing = true;
+      sockets.forEach((ws) => ws.terminate());
+    },
+  };
 }
 
 /** For a look at one part (e.g. the server under --cpu-prof during the WebSocket phase alone). */
@@ -289,7 +321,7 @@ export async function runLiveBench(adminUrl: string, settings: LiveBenchSettings
       log(`live: ${transport === 'none' ? 'no subscribers' : `${int(count)} ${transport} subscribers`}, ${int(settings.eventsPerSecond)} events/s offered for ${settings.seconds} s`);
       phases.push(await phase(server.url, token, transport, count, settings, pid));
     }
-    if (options.idle === false) return { settings, phases, idle: { subscribers: 0, rssBeforeMb: NaN, rssMb: NaN } };
+    if (options.idle === false) return { settings, phases, idle: { subscribers: 0, rssBeforeMb: NaN, rssMb: NaN, reopened: 0, reasons: {} } };
     await sleep(2000);
     const rssBeforeMb = await rssMb(pid);
     log(`live: ${int(settings.idleSubscribers)} idle subscribers`);
@@ -297,7 +329,7 @@ export async function runLiveBench(adminUrl: string, settings: LiveBenchSettings
     await sleep(2000);
     const idleRss = await rssMb(pid);
     idle.close();
-    return { settings, phases, idle: { subscribers: idle.started, rssBeforeMb, rssMb: idleRss } };
+    return { settings, phases, idle: { subscribers: idle.started, rssBeforeMb, rssMb: idleRss, reopened: idle.reopened, reasons: Object.fromEntries(idle.reasons) } };
   } finally {
     await server.stop();
     await scratch.drop();
@@ -340,7 +372,8 @@ export function formatLiveBench(r: LiveBenchResult): string {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...r.phases.map((p) => `| ${row(p)} |`),
     '',
-    `${int(r.idle.subscribers)} idle WebSocket subscribers (one socket each): server RSS ${r.idle.rssMb.toFixed(0)} MB (${r.idle.rssBeforeMb.toFixed(0)} MB before they connected).`,
+    `${int(r.idle.subscribers)} of ${int(r.settings.idleSubscribers)} idle WebSocket subscribers held (one socket each): server RSS ${r.idle.rssMb.toFixed(0)} MB (${r.idle.rssBeforeMb.toFixed(0)} MB before they connected).` +
+      (r.idle.reopened ? ` ${int(r.idle.reopened)} sockets failed before their subscription started and were opened again (${Object.entries(r.idle.reasons).map(([why, n]) => `${why}: ${n}`).join(', ')}).` : ''),
     '',
   ].join('\n');
 }

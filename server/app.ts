@@ -31,6 +31,7 @@ import { LIVE_SSE_PATH, liveSseHandler } from './routes/liveSse.js';
 import type { ExtensionPackages } from './services/extensionPackages.js';
 import { createLoginThrottle, type LoginThrottle } from './services/loginThrottle.js';
 import { SinkDelivery, type SinkDeliveryOptions } from './services/sinkDelivery.js';
+import { SinkDeliveryThread, type SinkDeliveryThreadOptions } from './services/sinkDeliveryThread.js';
 import { defaultLogOrigin } from './config.js';
 import { treeLogOf, type TreeLog } from './services/merkleTree.js';
 import type { SecretsKey } from './services/secretsKey.js';
@@ -69,8 +70,11 @@ export interface AppDeps {
   publicUrl?: string | undefined;
   /** Per-connection limits (server/connectionLimits.ts); tests lower the send buffer. */
   limits?: Partial<Pick<ConnectionLimits, 'sendBufferBytes' | 'subscriptionsPerSocket'>>;
-  /** Delivery to sinks (timings; tests shorten them), or false: this process delivers none. */
-  sinkDelivery?: Omit<SinkDeliveryOptions, 'secretsKey'> | false;
+  /**
+   * Delivery to sinks (timings; tests shorten them), or false: this process delivers none.
+   * With `thread` (Postgres), on a thread of its own (server/services/sinkDeliveryThread.ts).
+   */
+  sinkDelivery?: (Omit<SinkDeliveryOptions, 'secretsKey'> & { thread?: Omit<SinkDeliveryThreadOptions, 'delivery'> }) | false;
   /** Signs the Merkle tree's heads (built from `signer` and VIGIL_LOG_ORIGIN); default: the host's origin. */
   treeLog?: TreeLog;
   /** VIGIL_PUBLIC_CHECKPOINT=1: GET /checkpoint without a token. */
@@ -83,7 +87,7 @@ interface VigilLocals {
   live: LiveHub;
   access: AccessWatch;
   limits: ConnectionLimits;
-  sinks: SinkDelivery | null;
+  sinks: { stop(): Promise<void> } | null;
   loginThrottle: LoginThrottle;
   /** Whether a browser Origin may open a WebSocket (the CORS rule). */
   originAllowed: (origin: string) => boolean;
@@ -111,6 +115,14 @@ export function isAllowedOrigin(origin: string, policy: OriginPolicy): boolean {
   const chrome = /^chrome-extension:\/\/([a-p]{32})$/.exec(origin);
   if (chrome) return policy.extensionIds.includes(chrome[1]!);
   return /^moz-extension:\/\/[0-9a-f-]{36}$/.test(origin) || policy.webOrigins.includes(origin);
+}
+
+/** Delivery to sinks, started: on its own thread when asked for, else on this one; null: none. */
+function sinkDeliveryOf(deps: AppDeps): { stop(): Promise<void> } | null {
+  if (deps.sinkDelivery === false) return null;
+  const { thread, ...delivery } = deps.sinkDelivery ?? {};
+  if (thread) return new SinkDeliveryThread({ ...thread, delivery }).start();
+  return new SinkDelivery(deps.db, { ...delivery, secretsKey: deps.secretsKey }).start();
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -159,7 +171,7 @@ export function createApp(deps: AppDeps): express.Express {
     treeLog: deps.treeLog ?? treeLogOf(deps.signer, defaultLogOrigin()),
   });
   // Streams the trail to the configured sinks; stopped when the server closes.
-  const sinks = deps.sinkDelivery === false ? null : new SinkDelivery(deps.db, { ...deps.sinkDelivery, secretsKey: deps.secretsKey }).start();
+  const sinks = sinkDeliveryOf(deps);
   app.locals.vigil = {
     createContext,
     live,

@@ -64,7 +64,13 @@ const app = createApp({
   metricsToken: config.metricsToken,
   extensionPackages,
   publicUrl: config.publicUrl,
-  sinkDelivery: { leaseMs: config.sinkLeaseSeconds * 1000 },
+  sinkDelivery: {
+    leaseMs: config.sinkLeaseSeconds * 1000,
+    // On Postgres, on a thread of its own, off the requests' event loop.
+    ...(config.databaseUrl
+      ? { thread: { databaseUrl: config.databaseUrl, timeouts: config.databaseTimeouts, secretsKey: { key: config.secretsKey, dataDir: config.dataDir } } }
+      : {}),
+  },
   treeLog,
   publicCheckpoint: config.publicCheckpoint,
 });

@@ -41,7 +41,19 @@ export interface SinkDeliveryOptions {
   streamBatchSize?: number;
   /** How sinks of the same format and filter share their reads. */
   sharedReads?: SinkBatchReaderOptions;
+  /** Where deliveries and failures are counted (default: this process's /metrics; a delivery thread sends them to it). */
+  counters?: SinkCounters;
 }
+
+export interface SinkCounters {
+  delivered(sink: string, events: number): void;
+  failed(sink: string): void;
+}
+
+const METRICS_COUNTERS: SinkCounters = {
+  delivered: (sink, events) => sinkDelivered.inc({ sink }, events),
+  failed: (sink) => sinkErrors.inc({ sink }),
+};
 
 export const SINK_DELIVERY_DEFAULTS = {
   pollMs: 1000,
@@ -51,6 +63,7 @@ export const SINK_DELIVERY_DEFAULTS = {
   backoff: { initialMs: 500, maxMs: 60_000 },
   streamBatchSize: 5000,
   sharedReads: {},
+  counters: METRICS_COUNTERS,
 } as const;
 
 /** Exponential backoff with jitter: the wait before attempt `failures + 1`. */
@@ -323,7 +336,7 @@ class SinkWorker {
     }
     this.leaseRenewedAt = Date.now();
     this.cursor = next;
-    if (batch.count > 0) sinkDelivered.inc({ sink: this.name }, batch.count);
+    if (batch.count > 0) this.settings.counters.delivered(this.name, batch.count);
     if (this.failures > 0) this.log.info({ failures: this.failures }, 'sink delivery recovered');
     this.failures = 0;
     if (!sameConfig) return 'lost';
@@ -346,7 +359,7 @@ class SinkWorker {
     this.prefetch = null;
     if (this.stopping.signal.aborted) return 0;
     this.failures++;
-    sinkErrors.inc({ sink: this.name });
+    this.settings.counters.failed(this.name);
     const message = err instanceof SinkSendError ? err.message : `database: ${(err as Error).message}`;
     // The first failure of a run is a warning; later ones only while they change, so a
     // dead receiver does not flood the log.

@@ -1,0 +1,78 @@
+// Sink delivery on a thread of its own, for a server on Postgres: the thread opens its own
+// connections and runs SinkDelivery there (server/services/sinkDeliveryWorker.ts), so that
+// reading, framing and sending batches never waits behind requests on the server's event
+// loop, nor requests behind them. Deliveries and failures are counted here, in the
+// process's /metrics. A thread that dies is started again after a pause: the sinks' leases
+// and durable cursors make the new one carry on where the old one stopped. The embedded
+// database (PGlite) lives in the server's own thread, so there delivery does too.
+import { Worker } from 'node:worker_threads';
+import type { DatabaseTimeouts } from '../db/database.js';
+import { logger } from '../logger.js';
+import { sinkDelivered, sinkErrors } from '../metrics.js';
+import type { SinkDeliveryOptions } from './sinkDelivery.js';
+
+export interface SinkDeliveryThreadOptions {
+  databaseUrl: string;
+  timeouts?: DatabaseTimeouts | undefined;
+  /** Where the thread loads the secrets key from, as the server did (loadSecretsKey). */
+  secretsKey: { key?: string | undefined; dataDir: string };
+  delivery?: Omit<SinkDeliveryOptions, 'secretsKey' | 'counters'>;
+}
+
+/** What the thread tells the server. */
+export type SinkThreadMessage = { delivered: string; events: number } | { failed: string } | { stopped: true };
+
+const RESTART_MS = 2000;
+/**
+ * The thread's first code: it loads the worker's TypeScript through tsx, as this process
+ * runs (a worker does not inherit the loader this process was started with).
+ */
+function workerBoot(): string {
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const body = JSON.stringify(new URL('./sinkDeliveryWorker.ts', import.meta.url).href);
+  return `import(${tsx}).then(({ tsImport }) => tsImport(${body}, ${JSON.stringify(import.meta.url)}))`;
+}
+const STOP_MS = 15_000;
+
+export class SinkDeliveryThread {
+  private worker: Worker | null = null;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: SinkDeliveryThreadOptions) {}
+
+  start(): this {
+    if (this.worker || this.stopping) return this;
+    const worker = new Worker(workerBoot(), { eval: true, workerData: this.options });
+    this.worker = worker;
+    worker.on('message', (message: SinkThreadMessage) => {
+      if ('delivered' in message) sinkDelivered.inc({ sink: message.delivered }, message.events);
+      else if ('failed' in message) sinkErrors.inc({ sink: message.failed });
+    });
+    worker.on('error', (err) => logger.error({ err }, 'sink delivery thread failed'));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = null;
+      if (this.stopping) return;
+      logger.warn({ code }, 'sink delivery thread ended; starting it again');
+      this.restartTimer = setTimeout(() => this.start(), RESTART_MS);
+    });
+    return this;
+  }
+
+  /** Stops delivery (the batch in flight is abandoned, its cursor not moved) and hands the leases back. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const worker = this.worker;
+    if (!worker) return;
+    await new Promise<void>((resolve) => {
+      // A thread that does not end by itself soon after is ended.
+      const deadline = setTimeout(() => void worker.terminate(), STOP_MS);
+      worker.once('exit', () => {
+        clearTimeout(deadline);
+        resolve();
+      });
+      worker.postMessage('stop');
+    });
+  }
+}

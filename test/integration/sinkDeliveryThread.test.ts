@@ -1,0 +1,62 @@
+// Sink delivery on its own thread (server/services/sinkDeliveryThread.ts), as a server on
+// Postgres runs it: events recorded through the API reach the receiver from the thread,
+// each once and in order, the thread's counts show in this process's /metrics, and
+// closing the server ends the thread and hands the sink's lease back. Postgres only:
+// PGlite lives in the server's thread, and delivery with it.
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { EventInput } from '../../shared/event.js';
+import { queryRows } from '../../server/db/database.js';
+import { parseSecretsKey } from '../../server/services/secretsKey.js';
+import { BACKENDS, createPostgres, type TestDatabase } from '../support/databases.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { startHttpReceiver, type HttpReceiver } from '../support/sinkReceivers.js';
+import { eventually } from '../support/waiting.js';
+
+const METRICS_TOKEN = 'metrics-token-for-the-sink-thread';
+
+describe.runIf(BACKENDS.includes('postgres'))('sink delivery on its own thread (Postgres)', () => {
+  let database: TestDatabase;
+  let receiver: HttpReceiver;
+  let server: TestServer | null = null;
+  afterAll(async () => {
+    await server?.close();
+    await receiver?.close();
+    await database?.destroy();
+  });
+
+  it('delivers from the thread, each event once and in order; counts in /metrics; stops with the server and releases the lease', { timeout: 60_000 }, async () => {
+    database = await createPostgres();
+    receiver = await startHttpReceiver();
+    // The thread loads the key as the server did: from the same source.
+    const key = randomBytes(32).toString('base64');
+    server = await startTestServer(database.db, {
+      listen: database.listen,
+      secretsKey: parseSecretsKey(key),
+      metricsToken: METRICS_TOKEN,
+      sinkDelivery: { pollMs: 50, flushMs: 100, thread: { databaseUrl: database.url!, secretsKey: { key, dataDir: '/nonexistent' } } },
+    });
+    const { id } = await server.client.sinks.create.mutate({ name: 'threaded', kind: 'webhook', url: `${receiver.url}/in`, secret: 'thread-secret', q: 'resource_type:workspace', batchSize: 30 });
+    const recorded: number[] = [];
+    for (let b = 0; b < 5; b++) {
+      const events: EventInput[] = Array.from({ length: 20 }, (_, i) => ({ action: 'write', resourceType: 'workspace', resourceTarget: `w-${b}-${i}` }));
+      recorded.push(...(await server.client.events.recordBatch.mutate({ events })).events.map((e) => e.seq));
+    }
+    const delivered = () => receiver.accepted().flatMap((r) => r.body.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { seq: number }).seq));
+    await eventually(() => delivered().length >= recorded.length, 'every event delivered', 20_000);
+    expect(delivered()).toEqual(recorded);
+    // Signed with the secret the thread decrypted with the server's key.
+    expect(receiver.accepted()[0]!.headers['x-vigil-signature']).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+
+    const [row] = await queryRows<{ lease_owner: string | null }>(database.db, sql`select lease_owner from sinks where id = ${id}`);
+    expect(Number(row!.lease_owner!.split(':')[1])).toBe(process.pid);
+    const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+    expect(metrics).toContain(`vigil_sink_delivered_total{sink="threaded"} ${recorded.length}`);
+
+    await server.close();
+    server = null;
+    const [after] = await queryRows<{ lease_owner: string | null }>(database.db, sql`select lease_owner from sinks where id = ${id}`);
+    expect(after!.lease_owner).toBeNull();
+  });
+});

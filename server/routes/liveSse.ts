@@ -8,8 +8,8 @@
 // heap per open stream, held for hours by every auditor's tab, and a few promises per
 // message. Here a stream is one response, one timer and the procedure's generator.
 //
-// Batched calls (`?batch=1`) and input that is not JSON go on to tRPC, which answers them
-// as it answers any call.
+// HEAD, batched calls (`?batch=1`) and input that is not JSON go on to tRPC, which answers
+// them as it answers any call.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { getTRPCErrorFromUnknown, getTRPCErrorShape, isTrackedEnvelope, type TRPCError } from '@trpc/server';
@@ -65,7 +65,7 @@ export function liveSseHandler(deps: LiveSseDeps): RequestHandler {
   const ping = sseEvent({ event: 'ping', data: '' });
 
   return async (req, res, next) => {
-    if (req.query.batch !== undefined) return next();
+    if (req.method !== 'GET' || req.query.batch !== undefined) return next();
     const parsed = inputOf(req);
     if (!parsed.ok) return next();
     const stop = new AbortController();
@@ -79,7 +79,7 @@ export function liveSseHandler(deps: LiveSseDeps): RequestHandler {
     const pinger = pingMs > 0 ? setInterval(() => res.writableNeedDrain || write(ping), pingMs) : null;
     let ctx: Context | undefined;
     try {
-      const info = { type: 'subscription', isBatchCall: false, calls: [], accept: 'application/jsonl', connectionParams: null, signal: stop.signal, url: null } as unknown as TRPCRequestInfo;
+      const info = { type: 'subscription', isBatchCall: false, calls: [], accept: null, connectionParams: null, signal: stop.signal, url: null } as unknown as TRPCRequestInfo;
       const created = await deps.createContext({ req, res, info });
       // Batches go straight to this response: its opening event is out.
       ctx = { ...created, liveSink: () => new SseLiveSink(res) };

@@ -135,6 +135,9 @@ describe.each(BACKENDS)('events.live over SSE on %s', (backend) => {
       expect(error.message).toMatch(message);
       await stream.until(() => stream.ended(), 'the stream to end');
     }
+    // HEAD opens no stream.
+    const head = await fetch(streamUrl({ q: 'action:cordon' }), { method: 'HEAD', headers: bearer() });
+    expect(head.headers.get('content-type')).not.toBe('text/event-stream');
     // Input that is not JSON: tRPC's own answer, an error.
     const garbled = await fetch(`${server.url}/trpc/events.live?input=%7Bnot-json`, { headers: { ...bearer(), accept: 'text/event-stream' } });
     const text = await garbled.text();

@@ -121,7 +121,7 @@ export function isAllowedOrigin(origin: string, policy: OriginPolicy): boolean {
 function sinkDeliveryOf(deps: AppDeps): { stop(): Promise<void> } | null {
   if (deps.sinkDelivery === false) return null;
   const { thread, ...delivery } = deps.sinkDelivery ?? {};
-  if (thread) return new SinkDeliveryThread({ ...thread, delivery }).start();
+  if (thread) return new SinkDeliveryThread(deps.db, { ...thread, delivery }).start();
   return new SinkDelivery(deps.db, { ...delivery, secretsKey: deps.secretsKey }).start();
 }
 

@@ -1,15 +1,18 @@
 // Sink delivery on a thread of its own, for a server on Postgres: the thread opens its own
 // connections and runs SinkDelivery there (server/services/sinkDeliveryWorker.ts), so that
 // reading, framing and sending batches never waits behind requests on the server's event
-// loop, nor requests behind them. Deliveries and failures are counted here, in the
-// process's /metrics. A thread that dies is started again after a pause: the sinks' leases
-// and durable cursors make the new one carry on where the old one stopped. The embedded
+// loop, nor requests behind them. The thread costs about 100 MB (its own copy of the
+// modules delivery loads), so it starts only once a sink exists; until then this side
+// looks for one at each poll. Deliveries and failures are counted here, in the process's
+// /metrics. A thread that dies is started again after a pause: the sinks' leases and
+// durable cursors make the new one carry on where the old one stopped. The embedded
 // database (PGlite) lives in the server's own thread, so there delivery does too.
 import { Worker } from 'node:worker_threads';
-import type { DatabaseTimeouts } from '../db/database.js';
+import type { Database, DatabaseTimeouts } from '../db/database.js';
+import { selectSinks } from '../db/sinksStore.js';
 import { logger } from '../logger.js';
 import { sinkDelivered, sinkErrors } from '../metrics.js';
-import type { SinkDeliveryOptions } from './sinkDelivery.js';
+import { SINK_DELIVERY_DEFAULTS, type SinkDeliveryOptions } from './sinkDelivery.js';
 
 export interface SinkDeliveryThreadOptions {
   databaseUrl: string;
@@ -23,6 +26,8 @@ export interface SinkDeliveryThreadOptions {
 export type SinkThreadMessage = { delivered: string; events: number } | { failed: string } | { stopped: true };
 
 const RESTART_MS = 2000;
+const STOP_MS = 15_000;
+
 /**
  * The thread's first code: it loads the worker's TypeScript through tsx, as this process
  * runs (a worker does not inherit the loader this process was started with).
@@ -32,17 +37,54 @@ function workerBoot(): string {
   const body = JSON.stringify(new URL('./sinkDeliveryWorker.ts', import.meta.url).href);
   return `import(${tsx}).then(({ tsImport }) => tsImport(${body}, ${JSON.stringify(import.meta.url)}))`;
 }
-const STOP_MS = 15_000;
 
 export class SinkDeliveryThread {
   private worker: Worker | null = null;
   private stopping = false;
-  private restartTimer: NodeJS.Timeout | null = null;
+  private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly options: SinkDeliveryThreadOptions) {}
+  constructor(
+    private readonly db: Database,
+    private readonly options: SinkDeliveryThreadOptions,
+  ) {}
+
+  /** Whether the delivery thread runs now. */
+  get running(): boolean {
+    return this.worker !== null;
+  }
 
   start(): this {
-    if (this.worker || this.stopping) return this;
+    void this.startOnceASinkExists();
+    return this;
+  }
+
+  /** Stops delivery (the batch in flight is abandoned, its cursor not moved) and hands the leases back. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    const worker = this.worker;
+    if (!worker) return;
+    await new Promise<void>((resolve) => {
+      // A thread that does not end by itself soon after is ended.
+      const deadline = setTimeout(() => void worker.terminate(), STOP_MS);
+      worker.once('exit', () => {
+        clearTimeout(deadline);
+        resolve();
+      });
+      worker.postMessage('stop');
+    });
+  }
+
+  private async startOnceASinkExists(): Promise<void> {
+    if (this.stopping || this.worker) return;
+    // The database away counts as no sink yet: looked for again at the next poll.
+    const any = await selectSinks(this.db).then((rows) => rows.length > 0, () => false);
+    if (this.stopping) return;
+    if (any) this.spawn();
+    else this.timer = setTimeout(() => void this.startOnceASinkExists(), this.options.delivery?.pollMs ?? SINK_DELIVERY_DEFAULTS.pollMs);
+  }
+
+  private spawn(): void {
     const worker = new Worker(workerBoot(), { eval: true, workerData: this.options });
     this.worker = worker;
     worker.on('message', (message: SinkThreadMessage) => {
@@ -54,25 +96,7 @@ export class SinkDeliveryThread {
       if (this.worker === worker) this.worker = null;
       if (this.stopping) return;
       logger.warn({ code }, 'sink delivery thread ended; starting it again');
-      this.restartTimer = setTimeout(() => this.start(), RESTART_MS);
-    });
-    return this;
-  }
-
-  /** Stops delivery (the batch in flight is abandoned, its cursor not moved) and hands the leases back. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    const worker = this.worker;
-    if (!worker) return;
-    await new Promise<void>((resolve) => {
-      // A thread that does not end by itself soon after is ended.
-      const deadline = setTimeout(() => void worker.terminate(), STOP_MS);
-      worker.once('exit', () => {
-        clearTimeout(deadline);
-        resolve();
-      });
-      worker.postMessage('stop');
+      this.timer = setTimeout(() => this.spawn(), RESTART_MS);
     });
   }
 }

@@ -1,7 +1,8 @@
 // Sink delivery on its own thread (server/services/sinkDeliveryThread.ts), as a server on
 // Postgres runs it: events recorded through the API reach the receiver from the thread,
 // each once and in order, the thread's counts show in this process's /metrics, and
-// closing the server ends the thread and hands the sink's lease back. Postgres only:
+// closing the server ends the thread and hands the sink's lease back. No thread runs while
+// there is no sink (it costs about 100 MB). Postgres only:
 // PGlite lives in the server's thread, and delivery with it.
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
@@ -9,10 +10,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { EventInput } from '../../shared/event.js';
 import { queryRows } from '../../server/db/database.js';
 import { parseSecretsKey } from '../../server/services/secretsKey.js';
+import { SinkDeliveryThread } from '../../server/services/sinkDeliveryThread.js';
 import { BACKENDS, createPostgres, type TestDatabase } from '../support/databases.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/sinkReceivers.js';
-import { eventually } from '../support/waiting.js';
+import { eventually, sleep } from '../support/waiting.js';
 
 const METRICS_TOKEN = 'metrics-token-for-the-sink-thread';
 
@@ -58,5 +60,20 @@ describe.runIf(BACKENDS.includes('postgres'))('sink delivery on its own thread (
     server = null;
     const [after] = await queryRows<{ lease_owner: string | null }>(database.db, sql`select lease_owner from sinks where id = ${id}`);
     expect(after!.lease_owner).toBeNull();
+  });
+
+  it('starts no thread while there is no sink, and one once a sink exists', { timeout: 30_000 }, async () => {
+    const empty = await createPostgres();
+    const thread = new SinkDeliveryThread(empty.db, { databaseUrl: empty.url!, secretsKey: { key: randomBytes(32).toString('base64'), dataDir: '/nonexistent' }, delivery: { pollMs: 50 } }).start();
+    try {
+      await sleep(500);
+      expect(thread.running).toBe(false);
+      await empty.db.execute(sql`insert into sinks (id, name, kind, url, format, batch_size, cursor_seq, created_at, updated_at) values (gen_random_uuid(), 'late', 'webhook', 'http://127.0.0.1:9/x', 'vigil', 500, 0, now(), now())`);
+      await eventually(() => thread.running, 'the thread to start', 10_000);
+    } finally {
+      await thread.stop();
+      expect(thread.running).toBe(false);
+      await empty.destroy();
+    }
   });
 });

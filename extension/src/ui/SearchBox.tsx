@@ -2,7 +2,7 @@
 // parser's own message under the box when a term is wrong. A wrong query is applied like
 // any other (the page then shows no results for it, not the last good query's); a term
 // still being typed that can become valid is neither applied nor reported until Enter.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { formatQueryError, parseAuditQuery } from '../../../shared/query.js';
 import { canStillFinish, complete, type KnownValues } from '../completion.js';
 
@@ -45,7 +45,9 @@ export function SearchBox({ query, onQuery, known, serverError, id = 'q' }: Sear
     return () => clearTimeout(timer);
   }, [draft, query, parsed, typing]);
 
-  useEffect(() => {
+  // Right after the render that put the completed text in the box, before the next key:
+  // an effect runs after the next frame, and a key typed before it would be moved behind.
+  useLayoutEffect(() => {
     if (pendingCaret.current !== null && input.current) {
       input.current.setSelectionRange(pendingCaret.current, pendingCaret.current);
       pendingCaret.current = null;
@@ -128,6 +130,8 @@ export function SearchBox({ query, onQuery, known, serverError, id = 'q' }: Sear
         value={draft}
         onInput={(e) => {
           const el = e.currentTarget;
+          // What was typed decides where the caret is now.
+          pendingCaret.current = null;
           setDraft(el.value);
           setCaret(el.selectionStart ?? el.value.length);
           setOpen(true);

@@ -44,9 +44,14 @@ function webSocketMessage(id: MessageId, jsonrpc: '2.0' | undefined, batch: Live
   return envelope.slice(0, -TAIL.length) + batch.quoted() + '}}}';
 }
 
-/** The SSE event of a tracked batch, as tRPC writes one: its data line and its id (what a reconnecting EventSource resumes after). */
+/** An SSE event as tRPC writes one: a field per line, a blank line after. Values here never hold a newline. */
+export function sseEventText(fields: { event?: string; data: string; id?: string }): string {
+  return `${fields.event !== undefined ? `event: ${fields.event}\n` : ''}data: ${fields.data}\n${fields.id !== undefined ? `id: ${fields.id}\n` : ''}\n`;
+}
+
+/** The SSE event of a tracked batch: its data and its id (what a reconnecting EventSource resumes after). */
 function sseEvent(batch: LiveBatch): Buffer {
-  return Buffer.from(`data: ${batch.quoted()}\nid: ${batch.lastSeq}\n\n`);
+  return Buffer.from(sseEventText({ data: batch.quoted(), id: String(batch.lastSeq) }));
 }
 
 function liveItemOf(message: unknown): LiveBatch | LiveDelivery | null {

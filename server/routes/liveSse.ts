@@ -15,7 +15,7 @@ import type { Request, RequestHandler } from 'express';
 import { getTRPCErrorFromUnknown, getTRPCErrorShape, isTrackedEnvelope, type TRPCError } from '@trpc/server';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 import type { Context } from '../context.js';
-import { SseLiveSink } from '../liveWire.js';
+import { SseLiveSink, sseEventText as sseEvent } from '../liveWire.js';
 import { logger } from '../logger.js';
 import { appRouter, createCaller } from '../routers/_app.js';
 
@@ -51,11 +51,6 @@ function inputOf(req: Request): { ok: true; input: unknown } | { ok: false } {
     else input ??= { lastEventId };
   }
   return { ok: true, input };
-}
-
-/** An SSE event's text: a field per line, a blank line after. Values here never hold a newline. */
-function sseEvent(fields: { event?: string; data: string; id?: string }): string {
-  return `${fields.event !== undefined ? `event: ${fields.event}\n` : ''}data: ${fields.data}\n${fields.id !== undefined ? `id: ${fields.id}\n` : ''}\n`;
 }
 
 export function liveSseHandler(deps: LiveSseDeps): RequestHandler {

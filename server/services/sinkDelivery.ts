@@ -50,7 +50,8 @@ export interface SinkCounters {
   failed(sink: string): void;
 }
 
-const METRICS_COUNTERS: SinkCounters = {
+/** This process's /metrics. */
+export const METRICS_SINK_COUNTERS: SinkCounters = {
   delivered: (sink, events) => sinkDelivered.inc({ sink }, events),
   failed: (sink) => sinkErrors.inc({ sink }),
 };
@@ -63,7 +64,7 @@ export const SINK_DELIVERY_DEFAULTS = {
   backoff: { initialMs: 500, maxMs: 60_000 },
   streamBatchSize: 5000,
   sharedReads: {},
-  counters: METRICS_COUNTERS,
+  counters: METRICS_SINK_COUNTERS,
 } as const;
 
 /** Exponential backoff with jitter: the wait before attempt `failures + 1`. */

@@ -11,8 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { Database, DatabaseTimeouts } from '../db/database.js';
 import { selectSinks } from '../db/sinksStore.js';
 import { logger } from '../logger.js';
-import { sinkDelivered, sinkErrors } from '../metrics.js';
-import { SINK_DELIVERY_DEFAULTS, type SinkDeliveryOptions } from './sinkDelivery.js';
+import { METRICS_SINK_COUNTERS, SINK_DELIVERY_DEFAULTS, type SinkDeliveryOptions } from './sinkDelivery.js';
 
 export interface SinkDeliveryThreadOptions {
   databaseUrl: string;
@@ -23,7 +22,7 @@ export interface SinkDeliveryThreadOptions {
 }
 
 /** What the thread tells the server. */
-export type SinkThreadMessage = { delivered: string; events: number } | { failed: string } | { stopped: true };
+export type SinkThreadMessage = { delivered: string; events: number } | { failed: string };
 
 const RESTART_MS = 2000;
 const STOP_MS = 15_000;
@@ -88,8 +87,8 @@ export class SinkDeliveryThread {
     const worker = new Worker(workerBoot(), { eval: true, workerData: this.options });
     this.worker = worker;
     worker.on('message', (message: SinkThreadMessage) => {
-      if ('delivered' in message) sinkDelivered.inc({ sink: message.delivered }, message.events);
-      else if ('failed' in message) sinkErrors.inc({ sink: message.failed });
+      if ('delivered' in message) METRICS_SINK_COUNTERS.delivered(message.delivered, message.events);
+      else METRICS_SINK_COUNTERS.failed(message.failed);
     });
     worker.on('error', (err) => logger.error({ err }, 'sink delivery thread failed'));
     worker.on('exit', (code) => {

@@ -34,7 +34,6 @@ port.on('message', (message: unknown) => {
     } catch (err) {
       logger.warn({ err }, 'sink delivery thread: stopping failed');
     }
-    tell({ stopped: true });
     port.close();
   })();
 });

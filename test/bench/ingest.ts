@@ -120,7 +120,7 @@ export function copyChunks(events: EventInput[], recordedAt: string, hash: boole
   return chunks;
 }
 
-function batchesOf(events: EventInput[]): EventInput[][] {
+export function batchesOf(events: EventInput[]): EventInput[][] {
   const batches: EventInput[][] = [];
   for (let i = 0; i < events.length; i += BATCH) batches.push(events.slice(i, i + BATCH));
   return batches;
@@ -138,7 +138,7 @@ export interface HttpRun {
  * Sends the batches with `concurrency` clients at once; each client takes the next batch.
  * With several server URLs (replicas on one database), client k talks to url k mod n.
  */
-async function sendBatches(urls: string | string[], token: string, batches: EventInput[][], concurrency: number): Promise<HttpRun> {
+export async function sendBatches(urls: string | string[], token: string, batches: EventInput[][], concurrency: number): Promise<HttpRun> {
   // One client per sender, as each internal app has its own: a shared client's batch link
   // would merge the senders' concurrent calls into one HTTP request (one answer for all).
   const targets = Array.isArray(urls) ? urls : [urls];

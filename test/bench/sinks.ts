@@ -16,10 +16,9 @@ import { SinkDelivery } from '../../server/services/sinkDelivery.js';
 import { createSink } from '../../server/services/sinks.js';
 import { octetCounted, syslogMessage } from '../../server/services/sinkTransports.js';
 import { eventInputSchema } from '../../shared/event.js';
-import { BATCH, makeEvents, median } from './ingest.js';
+import { BATCH, batchesOf, makeEvents, median, sendBatches } from './ingest.js';
 import { receiversProcess } from './sinkReceivers.js';
 import { createVigilClient } from '../../shared/client.js';
-import type { EventInput } from '../../shared/event.js';
 import { freshDatabase, int, log, now, percentile, processCpuMs, ratio, startBenchServer } from './util.js';
 
 export interface SinksBenchResult {
@@ -155,18 +154,8 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
     const token = `vgl_${randomBytes(24).toString('base64url')}`;
     const server = await startBenchServer({ databaseUrl: scratch.url, token });
     const admin = createVigilClient({ url: server.url, token });
-    const writers = Array.from({ length: 4 }, () => createVigilClient({ url: server.url, token }));
-    const ingestThroughServer = async (events: EventInput[]) => {
-      const batches: EventInput[][] = [];
-      for (let i = 0; i < events.length; i += BATCH) batches.push(events.slice(i, i + BATCH));
-      let next = 0;
-      const started = now();
-      await Promise.all(writers.map(async (writer) => {
-        for (let i = next++; i < batches.length; i = next++) await writer.events.recordBatch.mutate({ events: batches[i]! });
-      }));
-      return events.length / ((now() - started) / 1000);
-    };
-    const eventsFor = (seed: number) => makeEvents(settings.ingestRows, seed).map(({ id: _id, time: _time, ...e }) => e);
+    // The ingest benchmark's own sender and events (test/bench/ingest.ts).
+    const ingestThroughServer = async (seed: number) => (await sendBatches(server.url, token, batchesOf(makeEvents(settings.ingestRows, seed)), 4)).rowsPerSec;
     const none: number[] = [];
     const three: number[] = [];
     const noneCpu: number[] = [];
@@ -187,9 +176,9 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
       return rate;
     };
     try {
-      await ingestThroughServer(eventsFor(99)); // warm-up
+      await ingestThroughServer(99); // warm-up
       for (let round = 0; round < settings.rounds; round++) {
-        none.push(await cpuPerEvent(() => ingestThroughServer(eventsFor(100 + round)), settings.ingestRows, noneCpu));
+        none.push(await cpuPerEvent(() => ingestThroughServer(100 + round), settings.ingestRows, noneCpu));
         const ids = [
           (await admin.sinks.create.mutate({ name: `i-syslog-${round}`, kind: 'syslog', url: `tcp://127.0.0.1:${tcp.port}` })).id,
           (await admin.sinks.create.mutate({ name: `i-hook-${round}`, kind: 'webhook', url: hook.url, secret: 's' })).id,
@@ -208,7 +197,7 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
         // Until the sinks delivered what was ingested: their CPU counts in full.
         three.push(
           await cpuPerEvent(async () => {
-            const rate = await ingestThroughServer(eventsFor(200 + round));
+            const rate = await ingestThroughServer(200 + round);
             while (!(await caughtUp())) await new Promise((r) => setTimeout(r, 20));
             return rate;
           }, settings.ingestRows, threeCpu),
@@ -218,7 +207,7 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
         for (const id of ids) await admin.sinks.delete.mutate({ id });
       }
     } finally {
-      await Promise.all([admin, ...writers].map((c) => c.close().catch(() => {})));
+      await admin.close().catch(() => {});
       await server.stop();
     }
     await receivers.close();

@@ -22,7 +22,7 @@ import { runPgliteIngest, runPostgresIngest, type IngestResult } from './ingest.
 import { runListBench, type ListResult } from './list.js';
 import { formatLiveBench, LIVE_BENCH, runLiveBench } from './live.js';
 import { formatMerkleBench, runMerkleBench } from './merkle.js';
-import { formatSinksBench, runSinksBench } from './sinks.js';
+import { formatSinksBench, runSinksBench, SINKS_BENCH_FULL, SINKS_BENCH_QUICK } from './sinks.js';
 import { environment, renderReport, type BenchResults } from './report.js';
 import { loadAverage, log, now, REPO_ROOT, setQuietBudget } from './util.js';
 
@@ -189,7 +189,7 @@ if (args['report-only']) {
     await save('after live delivery');
   }
   if (sections.has('sinks')) {
-    const r = await runSinksBench(adminUrl, quick ? { events: 20_000, ingestRows: 10_000, rounds: 1 } : { events: 200_000, ingestRows: 100_000, rounds: 3 });
+    const r = await runSinksBench(adminUrl, quick ? SINKS_BENCH_QUICK : SINKS_BENCH_FULL);
     await writeFile(path.join(workDir, quick ? 'sinks.quick.json' : 'sinks.json'), JSON.stringify(r, null, 2));
     sinksBlock = `<!-- bench:sinks:start -->\n${formatSinksBench(r)}<!-- bench:sinks:end -->`;
     await save('after sinks');

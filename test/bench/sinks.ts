@@ -43,6 +43,11 @@ export interface SinksBenchResult {
     lagP95Seconds: number;
     noneCpuUsPerEvent: number;
     threeSinksCpuUsPerEvent: number;
+    /** Each round's rows/s, in round order. */
+    noneRuns: number[];
+    threeSinksRuns: number[];
+    /** An A/A run: the "three sinks" side created none. */
+    control: boolean;
   };
 }
 
@@ -96,7 +101,15 @@ async function deliverAll(
   return { seconds, cpuSeconds, totalCpuSeconds: cpuSeconds + dbMs / 1000 };
 }
 
-export async function runSinksBench(adminUrl: string, settings: { events: number; ingestRows: number; rounds: number }): Promise<SinksBenchResult> {
+export const SINKS_BENCH_FULL = { events: 200_000, ingestRows: 100_000, rounds: 4 };
+export const SINKS_BENCH_QUICK = { events: 20_000, ingestRows: 10_000, rounds: 1 };
+
+/**
+ * `rounds`: ingest rounds with and without sinks, in alternating order (best even).
+ * `control`: the "three sinks" side creates none (an A/A run: shows what the harness alone
+ * makes of the ratio; expect about 1.00x).
+ */
+export async function runSinksBench(adminUrl: string, settings: { events: number; ingestRows: number; rounds: number; control?: boolean }): Promise<SinksBenchResult> {
   const scratch = await freshDatabase(adminUrl, 'vigil_bench_sinks');
   const handle = await openDatabase({ databaseUrl: scratch.url, maxConnections: 8 });
   const secretsKey = generateSecretsKey();
@@ -177,13 +190,17 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
     };
     try {
       await ingestThroughServer(99); // warm-up
-      for (let round = 0; round < settings.rounds; round++) {
+      const withoutSinks = async (round: number) => {
         none.push(await cpuPerEvent(() => ingestThroughServer(100 + round), settings.ingestRows, noneCpu));
-        const ids = [
-          (await admin.sinks.create.mutate({ name: `i-syslog-${round}`, kind: 'syslog', url: `tcp://127.0.0.1:${tcp.port}` })).id,
-          (await admin.sinks.create.mutate({ name: `i-hook-${round}`, kind: 'webhook', url: hook.url, secret: 's' })).id,
-          (await admin.sinks.create.mutate({ name: `i-ocsf-${round}`, kind: 'webhook', url: hook.url, secret: 's', format: 'ocsf' })).id,
-        ];
+      };
+      const withThreeSinks = async (round: number) => {
+        const ids = settings.control
+          ? []
+          : [
+              (await admin.sinks.create.mutate({ name: `i-syslog-${round}`, kind: 'syslog', url: `tcp://127.0.0.1:${tcp.port}` })).id,
+              (await admin.sinks.create.mutate({ name: `i-hook-${round}`, kind: 'webhook', url: hook.url, secret: 's' })).id,
+              (await admin.sinks.create.mutate({ name: `i-ocsf-${round}`, kind: 'webhook', url: hook.url, secret: 's', format: 'ocsf' })).id,
+            ];
         const caughtUp = async () => (await admin.sinks.list.query()).filter((s) => ids.includes(s.id)).every((s) => s.lag.events === 0);
         // The server takes the new sinks at its next poll (about a second).
         while (!(await caughtUp())) await new Promise((r) => setTimeout(r, 100));
@@ -205,6 +222,17 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
         sampling = false;
         await sampler;
         for (const id of ids) await admin.sinks.delete.mutate({ id });
+      };
+      // Every ingest grows the table, and ingest slows as it grows (10 % over these
+      // rounds): the order alternates, so neither side always runs on the larger table.
+      for (let round = 0; round < settings.rounds; round++) {
+        if (round % 2 === 0) {
+          await withoutSinks(round);
+          await withThreeSinks(round);
+        } else {
+          await withThreeSinks(round);
+          await withoutSinks(round);
+        }
       }
     } finally {
       await admin.close().catch(() => {});
@@ -225,6 +253,9 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
         lagP95Seconds: lags.length ? percentile(lags, 95) : 0,
         noneCpuUsPerEvent: median(noneCpu),
         threeSinksCpuUsPerEvent: median(threeCpu),
+        noneRuns: none,
+        threeSinksRuns: three,
+        control: settings.control ?? false,
       },
     };
   } finally {
@@ -244,7 +275,8 @@ export function formatSinksBench(r: SinksBenchResult): string {
     `| syslog, TCP (RFC 6587) | ${int(r.syslog.eventsPerSec)} | ${int(r.syslog.cpuEventsPerSec)} | ${int(r.syslog.totalCpuEventsPerSec)} | ${int(r.syslog.rawEventsPerSec)} | ≥ 50,000 |`,
     `| webhook, NDJSON | ${int(r.webhook.eventsPerSec)} | ${int(r.webhook.cpuEventsPerSec)} | ${int(r.webhook.totalCpuEventsPerSec)} | ${int(r.webhook.rawEventsPerSec)} | ≥ 50,000 |`,
     '',
-    `Ingest of ${int(r.ingest.rows)} events through a server process (HTTP + tRPC, 4 clients, batches of 1,000): ${int(r.ingest.noneRowsPerSec)}/s without sinks, ${int(r.ingest.threeSinksRowsPerSec)}/s with three sinks that server delivers (syslog, webhook, webhook OCSF): ${ratio(r.ingest.ratio)} (target ≥ 0.85×). Sink lag during that ingest, p95: ${r.ingest.lagP95Seconds.toFixed(1)} s (target ≤ 2 s).`,
+    ...(r.ingest.control ? ['**Control run (A/A): the "three sinks" side created no sink.**', ''] : []),
+    `Ingest of ${int(r.ingest.rows)} events through a server process (HTTP + tRPC, 4 clients, batches of 1,000), medians of ${r.ingest.noneRuns.length} rounds in alternating order (without: ${r.ingest.noneRuns.map(int).join(', ')}; with: ${r.ingest.threeSinksRuns.map(int).join(', ')}): ${int(r.ingest.noneRowsPerSec)}/s without sinks, ${int(r.ingest.threeSinksRowsPerSec)}/s with three sinks that server delivers (syslog, webhook, webhook OCSF): ${ratio(r.ingest.ratio)} (target ≥ 0.85×). Sink lag during that ingest, p95: ${r.ingest.lagP95Seconds.toFixed(1)} s (target ≤ 2 s).`,
     '',
     `CPU per ingested event (the server, the database's backends, the receivers' process and the clients; with sinks, until they delivered it): ${r.ingest.noneCpuUsPerEvent.toFixed(1)} µs without sinks, ${r.ingest.threeSinksCpuUsPerEvent.toFixed(1)} µs with three: the three sinks ${(r.ingest.threeSinksCpuUsPerEvent - r.ingest.noneCpuUsPerEvent).toFixed(1)} µs per event, receivers included.`,
     '',
@@ -255,7 +287,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes('--quick');
   const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-  const settings = quick ? { events: 20_000, ingestRows: 10_000, rounds: 1 } : { events: 200_000, ingestRows: 100_000, rounds: 3 };
+  const settings = { ...(quick ? SINKS_BENCH_QUICK : SINKS_BENCH_FULL), control: process.argv.includes('--control') };
   for (const name of ['events', 'ingestRows', 'rounds'] as const) if (arg(name) !== undefined) settings[name] = Number(arg(name));
   console.log(formatSinksBench(await runSinksBench(adminUrl, settings)));
 }

@@ -129,7 +129,8 @@ function jsonTextOf(f: EventField): SQL {
       case 'uuid':
         return sql`'"' || ${column}::text || '"'`;
       case 'timestamptz':
-        return sql`'"' || ${fastIsoTimeOf(column)} || '"'`;
+        // Written once per row, below (ISO_TIMES_OF_ROW): the syslog header takes it too.
+        return sql`'"' || ${sql.raw(`b.iso_${f.column}`)} || '"'`;
       case 'jsonb':
         return compactJsonOf(column);
       case 'text':
@@ -143,7 +144,8 @@ function jsonTextOf(f: EventField): SQL {
 /**
  * An event as JSON.stringify(toAuditEvent(row)) writes it, byte for byte, built by
  * Postgres (a sink then neither decodes the row nor encodes the event): keys in the listed
- * order, the actor null when it has no username. Only valid where EVENT_NEEDS_JS is false.
+ * order, the actor null when it has no username. Only valid where EVENT_NEEDS_JS is false;
+ * reads the row `b` with its times written once (ISO_TIMES_OF_ROW).
  */
 const EVENT_JSON_TEXT: SQL = (() => {
   const pieces: SQL[] = [];
@@ -168,6 +170,12 @@ const EVENT_JSON_TEXT: SQL = (() => {
   pieces.push(sql.raw(`'}'`));
   return sql`concat(${sql.join(pieces, sql`, `)})`;
 })();
+
+/** The row's times as isoTimeOf writes them (`iso_<column>`), which EVENT_JSON_TEXT reads. */
+const ISO_TIMES_OF_ROW: SQL = sql.join(
+  (EVENT_FIELDS as readonly EventField[]).filter((f) => f.sqlType === 'timestamptz').map((f) => sql`${fastIsoTimeOf(sql.raw(`b.${f.column}`))} as ${sql.raw(`iso_${f.column}`)}`),
+  sql`, `,
+);
 
 /** True for the events whose JSON text EVENT_JSON_TEXT may not write as JavaScript does. */
 const EVENT_NEEDS_JS: SQL = (() => {
@@ -298,9 +306,9 @@ export async function selectSinkEventTexts(
     db,
     // offset 0: each level computed once per row (not inlined where `js` and `m` are used twice).
     sql`select seq::float8 as "seq", at as "recordedAtMs", a as "action", t as "time", m as "json", coalesce(octet_length(m), 0) as "bytes"
-        from (select b.seq, date_part('epoch', b.recorded_at) * 1000 as at, b.action as a, ${fastIsoTimeOf(sql.raw('b.time'))} as t,
+        from (select b.seq, date_part('epoch', b.recorded_at) * 1000 as at, b.action as a, b.iso_time as t,
                      case when b.js then null else ${eventJsonSql(event)} end as m
-              from (select b.*, (${EVENT_NEEDS_JS} or ${extras.unmapped}) as js
+              from (select b.*, (${EVENT_NEEDS_JS} or ${extras.unmapped}) as js, ${ISO_TIMES_OF_ROW}
                     from (select b.*${extras.outer}
                           from (select b.*${extras.inner} from (select * from audit_events where ${and(...conditions)} order by seq limit ${limit}) b offset 0) b offset 0) b offset 0) b offset 0) batch`,
   );

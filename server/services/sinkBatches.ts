@@ -101,7 +101,7 @@ export interface SinkBatchReaderOptions {
   readAheadEvents?: number;
 }
 
-export const SINK_BATCH_READER_DEFAULTS = { windowEvents: 10_000, readAheadEvents: 2000 } as const;
+export const SINK_BATCH_READER_DEFAULTS = { windowEvents: 30_000, readAheadEvents: 2000 } as const;
 
 /** First index in `texts` (seq order) whose seq is above `seq`. */
 function indexAfter(texts: readonly WrittenText[], seq: number): number {

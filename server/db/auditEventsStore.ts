@@ -183,29 +183,7 @@ const EVENT_NEEDS_JS: SQL = (() => {
   return sql`(${sql.join(checks, sql` or `)})`;
 })();
 
-/**
- * What Postgres needs to write an event as OCSF (server/services/sinkFormats.ts decides
- * the mapping; this is its data): each class's head (`{"class_uid":...,"type_name":"..."`,
- * without the closing brace) by action, and which resource types are which class.
- */
-export interface OcsfText {
-  version: string;
-  /** The actions that are an Authentication whatever the resource, with their heads. */
-  authentication: Readonly<Record<string, string>>;
-  accountChangeTypes: readonly string[];
-  accountChange: Readonly<Record<string, string>>;
-  apiActivityTypes: readonly string[];
-  apiActivity: Readonly<Record<string, string>>;
-}
-
-/** How a sink writes each event (its JSON text: the listed event, or OCSF) and frames it in a batch. */
-export type SinkBatchFraming = { event: { format: 'vigil' } | { format: 'ocsf'; ocsf: OcsfText } } & (
-  | { kind: 'ndjson' }
-  /** RFC 5424 messages `<PRI>1 TIME HOSTNAME vigil PROCID MSGID - MSG`, each preceded by its length in bytes (RFC 6587). */
-  | { kind: 'syslog'; hostname: string; procId: string; priByAction: Readonly<Record<string, number>> }
-);
-
-/** An event as a sink sends it: its JSON text (the listed event, or OCSF) and what a syslog header needs. */
+/** An event as a sink sends it: its JSON text (the listed event) and what a syslog header needs. */
 export interface SinkEventText {
   seq: number;
   /** When it was recorded (epoch ms). */
@@ -219,85 +197,15 @@ export interface SinkEventText {
   bytes: number;
 }
 
-/** `value` as JSON text where it is a non-empty string (JavaScript's `if (value)`), else nothing (concat skips NULL). */
-const ifText = (before: string, value: SQL, after = '') => sql`case when ${value} <> '' then concat(${before}::text, to_json(${value})::text, ${after}::text) end`;
-
-/** A CASE of `column` over a table of texts (NULL for a value without a row). */
-function textCase(column: SQL, table: Readonly<Record<string, string>>): SQL {
-  return sql`case ${column} ${sql.join(
-    Object.entries(table).map(([key, text]) => sql`when ${key}::text then ${text}::text`),
-    sql` `,
-  )} end`;
-}
-
-const inList = (column: SQL, values: readonly string[]) => sql`${column} in (${sql.join(values.map((v) => sql`${v}::text`), sql`, `)})`;
-
-/** The OCSF class of the row `b`: 1 Authentication, 2 Account Change, 3 API Activity; NULL: no mapping (written in JavaScript, which refuses it). */
-function ocsfClassSql(o: OcsfText): SQL {
-  return sql`case when ${inList(sql`b.action`, Object.keys(o.authentication))} then 1
-    when ${inList(sql`b.resource_type`, o.accountChangeTypes)} then 2
-    when ${inList(sql`b.resource_type`, o.apiActivityTypes)} then 3 end`;
-}
-
-/** The head of the row's OCSF event, by class (`c`) and action. */
-function ocsfHeadSql(o: OcsfText): SQL {
-  return sql`case b.c when 1 then ${textCase(sql`b.action`, o.authentication)} when 2 then ${textCase(sql`b.action`, o.accountChange)} when 3 then ${textCase(sql`b.action`, o.apiActivity)} end`;
-}
-
-const epochMsOf = (column: SQL) => sql`(extract(epoch from ${column}) * 1000)::bigint`;
-
-/**
- * The row `b` (with its class `c` and head `h`) as JSON.stringify(ocsfEvent(event))
- * writes it: the same keys in the same order, optional ones where JavaScript sets them.
- */
-function ocsfJsonSql(o: OcsfText): SQL {
-  const user = sql`case when b.actor_username is null then '{"name":"system","type":"System"}'
-    else concat('{"name":', to_json(b.actor_username)::text, ${ifText(',"uid":', sql`b.actor_id`)}, ${ifText(',"email_addr":', sql`b.actor_email`)}, '}') end`;
-  return sql`concat(b.h,
-    ',"time":', ${epochMsOf(sql`b.time`)},
-    ',"severity_id":1,"severity":"Informational","status_id":',
-    case when b.status_code is null then '0,"status":"Unknown"' when b.status_code < 400 then '1,"status":"Success"' else '2,"status":"Failure"' end,
-    case when b.status_code is not null then concat(',"status_code":"', b.status_code, '"') end,
-    ',"metadata":{"uid":"', b.id, '","version":', to_json(${o.version}::text)::text, ',"product":{"name":"Vigil","vendor_name":"Vigil"},"log_name":"audit","logged_time":', ${epochMsOf(sql`b.recorded_at`)},
-    ${ifText(',"correlation_uid":', sql`b.request_id`)}, '}',
-    ',"actor":{"user":', ${user}, '}',
-    case when b.ip is not null then concat(',"src_endpoint":{"ip":', to_json(b.ip)::text, '}') end,
-    ${ifText(',"http_request":{"user_agent":', sql`b.user_agent`, '}')},
-    ',"resources":[{"type":', to_json(b.resource_type)::text, ',"name":', to_json(b.resource_target)::text, ${ifText(',"uid":', sql`b.resource_id`)}, '}]',
-    ',"unmapped":{"action":', to_json(b.action)::text, ',"seq":', b.seq, ',"hash":', to_json(b.hash)::text, ',"diff":', ${compactJsonOf(sql`b.diff`)}, ',"metadata":', ${compactJsonOf(sql`b.metadata`)}, '}',
-    case b.c
-      when 3 then concat(',"api":{"operation":', to_json(b.action)::text, ${ifText(',"request":{"uid":', sql`b.request_id`, '}')}, '}')
-      when 1 then concat(',"user":', ${user})
-      else concat(',"user":{"name":', to_json(b.resource_target)::text, ${ifText(',"uid":', sql`b.resource_id`)}, '}') end,
-    '}')`;
-}
-
-/** An event's JSON text, from the row `b`. */
-const eventJsonSql = (event: SinkBatchFraming['event']): SQL => (event.format === 'vigil' ? EVENT_JSON_TEXT : ocsfJsonSql(event.ocsf));
-
-/** Columns the JSON text needs beyond the row: OCSF's class `c` and head `h` (NULL head: no mapping, written in JavaScript). */
-function rowExtrasSql(event: SinkBatchFraming['event']): { inner: SQL; outer: SQL; unmapped: SQL } {
-  if (event.format === 'vigil') return { inner: sql``, outer: sql``, unmapped: sql`false` };
-  return { inner: sql`, ${ocsfClassSql(event.ocsf)} as c`, outer: sql`, ${ocsfHeadSql(event.ocsf)} as h`, unmapped: sql`b.h is null` };
-}
-
 /**
  * The matching events above `afterSeq` (at most `throughSeq`), up to `limit`, in seq order,
- * each with its JSON text built by Postgres as JavaScript writes it (no row decoded, no
- * event encoded in the server). The framing (NDJSON lines, syslog headers and octet
- * counts) is the caller's: one read serves every sink of the same format and filter.
- * Events Postgres may not write exactly (EVENT_NEEDS_JS) come with `json` null.
+ * each with its listed JSON text built by Postgres as JavaScript writes it (no row decoded,
+ * no event encoded in the server). The framing (NDJSON lines, syslog headers and octet
+ * counts) and other formats are the caller's: one read serves every sink of the same
+ * filter. Events Postgres may not write exactly (EVENT_NEEDS_JS) come with `json` null.
  */
-export async function selectSinkEventTexts(
-  db: Database,
-  query: EventQuery,
-  afterSeq: number,
-  throughSeq: number,
-  limit: number,
-  event: SinkBatchFraming['event'],
-): Promise<SinkEventText[]> {
+export async function selectSinkEventTexts(db: Database, query: EventQuery, afterSeq: number, throughSeq: number, limit: number): Promise<SinkEventText[]> {
   const conditions = [...conditionsOf(query), sql`${auditEvents.seq} > ${afterSeq}`, sql`${auditEvents.seq} <= ${throughSeq}`];
-  const extras = rowExtrasSql(event);
   // A row per event, not one aggregated value: a multi-megabyte string_agg (and its sort)
   // cost Postgres twice the CPU of the rows themselves.
   // Columns named and typed as SinkEventText wants them (seq as float8: a number, exact
@@ -307,10 +215,9 @@ export async function selectSinkEventTexts(
     // offset 0: each level computed once per row (not inlined where `js` and `m` are used twice).
     sql`select seq::float8 as "seq", at as "recordedAtMs", a as "action", t as "time", m as "json", coalesce(octet_length(m), 0) as "bytes"
         from (select b.seq, date_part('epoch', b.recorded_at) * 1000 as at, b.action as a, b.iso_time as t,
-                     case when b.js then null else ${eventJsonSql(event)} end as m
-              from (select b.*, (${EVENT_NEEDS_JS} or ${extras.unmapped}) as js, ${ISO_TIMES_OF_ROW}
-                    from (select b.*${extras.outer}
-                          from (select b.*${extras.inner} from (select * from audit_events where ${and(...conditions)} order by seq limit ${limit}) b offset 0) b offset 0) b offset 0) b offset 0) batch`,
+                     case when b.js then null else ${EVENT_JSON_TEXT} end as m
+              from (select b.*, ${EVENT_NEEDS_JS} as js, ${ISO_TIMES_OF_ROW}
+                    from (select * from audit_events where ${and(...conditions)} order by seq limit ${limit}) b offset 0) b offset 0) batch`,
   );
   // The rows come as the innermost query orders them (nothing above it reorders); an outer
   // ORDER BY would sort every text again. Checked here all the same.

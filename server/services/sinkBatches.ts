@@ -1,19 +1,27 @@
 // How a sink reads a batch: for the `vigil` and `ocsf` formats on a transport that frames
-// them (webhook NDJSON, TCP/TLS syslog), as the wire text itself, each event's JSON built
-// by Postgres, so the server neither decodes rows nor encodes events; otherwise as events,
-// formatted by the transport. Both give the same bytes (test/integration/sinkBatchText.test.ts).
+// them (webhook NDJSON, TCP/TLS syslog), as the wire text itself, each event's listed JSON
+// built by Postgres (OCSF written here from it), so the server decodes no row; otherwise as
+// events, formatted by the transport. Both give the same bytes
+// (test/integration/sinkBatchText.test.ts).
 //
-// Sinks of the same format and filter share their reads: the texts of the events read last
-// stay in a window (per format and filter) that the next read of any of those sinks is
-// served from, so two sinks at the same cursor (the usual case once caught up: a syslog
-// and a webhook sink of the `vigil` format) cost Postgres one read, not two. Events are
-// never changed once stored, and a sink only reads above its own cursor, which retention
-// keeps: what the window holds is what a read would answer.
+// Sinks of the same filter share their reads, whatever their format: the texts of the
+// events read last stay in a window (per filter) that the next read of any of those sinks
+// is served from, so sinks near the same cursor (the usual case once caught up: a syslog, a
+// webhook and an OCSF webhook) cost Postgres one read, not three. Events are never changed
+// once stored, and a sink only reads above its own cursor, which retention keeps: what the
+// window holds is what a read would answer.
 import type { AuditEvent } from '../../shared/event.js';
 import type { Database } from '../db/database.js';
-import { selectEventsAfterSeq, selectEventsBySeq, selectSinkEventTexts, type EventQuery, type SinkBatchFraming, type SinkEventText } from '../db/auditEventsStore.js';
+import { selectEventsAfterSeq, selectEventsBySeq, selectSinkEventTexts, type EventQuery, type SinkEventText } from '../db/auditEventsStore.js';
 import { toAuditEvent } from './events.js';
-import { jsonPayload } from './sinkFormats.js';
+import { ocsfEvent } from './sinkFormats.js';
+
+/** How a sink writes each event (its JSON text: the listed event, or OCSF) and frames it in a batch. */
+export type SinkBatchFraming = { event: { format: 'vigil' } | { format: 'ocsf' } } & (
+  | { kind: 'ndjson' }
+  /** RFC 5424 messages `<PRI>1 TIME HOSTNAME vigil PROCID MSGID - MSG`, each preceded by its length in bytes (RFC 6587). */
+  | { kind: 'syslog'; hostname: string; procId: string; priByAction: Readonly<Record<string, number>> }
+);
 
 export interface SinkBatch {
   /** How many events were asked for: a batch this size is full (more may wait). */
@@ -33,11 +41,11 @@ export interface SinkReadRange {
   limit: number;
 }
 
-/** An event's JSON text where Postgres left it to JavaScript (jsonPayload: the same bytes). */
+/** An event's listed JSON text, where Postgres left it to JavaScript written here (the same bytes). */
 type WrittenText = SinkEventText & { json: string };
 
 /** Events whose JSON Postgres did not write, written here (in place). */
-async function writeTheRestInJs(db: Database, texts: SinkEventText[], event: SinkBatchFraming['event']): Promise<WrittenText[]> {
+async function writeTheRestInJs(db: Database, texts: SinkEventText[]): Promise<WrittenText[]> {
   const missing = texts.filter((t) => t.json === null).map((t) => t.seq);
   if (missing.length > 0) {
     const rows = await selectEventsBySeq(db, missing);
@@ -45,12 +53,26 @@ async function writeTheRestInJs(db: Database, texts: SinkEventText[], event: Sin
     const bySeq = new Map(rows.map((r) => [r.seq, r]));
     for (const text of texts) {
       if (text.json !== null) continue;
-      const json = JSON.stringify(jsonPayload(event.format, toAuditEvent(bySeq.get(text.seq)!)));
+      const json = JSON.stringify(toAuditEvent(bySeq.get(text.seq)!));
       text.json = json;
       text.bytes = Buffer.byteLength(json, 'utf8');
     }
   }
   return texts as WrittenText[];
+}
+
+/**
+ * The texts of an OCSF sink: each event's OCSF JSON, from its listed JSON (what
+ * JSON.parse makes of it is the listed event: jsonPayload's bytes).
+ */
+function asOcsf(texts: readonly WrittenText[], from: number, to: number): WrittenText[] {
+  const out: WrittenText[] = [];
+  for (let i = from; i < to; i++) {
+    const t = texts[i]!;
+    const json = JSON.stringify(ocsfEvent(JSON.parse(t.json) as AuditEvent));
+    out.push({ seq: t.seq, recordedAtMs: t.recordedAtMs, action: t.action, time: t.time, json, bytes: Buffer.byteLength(json, 'utf8') });
+  }
+  return out;
 }
 
 /** Writes events' texts as one framing frames them on the wire. */
@@ -85,7 +107,7 @@ function framerOf(framing: SinkBatchFraming): Framer {
   };
 }
 
-/** The texts of one format and filter read last: every matching event in (start, end], in seq order. */
+/** The texts of one filter read last: every matching event in (start, end], in seq order. */
 interface TextWindow {
   start: number;
   end: number;
@@ -95,7 +117,7 @@ interface TextWindow {
 }
 
 export interface SinkBatchReaderOptions {
-  /** The most event texts a window keeps (per format and filter); the oldest go first. */
+  /** The most event texts a window keeps (per filter); the oldest go first. */
   windowEvents?: number;
   /** A read past the window without an upper bound (a sink that is behind) asks for at least this many events. */
   readAheadEvents?: number;
@@ -116,7 +138,7 @@ function indexAfter(texts: readonly WrittenText[], seq: number): number {
 }
 
 /**
- * Reads sinks' batches, sharing reads between sinks of the same format and filter. One per
+ * Reads sinks' batches, sharing reads between sinks of the same filter. One per
  * SinkDelivery (the windows live as long as it does).
  */
 export class SinkBatchReader {
@@ -131,9 +153,9 @@ export class SinkBatchReader {
     this.settings = { ...SINK_BATCH_READER_DEFAULTS, ...options };
   }
 
-  /** What sinks share a window by: the format of their events and their filter (relative times resolved). */
+  /** What sinks share a window by: their filter (relative times resolved). */
   static keyOf(query: EventQuery, framing: SinkBatchFraming | undefined): string | null {
-    return framing ? `${framing.event.format} ${JSON.stringify(query)}` : null;
+    return framing ? JSON.stringify(query) : null;
   }
 
   /** Drops the windows no sink reads any more. */
@@ -158,9 +180,10 @@ export class SinkBatchReader {
     let window = this.windows.get(key);
     if (!window) this.windows.set(key, (window = { start: 0, end: -1, texts: [], queue: Promise.resolve() }));
     const w = window;
-    const result = w.queue.then(() => this.readThrough(w, query, range, framing));
+    const result = w.queue.then(() => this.readThrough(w, query, range));
     w.queue = result.catch(() => {});
-    const { texts, from, to } = await result;
+    const read = await result;
+    const { texts, from, to } = framing.event.format === 'ocsf' ? { texts: asOcsf(read.texts, read.from, read.to), from: 0, to: read.to - read.from } : read;
     let framer = this.framers.get(framing);
     if (!framer) this.framers.set(framing, (framer = framerOf(framing)));
     return {
@@ -173,12 +196,11 @@ export class SinkBatchReader {
   }
 
   /** The texts answering `range` (texts[from..to)), from the window where it holds them, reading what it does not. */
-  private async readThrough(w: TextWindow, query: EventQuery, range: SinkReadRange, framing: SinkBatchFraming): Promise<{ texts: WrittenText[]; from: number; to: number }> {
+  private async readThrough(w: TextWindow, query: EventQuery, range: SinkReadRange): Promise<{ texts: WrittenText[]; from: number; to: number }> {
     const { afterSeq, throughSeq, limit } = range;
-    const event = framing.event;
     if (afterSeq < w.start) {
       // Behind the window (a sink catching up, or one the window moved past): read alone.
-      const texts = await writeTheRestInJs(this.db, await selectSinkEventTexts(this.db, query, afterSeq, throughSeq, limit, event), event);
+      const texts = await writeTheRestInJs(this.db, await selectSinkEventTexts(this.db, query, afterSeq, throughSeq, limit));
       return { texts, from: 0, to: texts.length };
     }
     if (afterSeq > w.end) {
@@ -197,15 +219,15 @@ export class SinkBatchReader {
     if (held.to - held.from === limit || w.end >= throughSeq) return held;
     // Otherwise one read after the window's end answers it: full (then the window holds
     // `limit` events after afterSeq), or every event there is now.
-    await this.extend(w, query, afterSeq, throughSeq, limit - (held.to - held.from), event);
+    await this.extend(w, query, afterSeq, throughSeq, limit - (held.to - held.from));
     return serve();
   }
 
   /** Reads the events after the window's end into it: up to `wanted` (more for a sink that is behind: no upper bound). */
-  private async extend(w: TextWindow, query: EventQuery, afterSeq: number, throughSeq: number, wanted: number, event: SinkBatchFraming['event']): Promise<void> {
+  private async extend(w: TextWindow, query: EventQuery, afterSeq: number, throughSeq: number, wanted: number): Promise<void> {
     const unbounded = throughSeq === Number.MAX_SAFE_INTEGER;
     const asked = unbounded ? Math.max(wanted, this.settings.readAheadEvents) : wanted;
-    const texts = await writeTheRestInJs(this.db, await selectSinkEventTexts(this.db, query, w.end, throughSeq, asked, event), event);
+    const texts = await writeTheRestInJs(this.db, await selectSinkEventTexts(this.db, query, w.end, throughSeq, asked));
     for (const t of texts) w.texts.push(t);
     // Everything matching through throughSeq is read unless the read was full; without an
     // upper bound, through the last event read (seq order is commit order: nothing below

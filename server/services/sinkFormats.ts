@@ -1,7 +1,6 @@
 // How a sink writes one event: `vigil` (the event as events.list lists it), `ocsf` (OCSF
 // 1.x, through the table below) and `cef` (ArcSight CEF, a line for syslog). Pure
 // functions of the stored event: the diff is already masked (secrets never stored).
-import type { OcsfText } from '../db/auditEventsStore.js';
 import type { AuditEvent } from '../../shared/event.js';
 import type { SinkFormat } from '../../shared/sinkCatalog.js';
 import { DEFAULT_SENSITIVE_ACTIONS, type AuditAction, type ResourceType } from '../../shared/vocabulary.js';
@@ -84,22 +83,6 @@ function ocsfClassFields(cls: OcsfClass, [activityId, activityName]: Activity): 
     type_name: `${c.class_name}: ${activityName}`,
   };
 }
-
-/** Those first keys as JSON text without the closing brace, as Postgres starts an OCSF event with them. */
-const ocsfHead = (cls: OcsfClass, activity: Activity): string => JSON.stringify(ocsfClassFields(cls, activity)).slice(0, -1);
-
-const actionRows = Object.entries(OCSF_ACTIVITY_BY_ACTION);
-const typesOf = (cls: OcsfClass) => Object.entries(OCSF_CLASS_BY_RESOURCE_TYPE).flatMap(([type, c]) => (c === cls ? [type] : []));
-
-/** The mapping above as data for Postgres, which writes OCSF events as ocsfEvent does (server/db/auditEventsStore.ts). */
-export const OCSF_TEXT: OcsfText = {
-  version: OCSF_VERSION,
-  authentication: Object.fromEntries(actionRows.flatMap(([action, row]) => (row.authentication ? [[action, ocsfHead('authentication', row.authentication)]] : []))),
-  accountChangeTypes: typesOf('account_change'),
-  accountChange: Object.fromEntries(actionRows.map(([action, row]) => [action, ocsfHead('account_change', row.account_change)])),
-  apiActivityTypes: typesOf('api_activity'),
-  apiActivity: Object.fromEntries(actionRows.map(([action, row]) => [action, ocsfHead('api_activity', row.api_activity)])),
-};
 
 // Built property by property, not by spreading: a sink formats every event it delivers,
 // and spreads into a large literal cost more than the rest of the event together.

@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
-import type { SinkBatchFraming } from '../db/auditEventsStore.js';
 import type { AuditEvent } from '../../shared/event.js';
 import type { SinkFormat, SinkKind } from '../../shared/sinkCatalog.js';
 import { ACTION_DESCRIPTIONS, AUDIT_ACTIONS } from '../../shared/vocabulary.js';
-import { jsonPayload, OCSF_TEXT, textPayload } from './sinkFormats.js';
+import type { SinkBatchFraming } from './sinkBatches.js';
+import { jsonPayload, textPayload } from './sinkFormats.js';
 
 export class SinkSendError extends Error {
   constructor(
@@ -35,7 +35,7 @@ export interface SinkTarget {
 export interface Transport {
   send(events: AuditEvent[], batchId: string, signal?: AbortSignal): Promise<{ status?: number }>;
   /**
-   * How this transport frames `vigil` events when Postgres may write the batch's wire
+   * How this transport frames `vigil` and `ocsf` events when the batch is read as its wire
    * text (sendText takes it as it is); absent for the kinds and formats written here.
    */
   readonly framing?: SinkBatchFraming;
@@ -74,16 +74,12 @@ export function syslogMessage(event: AuditEvent, format: SinkFormat): string {
   return `<${syslogPri(event.action)}>1 ${event.time} ${HOSTNAME} vigil ${process.pid} ${event.action} - ${textPayload(format, event)}`;
 }
 
-/**
- * The events Postgres may write for a format (the same bytes as jsonPayload): `vigil` and
- * `ocsf`; CEF is written here.
- */
+/** The formats a batch's wire text is written for (the same bytes as jsonPayload): `vigil` and `ocsf`; CEF is written here. */
 function eventTextOf(format: SinkFormat): SinkBatchFraming['event'] | null {
-  if (format === 'vigil') return { format: 'vigil' };
-  return format === 'ocsf' ? { format: 'ocsf', ocsf: OCSF_TEXT } : null;
+  return format === 'vigil' || format === 'ocsf' ? { format } : null;
 }
 
-/** The syslog framing Postgres writes: the same header as syslogMessage. */
+/** The syslog framing of a batch's wire text: the same header as syslogMessage. */
 export function syslogFraming(event: SinkBatchFraming['event']): SinkBatchFraming {
   return {
     event,

@@ -249,14 +249,15 @@ describe.each(BACKENDS)('sinks on %s', (backend) => {
     await admin().sinks.delete({ id: b.id });
   });
 
-  it('sinks of the same format share their reads: each gets exactly its events, and one that fails holds back no other', async () => {
-    const [failing, working, deletes] = [await receiver(), await receiver(), await receiver()];
+  it('sinks of the same filter share their reads, whatever their format: each gets exactly its events, and one that fails holds back no other', async () => {
+    const [failing, working, deletes, ocsf] = [await receiver(), await receiver(), await receiver(), await receiver()];
     failing.always = 500;
     const q = 'resource_type:workspace';
     const sinks = [
       await admin().sinks.create({ name: 'share-failing', kind: 'webhook', url: failing.url, secret: 's', q }),
       await admin().sinks.create({ name: 'share-working', kind: 'webhook', url: working.url, secret: 's', q, batchSize: 7 }),
       await admin().sinks.create({ name: 'share-deletes', kind: 'webhook', url: deletes.url, secret: 's', q: `${q} action:delete`, batchSize: 3 }),
+      await admin().sinks.create({ name: 'share-ocsf', kind: 'webhook', url: ocsf.url, secret: 's', q, format: 'ocsf', batchSize: 5 }),
     ];
     const prefix = tag();
     const recorded = [...(await record(prefix, 20)), ...(await record(`${prefix}d`, 5, { action: 'delete' })), ...(await record(`${prefix}e`, 20))];
@@ -267,6 +268,11 @@ describe.each(BACKENDS)('sinks on %s', (backend) => {
     await eventually(() => mine(deletes).length === 5, 'the filtered sink delivered its events');
     expect(mine(deletes)).toEqual(recorded.filter((e) => e.action === 'delete'));
     expect(deletes.accepted().flatMap((x) => ndjson(x.body)).every((e) => e.action === 'delete')).toBe(true);
+    // The OCSF sink reads through the same window: every event once, in order, as OCSF.
+    const ocsfMine = () => ocsf.accepted().flatMap((x) => ndjson(x.body) as unknown as { metadata: { uid: string }; resources: { name: string }[]; class_uid: number }[]).filter((e) => e.resources[0]!.name.startsWith(prefix));
+    await eventually(() => ocsfMine().length >= recorded.length, 'the OCSF sink delivered everything');
+    expect(ocsfMine().map((e) => e.metadata.uid)).toEqual(recorded.map((e) => e.id));
+    expect(ocsfMine().every((e) => e.class_uid === 6003)).toBe(true);
     expect(failing.accepted()).toHaveLength(0);
     expect(failing.requests.length).toBeGreaterThan(0);
 

@@ -269,7 +269,7 @@ export async function holdsEmbeddedDatabase(dataDir: string): Promise<boolean> {
 async function operationsFor(config: ReturnType<typeof loadConfig>): Promise<{ ops: CliOperations; database: DatabaseHandle | null }> {
   let database: DatabaseHandle;
   try {
-    database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeouts: config.databaseTimeouts });
+    database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeouts: config.databaseTimeouts, applicationName: 'vigil-cli' });
   } catch (error) {
     if (!(error instanceof DataDirInUseError)) throw new CliError((error as Error).message);
     const credential = await readCliCredential(config.dataDir);

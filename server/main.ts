@@ -29,7 +29,7 @@ const extensionPackages = await packExtension(config.extensionDir, extensionKey)
   logger.warn({ err, extensionDir: config.extensionDir }, 'no extension packages to serve');
   return null;
 });
-const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeouts: config.databaseTimeouts });
+const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeouts: config.databaseTimeouts, applicationName: 'vigil' });
 const signer = await loadSigner({ pem: config.signingKeyPem, dataDir: config.dataDir });
 const secretsKey = await loadSecretsKey({ key: config.secretsKey, dataDir: config.dataDir });
 // The process's one writer of audit events: requests, the first start and the jobs share it.

@@ -87,22 +87,26 @@ export interface OpenDatabaseOptions {
   maxConnections?: number;
   /** Postgres only. Unset: no time-outs (the benchmark's bulk loads run long statements). */
   timeouts?: DatabaseTimeouts | undefined;
+  /** Postgres only: how the connections name themselves (pg_stat_activity.application_name). */
+  applicationName?: string;
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.maxConnections ?? 10, options.timeouts);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.maxConnections ?? 10, options.timeouts, options.applicationName);
   if (!options.dataDir) throw new Error('openDatabase needs a databaseUrl or a dataDir');
   return openPglite(options.dataDir);
 }
 
-/** postgres.js options that bound every wait on the database. */
-function timeoutOptions(timeouts: DatabaseTimeouts | undefined) {
-  if (!timeouts) return {};
+/** postgres.js options: the connections' name, and bounds on every wait on the database. */
+function connectionOptions(timeouts: DatabaseTimeouts | undefined, applicationName: string | undefined) {
+  const named = applicationName ? { application_name: applicationName } : {};
+  if (!timeouts) return { connection: named } as postgres.Options<Record<string, never>>;
   const answerTimeoutMs = timeouts.statementMs + ANSWER_GRACE_MS;
   return {
     connect_timeout: timeouts.connectMs / 1000,
     // Start-up parameters: set on every connection the pool (or LISTEN) opens.
     connection: {
+      ...named,
       statement_timeout: timeouts.statementMs,
       lock_timeout: timeouts.lockMs,
       // A client that vanished mid-transaction (its FIN lost too) releases its locks, the
@@ -114,7 +118,7 @@ function timeoutOptions(timeouts: DatabaseTimeouts | undefined) {
   } as postgres.Options<Record<string, never>>;
 }
 
-async function openPostgres(url: string, max: number, timeouts: DatabaseTimeouts | undefined): Promise<DatabaseHandle> {
+async function openPostgres(url: string, max: number, timeouts: DatabaseTimeouts | undefined, applicationName: string | undefined): Promise<DatabaseHandle> {
   const migrator = postgres(url, { max: 1, onnotice: () => {} });
   try {
     await migrator`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
@@ -123,7 +127,7 @@ async function openPostgres(url: string, max: number, timeouts: DatabaseTimeouts
   } finally {
     await migrator.end();
   }
-  const client = postgres(url, { max, onnotice: () => {}, backoff: reconnectDelaySeconds, keep_alive: KEEPALIVE_MS / 1000, ...timeoutOptions(timeouts) });
+  const client = postgres(url, { max, onnotice: () => {}, backoff: reconnectDelaySeconds, keep_alive: KEEPALIVE_MS / 1000, ...connectionOptions(timeouts, applicationName) });
   const db = drizzlePostgres({ client, schema }) as unknown as Database;
   return {
     db,

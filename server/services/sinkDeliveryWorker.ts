@@ -14,7 +14,7 @@ const port = parentPort!;
 const tell = (message: SinkThreadMessage) => port.postMessage(message);
 
 // Few connections: delivery reads a batch per sink at a time.
-const database = await openDatabase({ databaseUrl: options.databaseUrl, maxConnections: 4, timeouts: options.timeouts });
+const database = await openDatabase({ databaseUrl: options.databaseUrl, maxConnections: 4, timeouts: options.timeouts, applicationName: 'vigil-sinks' });
 const secretsKey = await loadSecretsKey(options.secretsKey);
 const delivery = new SinkDelivery(database.db, {
   ...options.delivery,

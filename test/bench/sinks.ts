@@ -19,7 +19,7 @@ import { eventInputSchema } from '../../shared/event.js';
 import { BATCH, batchesOf, makeEvents, median, sendBatches } from './ingest.js';
 import { receiversProcess } from './sinkReceivers.js';
 import { createVigilClient } from '../../shared/client.js';
-import { freshDatabase, int, log, now, percentile, processCpuMs, ratio, startBenchServer } from './util.js';
+import { freshDatabase, int, log, now, percentile, processCpuMs, ratio, startBenchServer, threadCpuMs } from './util.js';
 
 export interface SinksBenchResult {
   events: number;
@@ -43,6 +43,9 @@ export interface SinksBenchResult {
     lagP95Seconds: number;
     noneCpuUsPerEvent: number;
     threeSinksCpuUsPerEvent: number;
+    /** The same split by where it was spent (medians of each part). */
+    noneCpu: CpuSplit;
+    threeSinksCpu: CpuSplit;
     /** Each round's rows/s, in round order. */
     noneRuns: number[];
     threeSinksRuns: number[];
@@ -67,9 +70,30 @@ const FAST = { pollMs: 50, flushMs: 200, leaseMs: 15_000 };
 const ctxOf = (db: DatabaseHandle['db'], secretsKey: ReturnType<typeof generateSecretsKey>) => ({ db, events: new EventWriter(db), secretsKey, caller: null, request: { ip: null, userAgent: null }, clock: () => new Date() });
 
 /** CPU time (ms) the database's client backends used so far, by pid (this database's connections; not autovacuum, which the stored events set off). */
-async function backendsCpuMs(handle: DatabaseHandle): Promise<Map<number, number>> {
-  const rows = (await handle.db.execute(sql`select pid from pg_stat_activity where datname = current_database() and backend_type = 'client backend'`)) as unknown as { pid: number }[];
+async function backendsCpuMs(handle: DatabaseHandle, applicationName?: string): Promise<Map<number, number>> {
+  const rows = (await handle.db.execute(
+    sql`select pid from pg_stat_activity where datname = current_database() and backend_type = 'client backend' and (${applicationName ?? null}::text is null or application_name = ${applicationName ?? null})`,
+  )) as unknown as { pid: number }[];
   return new Map(rows.map((r) => [Number(r.pid), processCpuMs(Number(r.pid)) || 0]));
+}
+
+/** CPU used since `before` by the backends in `after` (ms). */
+const cpuSince = (before: Map<number, number>, after: Map<number, number>) => [...after].reduce((sum, [pid, ms]) => sum + ms - (before.get(pid) ?? 0), 0);
+
+/** Where the CPU of an ingest went, µs per event. */
+export interface CpuSplit {
+  total: number;
+  /** The server's main thread (requests, the event writer). */
+  serverMain: number;
+  /** Its other threads (the sink delivery thread, V8's and libuv's helpers). */
+  serverOther: number;
+  /** Postgres backends of the sink delivery thread (application_name vigil-sinks). */
+  sinkBackends: number;
+  /** Every other backend of the database (the server's writers, this harness). */
+  otherBackends: number;
+  receivers: number;
+  /** This process: the ingest clients and the lag sampler. */
+  clients: number;
 }
 
 /** Time for one sink to deliver every stored event (its cursor moved to 0 first): wall clock, this process's CPU and that and the database backends' together. */
@@ -93,8 +117,7 @@ async function deliverAll(
   }
   const seconds = (now() - started) / 1000;
   const used = process.cpuUsage(cpu);
-  let dbMs = 0;
-  for (const [pid, ms] of await backendsCpuMs(handle)) dbMs += ms - (dbCpu.get(pid) ?? 0);
+  const dbMs = cpuSince(dbCpu, await backendsCpuMs(handle));
   await delivery.stop();
   await handle.db.execute(sql`delete from sinks where id = ${id}`);
   const cpuSeconds = (used.user + used.system) / 1e6;
@@ -109,6 +132,11 @@ export const SINKS_BENCH_QUICK = { events: 20_000, ingestRows: 10_000, rounds: 1
  * `control`: the "three sinks" side creates none (an A/A run: shows what the harness alone
  * makes of the ratio; expect about 1.00x).
  */
+const medianSplit = (splits: CpuSplit[]): CpuSplit => {
+  const keys = ['total', 'serverMain', 'serverOther', 'sinkBackends', 'otherBackends', 'receivers', 'clients'] as const;
+  return Object.fromEntries(keys.map((k) => [k, median(splits.map((c) => c[k]))])) as unknown as CpuSplit;
+};
+
 export async function runSinksBench(adminUrl: string, settings: { events: number; ingestRows: number; rounds: number; control?: boolean }): Promise<SinksBenchResult> {
   const scratch = await freshDatabase(adminUrl, 'vigil_bench_sinks');
   const handle = await openDatabase({ databaseUrl: scratch.url, maxConnections: 8 });
@@ -171,21 +199,30 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
     const ingestThroughServer = async (seed: number) => (await sendBatches(server.url, token, batchesOf(makeEvents(settings.ingestRows, seed)), 4)).rowsPerSec;
     const none: number[] = [];
     const three: number[] = [];
-    const noneCpu: number[] = [];
-    const threeCpu: number[] = [];
+    const noneCpu: CpuSplit[] = [];
+    const threeCpu: CpuSplit[] = [];
     const lags: number[] = [];
-    /** CPU µs per event of the server, the database's backends, the receivers and this process (the clients) while `run` ingests `rows` events. */
-    const cpuPerEvent = async (run: () => Promise<number>, rows: number, into: number[]) => {
-      const dbCpu = await backendsCpuMs(handle);
-      const serverCpu = processCpuMs(server.child.pid!);
-      const receiversCpu = receivers.cpuMs();
-      const cpu = process.cpuUsage();
+    const mainThreadCpuMs = (pid: number) => threadCpuMs(pid, pid);
+    /** CPU per event of the server, the database's backends, the receivers and this process (the clients) while `run` ingests `rows` events. */
+    const cpuPerEvent = async (run: () => Promise<number>, rows: number, into: CpuSplit[]) => {
+      const pid = server.child.pid!;
+      const [sinkDb, allDb] = [await backendsCpuMs(handle, 'vigil-sinks'), await backendsCpuMs(handle)];
+      const [serverCpu, mainCpu, receiversCpu, cpu] = [processCpuMs(pid), mainThreadCpuMs(pid), receivers.cpuMs(), process.cpuUsage()];
       const rate = await run();
       const used = process.cpuUsage(cpu);
-      let dbMs = 0;
-      for (const [pid, ms] of await backendsCpuMs(handle)) dbMs += ms - (dbCpu.get(pid) ?? 0);
-      const otherMs = processCpuMs(server.child.pid!) - serverCpu + receivers.cpuMs() - receiversCpu;
-      into.push(((used.user + used.system) / 1000 + dbMs + otherMs) * 1000 / rows);
+      const sinkMs = cpuSince(sinkDb, await backendsCpuMs(handle, 'vigil-sinks'));
+      const allMs = cpuSince(allDb, await backendsCpuMs(handle));
+      const perEvent = (ms: number) => (ms * 1000) / rows;
+      const mainMs = mainThreadCpuMs(pid) - mainCpu;
+      const split: Omit<CpuSplit, 'total'> = {
+        serverMain: perEvent(mainMs),
+        serverOther: perEvent(processCpuMs(pid) - serverCpu - mainMs),
+        sinkBackends: perEvent(sinkMs),
+        otherBackends: perEvent(allMs - sinkMs),
+        receivers: perEvent(receivers.cpuMs() - receiversCpu),
+        clients: perEvent((used.user + used.system) / 1000),
+      };
+      into.push({ total: Object.values(split).reduce((a, b) => a + b, 0), ...split });
       return rate;
     };
     try {
@@ -251,8 +288,10 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
         threeSinksRowsPerSec: threeRate,
         ratio: threeRate / noneRate,
         lagP95Seconds: lags.length ? percentile(lags, 95) : 0,
-        noneCpuUsPerEvent: median(noneCpu),
-        threeSinksCpuUsPerEvent: median(threeCpu),
+        noneCpuUsPerEvent: median(noneCpu.map((c) => c.total)),
+        threeSinksCpuUsPerEvent: median(threeCpu.map((c) => c.total)),
+        noneCpu: medianSplit(noneCpu),
+        threeSinksCpu: medianSplit(threeCpu),
         noneRuns: none,
         threeSinksRuns: three,
         control: settings.control ?? false,
@@ -279,6 +318,15 @@ export function formatSinksBench(r: SinksBenchResult): string {
     `Ingest of ${int(r.ingest.rows)} events through a server process (HTTP + tRPC, 4 clients, batches of 1,000), medians of ${r.ingest.noneRuns.length} rounds in alternating order (without: ${r.ingest.noneRuns.map(int).join(', ')}; with: ${r.ingest.threeSinksRuns.map(int).join(', ')}): ${int(r.ingest.noneRowsPerSec)}/s without sinks, ${int(r.ingest.threeSinksRowsPerSec)}/s with three sinks that server delivers (syslog, webhook, webhook OCSF): ${ratio(r.ingest.ratio)} (target ≥ 0.85×). Sink lag during that ingest, p95: ${r.ingest.lagP95Seconds.toFixed(1)} s (target ≤ 2 s).`,
     '',
     `CPU per ingested event (the server, the database's backends, the receivers' process and the clients; with sinks, until they delivered it): ${r.ingest.noneCpuUsPerEvent.toFixed(1)} µs without sinks, ${r.ingest.threeSinksCpuUsPerEvent.toFixed(1)} µs with three: the three sinks ${(r.ingest.threeSinksCpuUsPerEvent - r.ingest.noneCpuUsPerEvent).toFixed(1)} µs per event, receivers included.`,
+    '',
+    '| CPU µs per event (medians) | server main thread | server other threads | sink backends | other backends | receivers | clients |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...(
+      [
+        ['without sinks', r.ingest.noneCpu],
+        ['with three', r.ingest.threeSinksCpu],
+      ] as const
+    ).map(([name, c]) => `| ${name} | ${c.serverMain.toFixed(1)} | ${c.serverOther.toFixed(1)} | ${c.sinkBackends.toFixed(1)} | ${c.otherBackends.toFixed(1)} | ${c.receivers.toFixed(1)} | ${c.clients.toFixed(1)} |`),
     '',
   ].join('\n');
 }

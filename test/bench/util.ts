@@ -275,8 +275,17 @@ export async function freshDatabase(adminUrl: string, name: string): Promise<{ u
 
 /** CPU time (user + system, ms) a process has used so far, from /proc (NaN if unknown). */
 export function processCpuMs(pid: number): number {
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+/** The same for one thread of a process (the main thread's id is the process's). */
+export function threadCpuMs(pid: number, tid: number): number {
+  return statCpuMs(`/proc/${pid}/task/${tid}/stat`);
+}
+
+function statCpuMs(file: string): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // After the command: state(0) ... utime(11) stime(12), in clock ticks (100 per second here).
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;

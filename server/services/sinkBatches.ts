@@ -1,7 +1,7 @@
 // How a sink reads a batch: for the `vigil` and `ocsf` formats on a transport that frames
 // them (webhook NDJSON, TCP/TLS syslog), as the wire text itself, each event's listed JSON
-// built by Postgres (OCSF written here from it), so the server decodes no row; otherwise as
-// events, formatted by the transport. Both give the same bytes
+// built by Postgres (OCSF written here from it: server/services/ocsfText.ts), so the server
+// decodes no row; otherwise as events, formatted by the transport. Both give the same bytes
 // (test/integration/sinkBatchText.test.ts).
 //
 // Sinks of the same filter share their reads, whatever their format: the texts of the
@@ -14,7 +14,7 @@ import type { AuditEvent } from '../../shared/event.js';
 import type { Database } from '../db/database.js';
 import { selectEventsAfterSeq, selectEventsBySeq, selectSinkEventTexts, type EventQuery, type SinkEventText } from '../db/auditEventsStore.js';
 import { toAuditEvent } from './events.js';
-import { ocsfEvent } from './sinkFormats.js';
+import { ocsfTextOf } from './ocsfText.js';
 
 /** How a sink writes each event (its JSON text: the listed event, or OCSF) and frames it in a batch. */
 export type SinkBatchFraming = { event: { format: 'vigil' } | { format: 'ocsf' } } & (
@@ -61,15 +61,12 @@ async function writeTheRestInJs(db: Database, texts: SinkEventText[]): Promise<W
   return texts as WrittenText[];
 }
 
-/**
- * The texts of an OCSF sink: each event's OCSF JSON, from its listed JSON (what
- * JSON.parse makes of it is the listed event: jsonPayload's bytes).
- */
+/** The texts of an OCSF sink: each event's OCSF JSON, written from its listed JSON (jsonPayload's bytes). */
 function asOcsf(texts: readonly WrittenText[], from: number, to: number): WrittenText[] {
   const out: WrittenText[] = [];
   for (let i = from; i < to; i++) {
     const t = texts[i]!;
-    const json = JSON.stringify(ocsfEvent(JSON.parse(t.json) as AuditEvent));
+    const json = ocsfTextOf(t.json);
     out.push({ seq: t.seq, recordedAtMs: t.recordedAtMs, action: t.action, time: t.time, json, bytes: Buffer.byteLength(json, 'utf8') });
   }
   return out;

@@ -70,7 +70,7 @@ export function ocsfClassOf(event: Pick<AuditEvent, 'action' | 'resourceType'>):
 }
 
 /** An OCSF event's first keys, class through type_name (every event of that class and activity has them). */
-function ocsfClassFields(cls: OcsfClass, [activityId, activityName]: Activity): Record<string, unknown> {
+export function ocsfClassFields(cls: OcsfClass, [activityId, activityName]: Activity): Record<string, unknown> {
   const c = OCSF_CLASSES[cls];
   return {
     class_uid: c.class_uid,

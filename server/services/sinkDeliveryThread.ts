@@ -40,6 +40,8 @@ function workerBoot(): string {
 export class SinkDeliveryThread {
   private worker: Worker | null = null;
   private stopping = false;
+  /** How many times a thread that ended by itself was started again. */
+  restarts = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -95,7 +97,10 @@ export class SinkDeliveryThread {
       if (this.worker === worker) this.worker = null;
       if (this.stopping) return;
       logger.warn({ code }, 'sink delivery thread ended; starting it again');
-      this.timer = setTimeout(() => this.spawn(), RESTART_MS);
+      this.timer = setTimeout(() => {
+        this.restarts++;
+        this.spawn();
+      }, RESTART_MS);
     });
   }
 }

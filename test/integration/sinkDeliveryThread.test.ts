@@ -2,18 +2,22 @@
 // Postgres runs it: events recorded through the API reach the receiver from the thread,
 // each once and in order, the thread's counts show in this process's /metrics, and
 // closing the server ends the thread and hands the sink's lease back. No thread runs while
-// there is no sink (it costs about 100 MB). Postgres only:
+// there is no sink (it costs about 100 MB). A thread that dies (here: its database refused
+// at start) is started again and delivers from the cursor. Postgres only:
 // PGlite lives in the server's thread, and delivery with it.
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { EventInput } from '../../shared/event.js';
+import { eventInputSchema, type EventInput } from '../../shared/event.js';
+import { EventWriter } from '../../server/db/eventWriter.js';
+import { recordEvents } from '../../server/services/events.js';
 import { queryRows } from '../../server/db/database.js';
 import { parseSecretsKey } from '../../server/services/secretsKey.js';
 import { SinkDeliveryThread } from '../../server/services/sinkDeliveryThread.js';
 import { BACKENDS, createPostgres, type TestDatabase } from '../support/databases.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/sinkReceivers.js';
+import { startTcpProxy } from '../support/tcpProxy.js';
 import { eventually, sleep } from '../support/waiting.js';
 
 const METRICS_TOKEN = 'metrics-token-for-the-sink-thread';
@@ -74,6 +78,36 @@ describe.runIf(BACKENDS.includes('postgres'))('sink delivery on its own thread (
       await thread.stop();
       expect(thread.running).toBe(false);
       await empty.destroy();
+    }
+  });
+
+  it('a thread that dies is started again and delivers from the cursor', { timeout: 60_000 }, async () => {
+    const db = await createPostgres();
+    const hook = await startHttpReceiver();
+    // The thread reaches the database through a proxy that refuses it at first: its start
+    // fails (its own connections cannot open), the thread ends, and is started again.
+    const url = new URL(db.url!);
+    const proxy = await startTcpProxy(url.hostname, Number(url.port || 5432));
+    proxy.cut();
+    url.host = `127.0.0.1:${proxy.port}`;
+    await db.db.execute(
+      sql`insert into sinks (id, name, kind, url, format, batch_size, cursor_seq, created_at, updated_at) values (gen_random_uuid(), 'phoenix', 'webhook', ${`${hook.url}/in`}, 'vigil', 500, 0, now(), now())`,
+    );
+    const thread = new SinkDeliveryThread(db.db, { databaseUrl: url.href, secretsKey: { key: randomBytes(32).toString('base64'), dataDir: '/nonexistent' }, delivery: { pollMs: 50, flushMs: 50 } }).start();
+    try {
+      await eventually(() => thread.restarts >= 1, 'the thread started again after it ended', 20_000);
+      expect(hook.accepted()).toHaveLength(0);
+      proxy.restore();
+      const [event] = await recordEvents(new EventWriter(db.db), [eventInputSchema.parse({ action: 'write', resourceType: 'workspace', resourceTarget: 'after-the-restart' })]);
+      const delivered = () => hook.accepted().flatMap((r) => r.body.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { seq: number; resourceTarget: string }));
+      await eventually(() => delivered().some((e) => e.resourceTarget === 'after-the-restart'), 'the event delivered by the restarted thread', 20_000);
+      expect(delivered().filter((e) => e.resourceTarget === 'after-the-restart').map((e) => e.seq)).toEqual([event!.seq]);
+      expect(thread.running).toBe(true);
+    } finally {
+      await thread.stop();
+      await proxy.close();
+      await hook.close();
+      await db.destroy();
     }
   });
 });

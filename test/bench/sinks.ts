@@ -127,16 +127,16 @@ async function deliverAll(
 export const SINKS_BENCH_FULL = { events: 200_000, ingestRows: 100_000, rounds: 4 };
 export const SINKS_BENCH_QUICK = { events: 20_000, ingestRows: 10_000, rounds: 1 };
 
-/**
- * `rounds`: ingest rounds with and without sinks, in alternating order (best even).
- * `control`: the "three sinks" side creates none (an A/A run: shows what the harness alone
- * makes of the ratio; expect about 1.00x).
- */
 const medianSplit = (splits: CpuSplit[]): CpuSplit => {
   const keys = ['total', 'serverMain', 'serverOther', 'sinkBackends', 'otherBackends', 'receivers', 'clients'] as const;
   return Object.fromEntries(keys.map((k) => [k, median(splits.map((c) => c[k]))])) as unknown as CpuSplit;
 };
 
+/**
+ * `rounds`: ingest rounds with and without sinks, in alternating order (best even).
+ * `control`: the "three sinks" side creates none (an A/A run: shows what the harness alone
+ * makes of the ratio; expect about 1.00x).
+ */
 export async function runSinksBench(adminUrl: string, settings: { events: number; ingestRows: number; rounds: number; control?: boolean }): Promise<SinksBenchResult> {
   const scratch = await freshDatabase(adminUrl, 'vigil_bench_sinks');
   const handle = await openDatabase({ databaseUrl: scratch.url, maxConnections: 8 });
@@ -202,18 +202,21 @@ export async function runSinksBench(adminUrl: string, settings: { events: number
     const noneCpu: CpuSplit[] = [];
     const threeCpu: CpuSplit[] = [];
     const lags: number[] = [];
-    const mainThreadCpuMs = (pid: number) => threadCpuMs(pid, pid);
-    /** CPU per event of the server, the database's backends, the receivers and this process (the clients) while `run` ingests `rows` events. */
+    /**
+     * CPU per event of the server (its main thread, whose id is the process's, and the
+     * rest), the database's backends (the sink thread's by their application_name), the
+     * receivers and this process (the clients) while `run` ingests `rows` events.
+     */
     const cpuPerEvent = async (run: () => Promise<number>, rows: number, into: CpuSplit[]) => {
       const pid = server.child.pid!;
       const [sinkDb, allDb] = [await backendsCpuMs(handle, 'vigil-sinks'), await backendsCpuMs(handle)];
-      const [serverCpu, mainCpu, receiversCpu, cpu] = [processCpuMs(pid), mainThreadCpuMs(pid), receivers.cpuMs(), process.cpuUsage()];
+      const [serverCpu, mainCpu, receiversCpu, cpu] = [processCpuMs(pid), threadCpuMs(pid, pid), receivers.cpuMs(), process.cpuUsage()];
       const rate = await run();
       const used = process.cpuUsage(cpu);
       const sinkMs = cpuSince(sinkDb, await backendsCpuMs(handle, 'vigil-sinks'));
       const allMs = cpuSince(allDb, await backendsCpuMs(handle));
       const perEvent = (ms: number) => (ms * 1000) / rows;
-      const mainMs = mainThreadCpuMs(pid) - mainCpu;
+      const mainMs = threadCpuMs(pid, pid) - mainCpu;
       const split: Omit<CpuSplit, 'total'> = {
         serverMain: perEvent(mainMs),
         serverOther: perEvent(processCpuMs(pid) - serverCpu - mainMs),

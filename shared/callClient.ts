@@ -217,7 +217,7 @@ const noSubscriptions: TRPCLink<AppRouter> = () => ({ op }) =>
   });
 
 /** The subscription link a client uses, and how to close it. */
-export type SubscriptionLinkFactory = (base: string, options: VigilClientOptions) => { link: TRPCLink<AppRouter>; close(): void };
+export type SubscriptionLinkFactory = (base: string, options: VigilClientOptions) => { link: TRPCLink<AppRouter> | TRPCLink<AppRouter>[]; close(): void };
 
 /** Why recordLater refuses an event (null: it is valid). */
 export type EventCheck = (event: EventInput) => string | null;

@@ -2,8 +2,8 @@
 // by cutting and joining the values already written there, not by parsing the event into
 // objects and writing them again: the same bytes as JSON.stringify(ocsfEvent(event)) for a
 // fraction of the CPU (an OCSF sink pays this for every event it delivers). The listed
-// text is what JSON.stringify writes (compact, so a value copied from it is what
-// JSON.stringify would write of it again); anything else takes the long way.
+// text is what JSON.stringify writes (compact, keys in the listed order, so a value copied
+// from it is what JSON.stringify would write of it again); anything else takes the long way.
 import type { AuditEvent } from '../../shared/event.js';
 import { OCSF_VERSION, ocsfClassFields, ocsfClassOf, ocsfEvent, type OcsfClass } from './sinkFormats.js';
 
@@ -49,46 +49,22 @@ function valueEnd(text: string, i: number): number {
   return j > i ? j : -1;
 }
 
-/** The members of the compact JSON object text `text`: each key with its value's text (null: not such an object). */
-function membersOf(text: string): Map<string, string> | null {
-  const members = new Map<string, string>();
-  if (text.charCodeAt(0) !== 123) return null;
-  let i = 1;
-  if (text.charCodeAt(i) === 125) return i + 1 === text.length ? members : null;
-  for (;;) {
-    if (text.charCodeAt(i) !== QUOTE) return null;
-    const keyEnd = stringEnd(text, i);
-    if (keyEnd < 0 || text.charCodeAt(keyEnd) !== 58) return null;
-    const key = text.slice(i + 1, keyEnd - 1);
-    const end = valueEnd(text, keyEnd + 1);
-    if (end < 0) return null;
-    members.set(key, text.slice(keyEnd + 1, end));
-    i = end;
-    const next = text.charCodeAt(i);
-    if (next === 125) return i + 1 === text.length ? members : null;
-    if (next !== 44) return null;
-    i++;
-  }
-}
-
 /**
- * The values of `keys` in the compact JSON object text `text`, as JSON text (undefined: a
- * key it lacks). Where the members come in exactly that order (as JSON.stringify writes a
- * listed event), read in one pass without looking keys up; otherwise through membersOf.
+ * The values, as JSON text, of the compact JSON object text `text` whose members are
+ * exactly those `prefixes` introduce, in that order (as JSON.stringify writes a listed
+ * event); null for any other text.
  */
-function valuesOf(text: string, keys: readonly string[], prefixes: readonly string[]): (string | undefined)[] | null {
+function valuesOf(text: string, prefixes: readonly string[]): string[] | null {
   const values: string[] = [];
   let i = 0;
   for (const prefix of prefixes) {
-    if (!text.startsWith(prefix, i)) break;
+    if (!text.startsWith(prefix, i)) return null;
     const end = valueEnd(text, i + prefix.length);
-    if (end < 0) break;
+    if (end < 0) return null;
     values.push(text.slice(i + prefix.length, end));
     i = end;
   }
-  if (values.length === keys.length && i === text.length - 1 && text.charCodeAt(i) === 125) return values;
-  const members = membersOf(text);
-  return members && keys.map((key) => members.get(key));
+  return i === text.length - 1 && text.charCodeAt(i) === 125 ? values : null;
 }
 
 /** What precedes each key's value when the members come in this order: `{"first":`, then `,"next":`. */
@@ -118,8 +94,10 @@ function headOf(cls: OcsfClass, activity: Parameters<typeof ocsfClassFields>[1])
 /** The listed event's keys in the order it lists them (toAuditEvent). */
 const LISTED_KEYS = ['id', 'seq', 'time', 'recordedAt', 'action', 'resourceType', 'resourceId', 'resourceTarget', 'actor', 'ip', 'userAgent', 'statusCode', 'requestId', 'diff', 'metadata', 'hash'] as const;
 const LISTED_PREFIXES = prefixesOf(LISTED_KEYS);
-const ACTOR_KEYS = ['id', 'username', 'email'] as const;
-const ACTOR_PREFIXES = prefixesOf(ACTOR_KEYS);
+/** Their values' texts, in that order. */
+type TextsOf<T extends readonly string[]> = { -readonly [K in keyof T]: string };
+type ListedValues = TextsOf<typeof LISTED_KEYS>;
+const ACTOR_PREFIXES = prefixesOf(['id', 'username', 'email']);
 const METADATA_MIDDLE = `,"version":${JSON.stringify(OCSF_VERSION)},"product":{"name":"Vigil","vendor_name":"Vigil"},"log_name":"audit","logged_time":`;
 
 /** An event's OCSF JSON text from its listed JSON text: JSON.stringify(ocsfEvent(JSON.parse(listed))). */
@@ -129,41 +107,40 @@ export function ocsfTextOf(listed: string): string {
 
 /** ocsfTextOf by cutting and joining (null: the text is not as expected; the caller parses it). */
 export function ocsfTextCut(listed: string): string | null {
-  const values = valuesOf(listed, LISTED_KEYS, LISTED_PREFIXES);
-  if (!values || values.includes(undefined)) return null;
-  const [id, seq, timeText, recordedAtText, actionText, resourceTypeText, resourceIdText, resourceTarget, actorText, ip, userAgent, statusCode, requestIdText, diff, metadata, hash] = values as string[];
-  const v = { id, seq, time: timeText, recordedAt: recordedAtText, action: actionText, resourceType: resourceTypeText, resourceId: resourceIdText, resourceTarget, actor: actorText, ip, userAgent, statusCode, requestId: requestIdText, diff, metadata, hash } as Record<(typeof LISTED_KEYS)[number], string>;
-  const action = unquote(v.action);
-  const resourceType = unquote(v.resourceType);
-  const time = unquote(v.time);
-  const recordedAt = unquote(v.recordedAt);
+  const values = valuesOf(listed, LISTED_PREFIXES);
+  if (!values) return null;
+  const [id, seq, timeText, recordedAtText, actionText, resourceTypeText, resourceIdText, resourceTarget, actorText, ip, userAgent, statusCode, requestIdText, diff, metadata, hash] = values as ListedValues;
+  const action = unquote(actionText);
+  const resourceType = unquote(resourceTypeText);
+  const time = unquote(timeText);
+  const recordedAt = unquote(recordedAtText);
   if (action === null || resourceType === null || time === null || recordedAt === null) return null;
-  const status = v.statusCode === 'null' ? null : Number(v.statusCode);
+  const status = statusCode === 'null' ? null : Number(statusCode);
   if (Number.isNaN(status)) return null;
   // Throws for an action or resource type without a row, as ocsfEvent does.
   const { cls, activity } = ocsfClassOf({ action: action as AuditEvent['action'], resourceType: resourceType as AuditEvent['resourceType'] });
 
   let user: string;
-  if (v.actor === 'null') user = '{"name":"system","type":"System"}';
+  if (actorText === 'null') user = '{"name":"system","type":"System"}';
   else {
-    const actor = valuesOf(v.actor, ACTOR_KEYS, ACTOR_PREFIXES);
-    if (!actor || actor[1] === undefined) return null;
-    const [actorId, name, email] = actor;
-    user = `{"name":${name}${actorId !== undefined && truthy(actorId) ? `,"uid":${actorId}` : ''}${email !== undefined && truthy(email) ? `,"email_addr":${email}` : ''}}`;
+    const actor = valuesOf(actorText, ACTOR_PREFIXES);
+    if (!actor) return null;
+    const [actorId, name, email] = actor as [string, string, string];
+    user = `{"name":${name}${truthy(actorId) ? `,"uid":${actorId}` : ''}${truthy(email) ? `,"email_addr":${email}` : ''}}`;
   }
-  const requestId = truthy(v.requestId) ? v.requestId : null;
-  const resourceId = truthy(v.resourceId) ? v.resourceId : null;
+  const requestId = truthy(requestIdText) ? requestIdText : null;
+  const resourceId = truthy(resourceIdText) ? resourceIdText : null;
   let text = `${headOf(cls, activity)},"time":${numberText(Date.parse(time))},"severity_id":1,"severity":"Informational","status_id":`;
   text += status === null ? '0,"status":"Unknown"' : status < 400 ? '1,"status":"Success"' : '2,"status":"Failure"';
   if (status !== null) text += `,"status_code":${JSON.stringify(String(status))}`;
-  text += `,"metadata":{"uid":${v.id}${METADATA_MIDDLE}${numberText(Date.parse(recordedAt))}${requestId ? `,"correlation_uid":${requestId}` : ''}}`;
+  text += `,"metadata":{"uid":${id}${METADATA_MIDDLE}${numberText(Date.parse(recordedAt))}${requestId ? `,"correlation_uid":${requestId}` : ''}}`;
   text += `,"actor":{"user":${user}}`;
-  if (truthy(v.ip)) text += `,"src_endpoint":{"ip":${v.ip}}`;
-  if (truthy(v.userAgent)) text += `,"http_request":{"user_agent":${v.userAgent}}`;
-  text += `,"resources":[{"type":${v.resourceType},"name":${v.resourceTarget}${resourceId ? `,"uid":${resourceId}` : ''}}]`;
-  text += `,"unmapped":{"action":${v.action},"seq":${v.seq},"hash":${v.hash},"diff":${v.diff},"metadata":${v.metadata}}`;
-  if (cls === 'api_activity') text += `,"api":{"operation":${v.action}${requestId ? `,"request":{"uid":${requestId}}` : ''}}`;
+  if (truthy(ip)) text += `,"src_endpoint":{"ip":${ip}}`;
+  if (truthy(userAgent)) text += `,"http_request":{"user_agent":${userAgent}}`;
+  text += `,"resources":[{"type":${resourceTypeText},"name":${resourceTarget}${resourceId ? `,"uid":${resourceId}` : ''}}]`;
+  text += `,"unmapped":{"action":${actionText},"seq":${seq},"hash":${hash},"diff":${diff},"metadata":${metadata}}`;
+  if (cls === 'api_activity') text += `,"api":{"operation":${actionText}${requestId ? `,"request":{"uid":${requestId}}` : ''}}`;
   else if (cls === 'authentication') text += `,"user":${user}`;
-  else text += `,"user":{"name":${v.resourceTarget}${resourceId ? `,"uid":${resourceId}` : ''}}`;
+  else text += `,"user":{"name":${resourceTarget}${resourceId ? `,"uid":${resourceId}` : ''}}`;
   return `${text}}`;
 }

@@ -40,14 +40,18 @@ function workerBoot(): string {
 export class SinkDeliveryThread {
   private worker: Worker | null = null;
   private stopping = false;
-  /** How many times a thread that ended by itself was started again. */
-  restarts = 0;
+  private restartCount = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: Database,
     private readonly options: SinkDeliveryThreadOptions,
   ) {}
+
+  /** How many times a thread that ended by itself was started again. */
+  get restarts(): number {
+    return this.restartCount;
+  }
 
   /** Whether the delivery thread runs now. */
   get running(): boolean {
@@ -98,7 +102,7 @@ export class SinkDeliveryThread {
       if (this.stopping) return;
       logger.warn({ code }, 'sink delivery thread ended; starting it again');
       this.timer = setTimeout(() => {
-        this.restarts++;
+        this.restartCount++;
         this.spawn();
       }, RESTART_MS);
     });
